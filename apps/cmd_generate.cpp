@@ -1,0 +1,123 @@
+// tachyon generate: batch generation over a prompt file, on one rank or many (mpirun / srun).
+//   mpirun -np N tachyon generate --model target.h5 --prompts in.jsonl --out out.jsonl
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+
+#include "apps/command.h"
+#include "apps/options.h"
+#include "comm/mpi_collectives.h"
+#include "comm/mpi_session.h"
+#include "comm/world.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/error.h"
+#include "runtime/cpu_target_step.h"
+#include "runtime/generator.h"
+#include "runtime/target_weights.h"
+
+namespace tachyon::apps {
+namespace {
+
+struct GenerateArgs {
+  std::string model, moe_parallel, device;
+  GenerateOptions options;
+  double step_timeout_s = 600;
+  int64_t max_model_len = 0;
+};
+
+MoeParallel resolve_moe_parallel(const std::string& choice, const ModelConfig& c, int world) {
+  if (choice != "auto") return parse_moe_parallel(choice);
+  // Until `tachyon bench` measures both plans for the shape at hand, auto follows TileRT's choice for
+  // small decode batches: tp balances every expert's work over all ranks and needs no dispatch.
+  (void)c;
+  (void)world;
+  return MoeParallel::Tp;
+}
+
+void configure_logging(const comm::World& world) {
+  spdlog::set_pattern(fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", world.rank));
+  spdlog::info("{}", world.describe());
+  if (world.rank != 0) spdlog::set_level(spdlog::level::warn);
+}
+
+int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
+  comm::World world = comm::World::from_mpi(mpi.world());
+  configure_logging(world);
+  TACHYON_REQUIRE(args.device == "cpu" || args.device == "auto",
+                  "--device {}: this build runs the CPU backend only (the CUDA backend is not built yet)", args.device);
+  comm::MpiCollectives comm(mpi.world());
+
+  CheckpointReader reader(args.model);
+  const ModelConfig config = parse_model_config(reader.config_json(), args.model + ": config.json");
+  const MoeParallel moe = resolve_moe_parallel(args.moe_parallel, config, world.size);
+  const ShardPlan plan = make_shard_plan(config, world.rank, world.size, moe);
+  GenerateOptions options = args.options;
+  options.max_model_len = static_cast<int>(args.max_model_len > 0 ? args.max_model_len
+                                                                   : std::min<int64_t>(config.max_position_embeddings, 4096));
+  TACHYON_REQUIRE(options.max_model_len <= config.max_position_embeddings,
+                  "--max-model-len {} exceeds the model's max_position_embeddings {}", options.max_model_len,
+                  config.max_position_embeddings);
+  spdlog::info("model {}: {} layers, {} experts, {} ranks, moe plan {}", args.model, config.num_layers,
+               config.num_experts, world.size, moe_parallel_name(moe));
+
+  const auto load_start = std::chrono::steady_clock::now();
+  size_t last_decile = 0;
+  TargetWeights weights = load_target_weights(reader, config, plan, [&](size_t done, size_t total, uint64_t bytes) {
+    const size_t decile = total ? done * 10 / total : 10;
+    if (decile != last_decile || done == total) {
+      last_decile = decile;
+      spdlog::info("loading weights: {}/{} tensors, {:.1f} MB read by this rank", done, total, bytes / 1e6);
+    }
+  });
+  spdlog::info("weights loaded in {:.2f} s",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+
+  CpuTargetStep step(config, plan, std::move(weights), comm, options.max_batch, options.max_model_len);
+  StepWatchdog watchdog(args.step_timeout_s);
+  const GenerationSummary s = run_generation(options, config, step, comm, watchdog, nullptr);
+  if (world.rank == 0)
+    spdlog::info("done: {} requests ({} errors), {} prompt + {} generated tokens in {:.2f} s ({:.1f} tokens/s), {} steps",
+                 s.requests, s.errors, s.prompt_tokens, s.completion_tokens, s.seconds,
+                 s.seconds > 0 ? s.completion_tokens / s.seconds : 0.0, s.steps);
+  return 0;
+}
+
+int run_generate(int argc, char** argv) {
+  GenerateArgs args;
+  GenerateOptions& o = args.options;
+  po::options_description opts("options");
+  opts.add_options()
+      ("model", po::value(&args.model)->required(), "target checkpoint (.h5, from `tachyon convert`)")
+      ("prompts", po::value(&o.prompts_path)->required(), "prompt file: JSONL, one request per line")
+      ("out", po::value(&o.output_path)->default_value("-"), "output JSONL, one result per request in input order ('-': stdout)")
+      ("max-batch", po::value(&o.max_batch)->default_value(8), "sequences generated concurrently")
+      ("max-model-len", po::value(&args.max_model_len)->default_value(0), "positions per sequence (prompt + output); 0: min(model, 4096)")
+      ("max-step-tokens", po::value(&o.max_step_tokens)->default_value(2048), "tokens per step (long prompts are prefilled in chunks)")
+      ("max-tokens", po::value(&o.defaults.max_tokens)->default_value(256), "default max_tokens of a request")
+      ("seed", po::value(&o.defaults.seed)->default_value(0), "run seed: requests without a seed derive theirs from it")
+      ("moe-parallel", po::value(&args.moe_parallel)->default_value("auto"), "MoE plan across ranks: ep, tp or auto")
+      ("device", po::value(&args.device)->default_value("auto"), "cpu, cuda or auto")
+      ("step-timeout", po::value(&args.step_timeout_s)->default_value(600), "seconds one step may take before the job is ended (0: off)");
+  po::variables_map vm;
+  if (!parse_options(argc, argv,
+                     "usage: [mpirun -np N] tachyon generate --model M.h5 --prompts in.jsonl --out out.jsonl [options]",
+                     opts, vm))
+    return 0;
+  TACHYON_REQUIRE(o.max_batch >= 1, "--max-batch must be at least 1");
+  TACHYON_REQUIRE(o.max_step_tokens >= 1, "--max-step-tokens must be at least 1");
+  TACHYON_REQUIRE(o.defaults.max_tokens >= 1, "--max-tokens must be at least 1");
+
+  comm::MpiSession mpi(&argc, &argv);
+  try {
+    return generate(args, mpi);
+  } catch (const std::exception& e) {
+    // Whatever rank 0 finished is already written (the writer flushed as it unwound); end every rank.
+    comm::abort_job(1, e.what());
+  }
+}
+
+}  // namespace
+TACHYON_COMMAND("generate", "generate text for a file of prompts, on one or many ranks", run_generate);
+}  // namespace tachyon::apps

@@ -1,0 +1,252 @@
+#include "runtime/generator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "model/error.h"
+#include "runtime/result_writer.h"
+#include "runtime/sampler.h"
+#include "runtime/sequence.h"
+#include "runtime/step_plan.h"
+
+namespace tachyon {
+
+namespace {
+
+// Reads non-empty lines one at a time, so a huge prompt file never sits in memory.
+class PromptReader {
+ public:
+  explicit PromptReader(const std::string& path) : path_(path), in_(path) {
+    TACHYON_REQUIRE(in_.good(), "cannot open prompt file '{}'", path);
+  }
+  // Returns false at the end of the file. `origin` is "file:line".
+  bool next(std::string& line, std::string& origin) {
+    while (std::getline(in_, line)) {
+      ++line_no_;
+      if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+      origin = fmt::format("{}:{}", path_, line_no_);
+      return true;
+    }
+    TACHYON_REQUIRE(!in_.bad(), "reading prompt file '{}' failed at line {}", path_, line_no_);
+    return false;
+  }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  size_t line_no_ = 0;
+};
+
+class Driver {
+ public:
+  Driver(const GenerateOptions& o, const ModelConfig& c, TargetStep& step, comm::Collectives& comm,
+         StepWatchdog& watchdog, const Tokenizer* tokenizer)
+      : o_(o), c_(c), step_(step), comm_(comm), watchdog_(watchdog), tokenizer_(tokenizer),
+        sampler_(comm, step.plan().vocab), reader_(o.prompts_path), writer_(o.output_path),
+        slots_(step.num_slots(), nullptr) {
+    TACHYON_REQUIRE(o.max_model_len <= step.capacity(), "--max-model-len {} exceeds the KV capacity {}",
+                    o.max_model_len, step.capacity());
+  }
+
+  GenerationSummary run() {
+    const auto start = Clock::now();
+    for (;;) {
+      admit();
+      if (active_.empty()) break;
+      StepPlan plan = build_plan();
+      broadcast_plan(comm_, plan);
+      StepOutput out;
+      watchdog_.begin(fmt::format("step {} ({} tokens, {} sequences)", summary_.steps, plan.batch.tokens.size(),
+                                  plan.batch.seqs.size()));
+      step_.run(plan.batch, out);
+      const std::vector<int32_t> chosen = sampler_.choose(out.logits.data(), plan.rows);
+      watchdog_.end();
+      ++summary_.steps;
+      apply(plan, chosen);
+    }
+    StepPlan stop;
+    stop.stop = true;
+    broadcast_plan(comm_, stop);
+    writer_.sync();
+    summary_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return summary_;
+  }
+
+ private:
+  // Fills free slots with the next requests; bad lines are answered with an error line at once.
+  void admit() {
+    while (!input_done_ && free_slot() >= 0) {
+      std::string line, origin;
+      if (!reader_.next(line, origin)) {
+        input_done_ = true;
+        break;
+      }
+      const size_t index = summary_.requests++;
+      auto parsed = parse_request_line(line, index, origin, o_.defaults);
+      if (auto* err = std::get_if<RequestError>(&parsed)) {
+        fail(index, err->id, err->message);
+        continue;
+      }
+      Request req = std::move(std::get<Request>(parsed));
+      if (std::string problem = prepare(req, origin); !problem.empty()) {
+        fail(index, req.id, problem);
+        continue;
+      }
+      auto seq = std::make_unique<ActiveSequence>();
+      seq->queued = run_start_;
+      seq->admitted = Clock::now();
+      seq->slot = free_slot();
+      seq->request = std::move(req);
+      summary_.prompt_tokens += seq->prompt_len();
+      slots_[seq->slot] = seq.get();
+      active_.push_back(std::move(seq));
+    }
+  }
+
+  // Tokenizes and validates a request against the model; returns a message when it cannot run.
+  std::string prepare(Request& r, const std::string& origin) {
+    if (r.prompt_text) {
+      if (!tokenizer_)
+        return fmt::format("{}: field 'prompt': this checkpoint has no tokenizer; give the prompt as 'input_ids'", origin);
+    }
+    for (size_t i = 0; i < r.prompt_ids.size(); ++i)
+      if (r.prompt_ids[i] >= c_.vocab_size)
+        return fmt::format("{}: field 'input_ids': token id {} at position {} is outside the vocabulary of {}", origin,
+                           r.prompt_ids[i], i, c_.vocab_size);
+    for (int32_t id : r.stop_token_ids)
+      if (id >= c_.vocab_size)
+        return fmt::format("{}: field 'stop_token_ids': {} is outside the vocabulary of {}", origin, id, c_.vocab_size);
+    const int64_t need = static_cast<int64_t>(r.prompt_ids.size()) + r.max_tokens;
+    if (need > o_.max_model_len)
+      return fmt::format("{}: the prompt has {} tokens and max_tokens is {}: {} positions exceed the context of {} "
+                         "(--max-model-len)", origin, r.prompt_ids.size(), r.max_tokens, need, o_.max_model_len);
+    return {};
+  }
+
+  void fail(size_t index, const nlohmann::json& id, const std::string& message) {
+    ++summary_.errors;
+    spdlog::warn("request {}: {}", id.dump(), message);
+    writer_.submit(index, error_json(id, message));
+  }
+
+  int free_slot() const {
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (!slots_[i] && static_cast<int>(i) < o_.max_batch) return static_cast<int>(i);
+    return -1;
+  }
+
+  StepPlan build_plan() {
+    StepPlan plan;
+    producers_.clear();
+    int budget = o_.max_step_tokens;
+    for (auto& seq : active_) {
+      if (budget <= 0) break;
+      SequenceChunk chunk;
+      chunk.slot = seq->slot;
+      if (seq->in_prefill()) {
+        const int n = std::min(seq->prompt_len() - seq->prompt_done, budget);
+        chunk.start = seq->prompt_done;
+        chunk.count = n;
+        const bool last = seq->prompt_done + n == seq->prompt_len();
+        chunk.logits_from = last ? n - 1 : n;
+        plan.batch.tokens.insert(plan.batch.tokens.end(), seq->request.prompt_ids.begin() + seq->prompt_done,
+                                 seq->request.prompt_ids.begin() + seq->prompt_done + n);
+        if (last) plan.rows.push_back({seq->request.sampling, 0});
+      } else {
+        chunk.start = seq->next_position();
+        chunk.count = 1;
+        chunk.logits_from = 0;
+        plan.batch.tokens.push_back(seq->output.back());
+        plan.rows.push_back({seq->request.sampling, seq->output.size()});
+      }
+      budget -= chunk.count;
+      plan.batch.seqs.push_back(chunk);
+      producers_.push_back(seq.get());
+    }
+    return plan;
+  }
+
+  void apply(const StepPlan& plan, const std::vector<int32_t>& chosen) {
+    size_t row = 0;
+    const auto now = Clock::now();
+    for (size_t s = 0; s < plan.batch.seqs.size(); ++s) {
+      ActiveSequence& seq = *producers_[s];
+      const SequenceChunk& chunk = plan.batch.seqs[s];
+      if (seq.in_prefill()) seq.prompt_done += chunk.count;
+      if (chunk.logits_from == chunk.count) continue;  // a prefill chunk that is not the last
+      const int32_t token = chosen[row++];
+      if (seq.output.empty()) seq.first_token = now;
+      seq.output.push_back(token);
+      ++seq.target_passes;
+      finish_if_done(seq, token);
+    }
+    // Retire finished sequences: their slots are free for the next admit().
+    for (auto it = active_.begin(); it != active_.end();) {
+      if ((*it)->finish_reason.empty()) { ++it; continue; }
+      ActiveSequence& seq = **it;
+      seq.finished = now;
+      summary_.completion_tokens += seq.output.size();
+      writer_.submit(seq.request.index, result_json(seq, tokenizer_ != nullptr));
+      slots_[seq.slot] = nullptr;
+      it = active_.erase(it);
+    }
+  }
+
+  void finish_if_done(ActiveSequence& seq, int32_t token) {
+    const Request& r = seq.request;
+    const bool eos = !r.ignore_eos && std::find(c_.eos_token_ids.begin(), c_.eos_token_ids.end(), token) != c_.eos_token_ids.end();
+    const bool stop_id = std::find(r.stop_token_ids.begin(), r.stop_token_ids.end(), token) != r.stop_token_ids.end();
+    if (eos || stop_id) seq.finish_reason = "stop";
+    else if (static_cast<int>(seq.output.size()) >= r.max_tokens) seq.finish_reason = "length";
+  }
+
+  const GenerateOptions& o_;
+  const ModelConfig& c_;
+  TargetStep& step_;
+  comm::Collectives& comm_;
+  StepWatchdog& watchdog_;
+  const Tokenizer* tokenizer_;
+  DistributedSampler sampler_;
+  PromptReader reader_;
+  ResultWriter writer_;
+  std::vector<ActiveSequence*> slots_;
+  std::deque<std::unique_ptr<ActiveSequence>> active_;
+  std::vector<ActiveSequence*> producers_;  // the sequence of each chunk of the current plan
+  bool input_done_ = false;
+  GenerationSummary summary_;
+  Clock::time_point run_start_ = Clock::now();
+};
+
+// Ranks other than 0: run whatever rank 0 plans, until it says stop.
+GenerationSummary serve(TargetStep& step, comm::Collectives& comm, StepWatchdog& watchdog) {
+  DistributedSampler sampler(comm, step.plan().vocab);
+  GenerationSummary summary;
+  for (;;) {
+    StepPlan plan;
+    broadcast_plan(comm, plan);
+    if (plan.stop) break;
+    StepOutput out;
+    watchdog.begin(fmt::format("step {} ({} tokens)", summary.steps, plan.batch.tokens.size()));
+    step.run(plan.batch, out);
+    sampler.choose(out.logits.data(), plan.rows);
+    watchdog.end();
+    ++summary.steps;
+  }
+  return summary;
+}
+
+}  // namespace
+
+GenerationSummary run_generation(const GenerateOptions& options, const ModelConfig& config, TargetStep& step,
+                                 comm::Collectives& comm, StepWatchdog& watchdog, const Tokenizer* tokenizer) {
+  if (comm.rank() != 0) return serve(step, comm, watchdog);
+  Driver driver(options, config, step, comm, watchdog, tokenizer);
+  return driver.run();
+}
+
+}  // namespace tachyon

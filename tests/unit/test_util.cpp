@@ -1,0 +1,53 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace tachyon::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  path_ = fs::path(TACHYON_BINARY_DIR) / "test-tmp" / (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+int run(const std::string& command) {
+  const int status = std::system(command.c_str());
+  if (status == -1) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return status;
+}
+
+int run_tachyon(const std::string& args, std::string* output) {
+  if (!output) return run(std::string(TACHYON_EXE) + " " + args);
+  TempDir tmp("cmd");
+  const std::string log = tmp.file("output.txt");
+  const int code = run(std::string(TACHYON_EXE) + " " + args + " > " + log + " 2>&1");
+  *output = read_file(log);
+  return code;
+}
+
+std::string fixture(const std::string& relative) { return std::string(TACHYON_SOURCE_DIR) + "/tests/fixtures/" + relative; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace tachyon::test

@@ -1,0 +1,29 @@
+// Helpers shared by the tests: temporary directories, running the `tachyon` binary, fixture paths.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace tachyon::test {
+
+// A fresh directory under the build tree, removed when the object goes away.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag);
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Runs a shell command; returns its exit status (the process's exit code, or 128+signal).
+int run(const std::string& command);
+// Runs `tachyon <args>`, with stdout and stderr captured into `output` (when given).
+int run_tachyon(const std::string& args, std::string* output = nullptr);
+
+std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
+std::string read_file(const std::string& path);
+
+}  // namespace tachyon::test
