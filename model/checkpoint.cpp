@@ -156,8 +156,12 @@ bool has_scales(WeightFormat f) { return f == WeightFormat::FP8 || f == WeightFo
 std::string shape_problem(WeightFormat f, const std::vector<int64_t>& shape) {
   if (shape.empty() || shape.size() > 3)
     return fmt::format("shape {} has rank {}; tensors are [n], [rows, cols] or [experts, rows, cols]", shape_str(shape), shape.size());
-  for (int64_t d : shape)
+  uint64_t bytes = 4;  // the widest element; a shape read from a file must not overflow a size
+  for (int64_t d : shape) {
     if (d <= 0) return fmt::format("shape {} has a dimension that is not positive", shape_str(shape));
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes) || bytes > (uint64_t{1} << 60))
+      return fmt::format("shape {} is too large", shape_str(shape));
+  }
   if (f == WeightFormat::MXFP4 && shape.back() % kMxfp4BlockSize != 0)
     return fmt::format("shape {} is not mxfp4: the last dimension must be a multiple of 32", shape_str(shape));
   return "";

@@ -51,6 +51,15 @@ hssize_t attribute_points(const Attribute& attr, const std::string& name, const 
   return n;
 }
 
+// File access: the default (sec2) driver, whose handle current_file_size() relies on, and best-effort
+// locking: a lock where the file system supports one, no failure where it does not (some parallel file
+// systems refuse flock, and every rank opens the checkpoint at once).
+PropList file_access(const std::string& path) {
+  PropList fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (!fapl || H5Pset_file_locking(fapl.id(), true, true) < 0) fail(Where{path, "/"}, "cannot make the file access properties");
+  return fapl;
+}
+
 // Object creation properties shared by groups and datasets: no modification times, so that converting
 // the same model twice gives byte-identical files.
 void untimed(hid_t plist) { H5Pset_obj_track_times(plist, false); }
@@ -89,7 +98,8 @@ File open_file_readonly(const std::string& path) {
     H5Eclear2(H5E_DEFAULT);
     throw Error(fmt::format("{}: not an HDF5 file", path));
   }
-  File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  PropList fapl = file_access(path);
+  File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()));
   // HDF5 compares the end-of-file address in the superblock with the real size here, so a truncated
   // file fails now ("truncated file: eof = ...") rather than somewhere in the middle of a read.
   if (!file) fail(Where{path, "/"}, "cannot open the file: it is damaged or truncated");
@@ -98,7 +108,8 @@ File open_file_readonly(const std::string& path) {
 
 File create_file(const std::string& path) {
   silence_errors();
-  File file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  PropList fapl = file_access(path);
+  File file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()));
   if (!file) fail(Where{path, "/"}, "cannot create the file");
   return file;
 }
