@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "model/error.h"
+#include "runtime/fault_injection.h"
 #include "runtime/result_writer.h"
 #include "runtime/sampler.h"
 #include "runtime/sequence.h"
@@ -63,6 +64,7 @@ class Driver {
       StepOutput out;
       watchdog_.begin(fmt::format("step {} ({} tokens, {} sequences)", summary_.steps, plan.batch.tokens.size(),
                                   plan.batch.seqs.size()));
+      inject_fault_if_requested(comm_.rank(), summary_.steps);
       step_.run(plan.batch, out);
       const std::vector<int32_t> chosen = sampler_.choose(out.logits.data(), plan.rows);
       watchdog_.end();
@@ -232,6 +234,7 @@ GenerationSummary serve(TargetStep& step, comm::Collectives& comm, StepWatchdog&
     if (plan.stop) break;
     StepOutput out;
     watchdog.begin(fmt::format("step {} ({} tokens)", summary.steps, plan.batch.tokens.size()));
+    inject_fault_if_requested(comm.rank(), summary.steps);
     step.run(plan.batch, out);
     sampler.choose(out.logits.data(), plan.rows);
     watchdog.end();

@@ -23,6 +23,13 @@ int run(const std::string& command);
 // Runs `tachyon <args>`, with stdout and stderr captured into `output` (when given).
 int run_tachyon(const std::string& args, std::string* output = nullptr);
 
+// Starts `command` under /bin/sh in the background (its own process group); returns its pid.
+int spawn(const std::string& command);
+// Waits up to `timeout_s` for a spawned process; returns its exit status (as run()), or -1 on timeout.
+int wait_for(int pid, double timeout_s);
+// `mpirun` with the flags the tests need (oversubscription, root allowed), e.g. mpirun("-np 3 ...").
+std::string mpirun(int ranks);
+
 std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
 std::string read_file(const std::string& path);
 

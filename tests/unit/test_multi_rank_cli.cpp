@@ -1,0 +1,127 @@
+// `tachyon generate` under mpirun: the same output on 1 to 4 ranks and both MoE plans, and a failing,
+// hanging or killed rank ending the whole job quickly with a non-zero exit and whole output lines.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "test_util.h"
+
+using namespace tachyon;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> out;
+  std::istringstream in(test::read_file(path));
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+void write_prompts(const std::string& path, int n, int vocab, int max_tokens) {
+  std::ofstream p(path);
+  for (int i = 0; i < n; ++i) {
+    std::vector<int> ids;
+    for (int k = 0; k < 2 + (i * 5) % 9; ++k) ids.push_back((i * 37 + k * 11 + 1) % vocab);
+    json r{{"id", i}, {"input_ids", ids}, {"max_tokens", max_tokens + i % 4}};
+    if (i % 3 == 1) r["temperature"] = 1.0, r["top_p"] = 0.9, r["seed"] = 100 + i;
+    if (i % 3 == 2) r["temperature"] = 0.6, r["top_k"] = 20;
+    p << r.dump() << "\n";
+  }
+}
+
+std::string random_model(const test::TempDir& tmp, const std::string& config) {
+  const std::string path = tmp.file(config + ".h5");
+  std::string out;
+  REQUIRE(test::run_tachyon("convert --random-config " + test::fixture("models/" + config + ".json") + " --seed 3 --to " +
+                            path, &out) == 0);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("multi-rank generate: identical results for 1-4 ranks and both MoE plans") {
+  test::TempDir tmp("mr-generate");
+  std::string out;
+  REQUIRE(test::run_tachyon("convert --from " + test::fixture("parity/gpt_oss") + " --to " + tmp.file("oss.h5"), &out) == 0);
+  for (const std::string& model : {tmp.file("oss.h5"), random_model(tmp, "random_qwen3_moe")}) {
+    write_prompts(tmp.file("p.jsonl"), 10, 300, 5);
+    const std::string args = " generate --model " + model + " --prompts " + tmp.file("p.jsonl") + " --max-batch 4 --seed 9";
+    REQUIRE(test::run_tachyon(args + " --out " + tmp.file("ref.jsonl"), &out) == 0);
+    const auto ref = lines_of(tmp.file("ref.jsonl"));
+    REQUIRE(ref.size() == 10);
+    for (int ranks : {1, 2, 3, 4})
+      for (const char* plan : {"ep", "tp"}) {
+        const std::string o = tmp.file(fmt::format("out-{}-{}.jsonl", ranks, plan));
+        REQUIRE_MESSAGE(test::run(test::mpirun(ranks) + TACHYON_EXE + args + " --moe-parallel " + plan + " --out " + o +
+                                  " > " + o + ".log 2>&1") == 0, test::read_file(o + ".log"));
+        const auto got = lines_of(o);
+        REQUIRE(got.size() == ref.size());
+        for (size_t i = 0; i < ref.size(); ++i)
+          CHECK_MESSAGE(json::parse(got[i])["token_ids"] == json::parse(ref[i])["token_ids"], model, " ranks ", ranks,
+                        " plan ", plan, " request ", i);
+      }
+  }
+}
+
+namespace {
+// Runs a multi-rank job that fails in some way; checks it ends within `limit_s` with a non-zero exit,
+// that stderr says why, and that every output line is whole JSON, in input order.
+void expect_job_failure(const std::string& tag, const std::string& env, const std::string& extra_args,
+                        const std::string& expected_message, double limit_s, bool kill_a_rank = false) {
+  test::TempDir tmp("mr-fail-" + tag);
+  const std::string model = random_model(tmp, "random_qwen3_moe");
+  write_prompts(tmp.file("p.jsonl"), 400, 300, 30);
+  const std::string out = tmp.file("out.jsonl"), log = tmp.file("log.txt");
+  const std::string cmd = env + " " + test::mpirun(3) + TACHYON_EXE + " generate --model " + model + " --prompts " +
+                          tmp.file("p.jsonl") + " --max-batch 2 --out " + out + " " + extra_args + " > " + log + " 2>&1";
+  const int pid = test::spawn(cmd);
+  auto start = std::chrono::steady_clock::now();
+  if (kill_a_rank) {
+    // Wait until some results are out, then SIGKILL one rank process (not mpirun).
+    for (int i = 0; i < 600 && lines_of(out).size() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(lines_of(out).size() >= 3);
+    std::string pids;
+    test::run("pgrep -f '^" + std::string(TACHYON_EXE) + " generate.*" + out + "' > " + tmp.file("pids"));
+    std::istringstream in(test::read_file(tmp.file("pids")));
+    std::vector<int> ranks;
+    for (int p; in >> p;) ranks.push_back(p);
+    REQUIRE(ranks.size() == 3);
+    REQUIRE(::kill(ranks.back(), SIGKILL) == 0);
+    start = std::chrono::steady_clock::now();
+  }
+  const int code = test::wait_for(pid, limit_s + 30);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (code == -1) ::kill(-pid, SIGKILL);
+  const std::string stderr_text = test::read_file(log);
+  CHECK_MESSAGE(code > 0, stderr_text);
+  CHECK_MESSAGE(seconds < limit_s, tag, ": the job took ", seconds, " s to end");
+  if (!expected_message.empty()) CHECK_MESSAGE(stderr_text.find(expected_message) != std::string::npos, stderr_text);
+  const auto lines = lines_of(out);
+  const std::string raw = test::read_file(out);
+  CHECK((raw.empty() || raw.back() == '\n'));  // no torn last line
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const json j = json::parse(lines[i]);  // throws on a torn line
+    CHECK(j["id"] == i);
+  }
+  MESSAGE(tag, ": ended in ", seconds, " s with exit ", code, " after ", lines.size(), " complete results");
+}
+}  // namespace
+
+TEST_CASE("multi-rank generate: an error on one rank ends the job, naming the rank and the cause") {
+  expect_job_failure("throw", "TACHYON_INJECT_FAULT=throw:1:40", "", "rank 1: fatal: injected fault at step 40", 10);
+}
+
+TEST_CASE("multi-rank generate: a hung rank is ended by the step watchdog") {
+  expect_job_failure("hang", "TACHYON_INJECT_FAULT=hang:2:40", "--step-timeout 2", "watchdog", 10);
+}
+
+TEST_CASE("multi-rank generate: a SIGKILLed rank ends the job within 10 s, finished results kept whole") {
+  expect_job_failure("kill", "", "", "", 10, /*kill_a_rank=*/true);
+}
