@@ -179,8 +179,11 @@ void BpeModel::merge(std::vector<int32_t>& symbols, bool use_heap) const {
 // Rescans the pair ranks for the lowest (leftmost on ties), merges it, and updates its two neighbours.
 void BpeModel::merge_small(std::vector<int32_t>& s) const {
   size_t n = s.size();
-  uint32_t rank[kSmallWord + 1];
-  int32_t merged[kSmallWord + 1];
+  thread_local std::vector<uint32_t> rank_storage;
+  thread_local std::vector<int32_t> merged_storage;
+  if (rank_storage.size() < n) rank_storage.resize(n), merged_storage.resize(n);
+  uint32_t* rank = rank_storage.data();
+  int32_t* merged = merged_storage.data();
   auto look = [&](size_t i) {
     const MergeTable::Value* v = merges_.find(s[i], s[i + 1]);
     rank[i] = v ? v->rank : kNoRank;
