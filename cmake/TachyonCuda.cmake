@@ -24,9 +24,15 @@ endif()
 
 if(TACHYON_HAVE_CUDA)
   set(CMAKE_CUDA_ARCHITECTURES ${TACHYON_CUDA_ARCH})
-  # CMake 3.25 does not know nvcc's C++20 switch, so pass it directly (nvcc >= 12 accepts it).
-  string(APPEND CMAKE_CUDA_FLAGS " -std=c++20")
   enable_language(CUDA)
+  # CMake 3.25 does not know nvcc's C++20 switch (nvcc >= 12 has it); tell it, so that targets whose
+  # dependencies ask for C++20 compile their CUDA sources as C++20 too.
+  set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  set(CMAKE_CUDA_EXTENSIONS OFF)
+
   add_library(tachyon_nccl INTERFACE)
   target_include_directories(tachyon_nccl INTERFACE ${NCCL_INCLUDE_DIR})
   target_link_libraries(tachyon_nccl INTERFACE ${NCCL_LIBRARY})

@@ -1,0 +1,52 @@
+// Attention on the GPU over a paged-by-slot KV cache in BF16, for decode (1 query per sequence) and
+// verify blocks (up to 16 queries per sequence), batched over sequences, with GQA, sliding windows and
+// sinks. CPU twin: kernels/cpu/attention (the same masking rules: key j visible to the query at
+// position p when j <= p and, with a window W, j > p - W).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace tachyon::cuda {
+
+// One layer's KV cache: k [slots, capacity, kv_heads, head_dim], v [slots, capacity, kv_heads, v_head_dim].
+struct KvCacheView {
+  __nv_bfloat16* k = nullptr;
+  __nv_bfloat16* v = nullptr;
+  int capacity = 0;
+  int kv_heads = 0;
+  int head_dim = 0;
+  int v_head_dim = 0;
+};
+
+// The sequences of a step (device arrays of num_seqs entries): sequence s has tokens at rows
+// [first_row[s], first_row[s] + count[s]) of q, at positions start[s] + i, in KV slot slot[s].
+struct AttentionBatch {
+  const int32_t* slot = nullptr;
+  const int32_t* start = nullptr;
+  const int32_t* count = nullptr;
+  const int32_t* first_row = nullptr;
+  int num_seqs = 0;
+  int max_count = 0;  // largest count (<= 16), fixed per captured graph
+};
+
+// Writes k [m, kv_heads, head_dim] and v [m, kv_heads, v_head_dim] (FP32) into the cache, row r at
+// (row_slot[r], row_pos[r]).
+void kv_write(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
+              const KvCacheView& cache, cudaStream_t stream);
+
+struct AttentionParams {
+  int num_q_heads = 0;
+  const int32_t* kv_head_of = nullptr;  // device [num_q_heads]: the KV head each query head reads
+  float scale = 1.0f;
+  int window = 0;                       // 0: full attention
+  const float* sinks = nullptr;         // device [num_q_heads] or null
+};
+
+// q [m, num_q_heads, head_dim] -> out [m, num_q_heads, v_head_dim], FP32.
+void attention(const float* q, const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p,
+               float* out, cudaStream_t stream);
+
+}  // namespace tachyon::cuda

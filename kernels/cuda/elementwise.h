@@ -1,0 +1,33 @@
+// Small ops of the step on the GPU: norms, RoPE, embedding gather, residual add, per-row arg-max.
+// CPU twins: kernels/cpu/rmsnorm, rope, embedding; sampler.cpp's arg-max.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/device_weight.h"
+
+namespace tachyon::cuda {
+
+// y[rows, dim] = x / rms(x) * w; y may alias x. Also the per-head QK-norm (rows = tokens * heads).
+void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream);
+
+// In place on x [rows, heads, head_dim]; positions [rows] and inv_freq [rotary_dim/2] on the device.
+void rope(float* x, int rows, int heads, int head_dim, int rotary_dim, const int32_t* positions, const float* inv_freq,
+          float attention_factor, cudaStream_t stream);
+
+// out[n, table.cols] = rows of the table's vocabulary slice, zeros for ids outside it.
+void embed(const int32_t* ids, int n, const DeviceMatrix& table, int vocab_begin, float* out, cudaStream_t stream);
+
+// y[i] += x[i] (* scale)
+void add(const float* x, float* y, size_t n, float scale, cudaStream_t stream);
+
+// Per row of logits [n, v]: the largest value and the lowest index holding it (global id = vocab_begin + i).
+struct ArgmaxCandidate {
+  float value;
+  int32_t id;
+};
+void row_argmax(const float* logits, int n, int v, int vocab_begin, ArgmaxCandidate* out, cudaStream_t stream);
+
+}  // namespace tachyon::cuda

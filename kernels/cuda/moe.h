@@ -1,0 +1,62 @@
+// Mixture-of-experts on the GPU, in four launches whose grids never depend on the routing, so that a
+// whole step can be captured in a CUDA graph and replayed (no host synchronisation anywhere):
+//   1. moe_route   router logits [m, E] -> top-k expert ids and weights per token (every router kind)
+//   2. moe_align   sort the m*k (token, slot) pairs by local expert into MoeRouting (counts, offsets)
+//   3. moe_gate_up act[pair, :] = swiglu(gate_e . x[token] + gate_bias, up_e . x[token] + up_bias)
+//   4. moe_down    out[token*k + slot, :] = weight * (down_e . act[pair] + down_bias_e)
+//      moe_combine y[token] += sum over slots of out[token*k + slot]   (slot order: deterministic)
+// Expert weights are a rank's local experts [expert_begin, expert_begin + local_experts) (ep), or
+// every expert's slice of the intermediate dimension (tp); pairs whose expert is not local are
+// skipped and their `out` rows are zero. Shapes: x [m, hidden]; act [m*k, inter_local];
+// out [m*k, hidden]. MXFP4 weights are dequantized in registers (no lookup tables in local memory).
+// CPU twins: kernels/cpu/router (route), kernels/cpu/gated_mlp (an expert), runtime/cpu_target_step.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/router.h"
+#include "kernels/cpu/swiglu.h"
+#include "kernels/cuda/device_weight.h"
+
+namespace tachyon::cuda {
+
+// Routing sorted by expert; every array lives on the device and has room for m*k pairs.
+struct MoeRouting {
+  int32_t* expert_offsets = nullptr;  // [local_experts + 1]: local expert e owns sorted pairs [off[e], off[e+1])
+  int32_t* pair_index = nullptr;      // [m*k]: sorted pair -> original pair t*k + slot
+  int32_t* active_count = nullptr;    // [1]: number of local experts with at least one pair
+  int32_t* active_experts = nullptr;  // [local_experts]: those experts, ascending
+  int local_experts = 0;
+  int expert_begin = 0;               // global id of local expert 0
+  int max_pairs = 0;                  // m*k capacity the buffers were sized for
+};
+
+struct RouterDeviceParams {
+  RouterKind kind = RouterKind::SoftmaxTopK;
+  int num_experts = 0, top_k = 0;
+  bool normalize = false;
+  float scaling = 1.0f;
+  const float* correction_bias = nullptr;  // device [num_experts] or null
+};
+
+// logits [m, num_experts] -> expert_ids [m, top_k] (descending score, lower id first on ties), weights [m, top_k].
+void moe_route(const float* logits, int m, const RouterDeviceParams& p, int32_t* expert_ids, float* weights,
+               cudaStream_t stream);
+
+// Fills `routing` from expert_ids [m, top_k]. The order of pairs inside one expert is ascending pair index.
+void moe_align(const int32_t* expert_ids, int m, int top_k, const MoeRouting& routing, cudaStream_t stream);
+
+void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, const DeviceExperts& gate,
+                 const DeviceExperts& up, const float* gate_bias, const float* up_bias, const cpu::SwigluParams& act,
+                 float* act_out, cudaStream_t stream);
+
+// `down_bias` [local_experts, hidden] or null; `bias_scale` multiplies it (0 on all but one rank under
+// tp, so that the all-reduce counts the bias once).
+void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
+              const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream);
+
+void moe_combine(const float* out, int m, int top_k, int hidden, float* y, cudaStream_t stream);
+
+}  // namespace tachyon::cuda

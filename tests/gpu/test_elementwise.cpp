@@ -1,0 +1,84 @@
+// GPU small ops against their CPU twins.
+#include <doctest/doctest.h>
+
+#include "gpu_test_util.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/rope.h"
+#include "kernels/cuda/elementwise.h"
+#include "model/config.h"
+
+using namespace tachyon;
+using cuda::DeviceBuffer;
+
+TEST_CASE("gpu rmsnorm equals the CPU reference (rows of hidden width and per-head QK-norm)") {
+  for (auto [rows, dim] : {std::pair{9, 6144}, std::pair{9 * 128, 128}, std::pair{1, 64}}) {
+    auto x = test::random_floats(rows * dim, 1, 2.0f), w = test::random_floats(dim, 2, 0.1f, 1.0f);
+    std::vector<float> ref(x.size());
+    cpu::rmsnorm(x.data(), w.data(), rows, dim, 1e-6f, ref.data());
+    auto dx = DeviceBuffer<float>::from(x), dw = DeviceBuffer<float>::from(w);
+    DeviceBuffer<float> dy(x.size());
+    test::poison(dy.get(), dy.size());
+    cuda::rmsnorm(dx.get(), dw.get(), rows, dim, 1e-6f, dy.get(), nullptr);
+    const auto c = test::compare(dy.download(), ref, 1e-5, 1e-5);
+    CHECK_MESSAGE(c.ok, c.report);
+  }
+}
+
+TEST_CASE("gpu rope equals the CPU reference (full, partial, YaRN factor)") {
+  for (auto [heads, head_dim, rotary, af] : {std::tuple{8, 128, 128, 1.0f}, std::tuple{4, 192, 64, 1.0f}, std::tuple{2, 64, 64, 1.3466f}}) {
+    const int rows = 13;
+    auto x = test::random_floats(rows * heads * head_dim, 3);
+    std::vector<int32_t> pos(rows);
+    for (int i = 0; i < rows; ++i) pos[i] = 4000 + i * 37;
+    RopeConfig rc;
+    rc.theta = 1e6;
+    rc.rotary_dim = rotary;
+    const auto inv = rc.inverse_frequencies();
+    auto ref = x;
+    cpu::apply_rope(ref.data(), rows, heads, head_dim, rotary, pos.data(), inv.data(), af);
+    auto dx = DeviceBuffer<float>::from(x);
+    auto dpos = DeviceBuffer<int32_t>::from(pos);
+    auto dinv = DeviceBuffer<float>::from(inv);
+    cuda::rope(dx.get(), rows, heads, head_dim, rotary, dpos.get(), dinv.get(), af, nullptr);
+    const auto c = test::compare(dx.download(), ref, 1e-5, 1e-5);
+    CHECK_MESSAGE(c.ok, c.report);
+  }
+}
+
+TEST_CASE("gpu embedding gather equals the CPU reference in every format, zeros outside the slice") {
+  const int rows = 100, cols = 256, vocab_begin = 50;
+  const auto values = test::random_floats(rows * cols, 4);
+  for (WeightFormat f : {WeightFormat::F32, WeightFormat::BF16, WeightFormat::FP8, WeightFormat::MXFP4}) {
+    const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+    const cuda::DeviceWeight dev(host);
+    const std::vector<int32_t> ids = {50, 149, 10, 77, 150, 99};
+    std::vector<float> ref(ids.size() * cols);
+    cpu::embed(ids.data(), ids.size(), host.matrix(), vocab_begin, ref.data());
+    auto dids = DeviceBuffer<int32_t>::from(ids);
+    DeviceBuffer<float> out(ref.size());
+    test::poison(out.get(), out.size());
+    cuda::embed(dids.get(), ids.size(), dev.matrix(), vocab_begin, out.get(), nullptr);
+    const auto c = test::compare(out.download(), ref, 0, 0);  // decoding is exact
+    CHECK_MESSAGE(c.ok, format_name(f), ": ", c.report);
+  }
+}
+
+TEST_CASE("gpu row arg-max: largest value, lowest index among ties") {
+  const int n = 3, v = 5000;
+  auto logits = test::random_floats(n * v, 5);
+  logits[0 * v + 17] = 50.0f;
+  logits[0 * v + 4000] = 50.0f;  // tie: 17 wins
+  logits[2 * v + 4999] = 60.0f;
+  auto d = DeviceBuffer<float>::from(logits);
+  DeviceBuffer<cuda::ArgmaxCandidate> out(n);
+  cuda::row_argmax(d.get(), n, v, 1000, out.get(), nullptr);
+  const auto got = out.download();
+  CHECK(got[0].id == 1017);
+  CHECK(got[0].value == 50.0f);
+  CHECK(got[2].id == 1000 + 4999);
+  int best = 0;
+  for (int i = 1; i < v; ++i)
+    if (logits[v + i] > logits[v + best]) best = i;
+  CHECK(got[1].id == 1000 + best);
+}
