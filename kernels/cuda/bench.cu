@@ -1,0 +1,31 @@
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cuda/bench.h"
+#include "kernels/cuda/device_buffer.h"
+
+namespace tachyon::cuda {
+
+double median_time_us(const std::function<void(cudaStream_t)>& launch, cudaStream_t stream, int warmup, int iterations) {
+  for (int i = 0; i < warmup; ++i) launch(stream);
+  std::vector<double> times;
+  Event start, stop;
+  for (int i = 0; i < iterations; ++i) {
+    start.record(stream);
+    launch(stream);
+    stop.record(stream);
+    times.push_back(stop.since(start) * 1000.0);
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+double copy_bandwidth_gbs(cudaStream_t stream, size_t bytes) {
+  DeviceBuffer<uint8_t> a(bytes), b(bytes);
+  CUDA_CHECK(cudaMemsetAsync(a.get(), 1, bytes, stream));
+  const double us = median_time_us(
+      [&](cudaStream_t s) { CUDA_CHECK(cudaMemcpyAsync(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice, s)); }, stream, 3, 20);
+  return 2.0 * bytes / (us * 1e-6) / 1e9;
+}
+
+}  // namespace tachyon::cuda
