@@ -1,5 +1,6 @@
 // tachyon inspect: what a checkpoint holds: config, tensors with formats and sizes, parameter counts.
 #include <iostream>
+#include <optional>
 
 #include <fmt/ranges.h>
 
@@ -7,6 +8,7 @@
 #include "apps/options.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "model/drafter_config.h"
 #include "model/fp8.h"
 #include "model/mxfp4.h"
 
@@ -36,7 +38,11 @@ int run_inspect(int argc, char** argv) {
   po::variables_map vm;
   if (!parse_options(argc, argv, "usage: tachyon inspect model.h5 [--tensors]", opts, vm, &pos)) return 0;
   CheckpointReader reader(path);
-  const ModelConfig c = parse_model_config(reader.config_json(), path + ": config.json");
+  // A DFlash drafter's config is a Qwen3 config plus DFlash fields; its layers print like a target's.
+  const bool drafter = reader.kind() == "drafter";
+  const std::optional<DrafterConfig> d =
+      drafter ? std::optional(parse_drafter_config(reader.config_json(), path + ": config.json")) : std::nullopt;
+  const ModelConfig c = d ? d->model : parse_model_config(reader.config_json(), path + ": config.json");
   uint64_t bytes = 0;
   std::map<std::string, size_t> formats;
   const auto infos = reader.tensors();
@@ -56,8 +62,13 @@ int run_inspect(int argc, char** argv) {
     moe += l.moe;
   }
   std::cout << fmt::format("  {} MoE layers, {} dense; {} sliding-window layers\n", moe, c.num_layers - moe, sliding);
-  std::cout << fmt::format("  parameters: {:.4g} total, {:.4g} active per token\n", double(c.total_parameters()),
-                           double(c.active_parameters()));
+  if (d) {
+    std::cout << fmt::format("  DFlash: block {}, mask token {}, target layers tapped [{}], causal per layer [{}]\n",
+                             d->block_size, d->mask_token_id, fmt::join(d->target_layer_ids, ", "), fmt::join(d->causal, ", "));
+  } else {
+    std::cout << fmt::format("  parameters: {:.4g} total, {:.4g} active per token\n", double(c.total_parameters()),
+                             double(c.active_parameters()));
+  }
   std::cout << fmt::format("  tokenizer: {}\n", reader.tokenizer_json() ? "stored" : "none");
   std::cout << fmt::format("  tensors: {:.2f} MB in {}", bytes / 1e6, infos.size());
   for (const auto& [f, n] : formats) std::cout << fmt::format(", {} {}", n, f);

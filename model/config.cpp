@@ -381,6 +381,13 @@ ModelConfig parse_model_config(const json& j, const std::string& origin) {
   return c;
 }
 
+ModelConfig parse_model_config(const json& j, const std::string& origin, const std::set<std::string>& caller_fields) {
+  if (!j.is_object()) return parse_model_config(j, origin);  // the usual error
+  json rest = j;
+  for (const std::string& name : caller_fields) rest.erase(name);
+  return parse_model_config(rest, origin);
+}
+
 ModelConfig parse_model_config(const std::string& config_json, const std::string& origin) {
   json j;
   try {

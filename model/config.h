@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,11 @@ struct ModelConfig {
 // Parses config.json text. `origin` (a path) is used in error messages.
 ModelConfig parse_model_config(const std::string& config_json, const std::string& origin);
 ModelConfig parse_model_config(const nlohmann::json& config, const std::string& origin);
+// The same for a config whose top level also carries fields that another parser reads (a DFlash
+// drafter's `block_size`, `dflash_config`, ...): the `caller_fields` present are left to the caller,
+// neither read nor refused here; every other unknown field is still refused.
+ModelConfig parse_model_config(const nlohmann::json& config, const std::string& origin,
+                               const std::set<std::string>& caller_fields);
 
 std::string_view family_name(ModelFamily f);
 

@@ -14,4 +14,10 @@ inline constexpr const char* kEmbed = "embed";
 inline constexpr const char* kLmHead = "lm_head";
 inline constexpr const char* kFinalNorm = "final_norm";
 
+// DFlash drafters (kind "drafter"): the fusion of the tapped target layers, its norm, and the optional
+// learned embedding of the mask token.
+inline constexpr const char* kFc = "fc";
+inline constexpr const char* kHiddenNorm = "hidden_norm";
+inline constexpr const char* kMaskEmbedding = "mask_embedding";
+
 }  // namespace tachyon::names

@@ -1,0 +1,12 @@
+// Greedy choice per row: out[r] = the index of the largest of logits[r, 0..n), the lowest index among
+// equal maxima (the rule every greedy choice in Tachyon follows). Shapes: logits [rows, n]; out [rows].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tachyon::cpu {
+
+void row_argmax(const float* logits, size_t rows, size_t n, int32_t* out);
+
+}  // namespace tachyon::cpu
