@@ -80,6 +80,7 @@ void resolve_attention(DrafterConfig& d, ConfigFields& top, TwoPlaces& both) {
   for (int l = 0; l < m.num_layers; ++l) {
     LayerConfig& lc = m.layers[l];
     // Sliding by layer_types (or by use_sliding_window, from which transformers derives layer_types).
+    // A layer that use_swa makes sliding keeps the RoPE parse_model_config gave it (the full layers').
     const bool typed = lc.sliding;
     lc.sliding = use_swa || lc.sliding;
     if (lc.sliding) {

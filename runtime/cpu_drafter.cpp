@@ -141,6 +141,7 @@ std::vector<Draft> CpuDrafter::draft(const std::vector<DraftRequest>& requests_i
     ids.push_back(r.anchor_token);
   }
   const size_t M = positions.size();
+  if (M == 0) return {};
 
   // The block: the anchor's embedding, then the mask embedding in every other slot.
   std::vector<float> x(M * H), h(M * H), y(M * H);

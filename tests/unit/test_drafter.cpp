@@ -302,6 +302,27 @@ TEST_CASE("drafter config: the fixtures resolve per-layer attention as documente
   CHECK(parse_drafter_config(j, "d").causal == std::vector<bool>{true, true});
 }
 
+TEST_CASE("drafter config: z-lab's Qwen3-8B-DFlash-b16 config.json (reference/dflash.md section 7) parses") {
+  const json j = json::parse(R"({"architectures":["DFlashDraftModel"],"auto_map":{"AutoModel":"dflash.DFlashDraftModel"},
+    "block_size":16,"dflash_config":{"mask_token_id":151669,"target_layer_ids":[1,9,17,25,33]},
+    "num_hidden_layers":5,"num_target_layers":36,"hidden_size":4096,"intermediate_size":12288,
+    "num_attention_heads":32,"num_key_value_heads":8,"head_dim":128,"rope_theta":1000000,
+    "rms_norm_eps":1e-6,"layer_types":["full_attention","full_attention","full_attention","full_attention",
+    "full_attention"],"sliding_window":null,"vocab_size":151936,"tie_word_embeddings":false,"model_type":"qwen3",
+    "dtype":"bfloat16","attention_bias":false,"attention_dropout":0.0,"bos_token_id":151643,"eos_token_id":151645,
+    "hidden_act":"silu","initializer_range":0.02,"max_position_embeddings":40960,"max_window_layers":36,
+    "rope_scaling":null,"torch_dtype":"bfloat16","transformers_version":"4.57.1","use_cache":true,
+    "use_sliding_window":false})");
+  const DrafterConfig d = parse_drafter_config(j, "Qwen3-8B-DFlash-b16/config.json");
+  CHECK(d.block_size == 16);
+  CHECK(d.mask_token_id == 151669);
+  CHECK(d.target_layer_ids == build_target_layer_ids(36, 5));
+  CHECK(d.model.num_layers == 5);
+  CHECK(d.model.num_q_heads() == 32);
+  CHECK(d.causal == std::vector<bool>(5, false));
+  for (const auto& l : d.model.layers) CHECK(!l.sliding);
+}
+
 TEST_CASE("drafter config: default target_layer_ids follow z-lab's rule") {
   CHECK(build_target_layer_ids(36, 5) == std::vector<int>{1, 9, 17, 25, 33});   // Qwen3-8B
   CHECK(build_target_layer_ids(64, 5) == std::vector<int>{1, 16, 31, 46, 61});  // Qwen3.6-27B
