@@ -2,6 +2,9 @@
 #include "model/tokenizer/added_tokens.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include "model/tokenizer/regex.h"
 #include "model/tokenizer/regex_translate.h"
@@ -20,7 +23,7 @@ bool is_white_space(char32_t c) {
 // `tokenizers` uses for single_word tokens.
 bool is_word_char(std::string_view text_at_char) {
   static const Regex word =
-      Regex::from_pcre2("[" + onig_word_class_items() + "\\x{200C}\\x{200D}]", "the single_word class");
+      Regex::from_pcre2(fmt::format("[{}\\x{{200C}}\\x{{200D}}]", onig_word_class_items()), "the single_word class");
   return word.matches_prefix(text_at_char);
 }
 
@@ -37,15 +40,25 @@ AddedTokenMatcher::AddedTokenMatcher(std::vector<std::string> patterns, std::vec
     : patterns_(std::move(patterns)), tokens_(std::move(tokens)) {
   for (uint32_t i = 0; i < patterns_.size(); ++i)
     if (!patterns_[i].empty()) by_first_byte_[static_cast<unsigned char>(patterns_[i][0])].push_back(i);
-  for (auto& list : by_first_byte_)
+  int distinct = 0;
+  for (int b = 0; b < 256; ++b) {
+    auto& list = by_first_byte_[b];
     std::stable_sort(list.begin(), list.end(),
-                     [&](uint32_t a, uint32_t b) { return patterns_[a].size() > patterns_[b].size(); });
+                     [&](uint32_t x, uint32_t y) { return patterns_[x].size() > patterns_[y].size(); });
+    if (!list.empty()) ++distinct, single_first_byte_ = b;
+  }
+  if (distinct != 1) single_first_byte_ = -1;
 }
 
 void AddedTokenMatcher::split(std::string_view text, std::vector<AddedSplit>& out) const {
   size_t start_offset = 0;  // end of the last piece emitted
   size_t pos = 0;           // where the search for the next match resumes
   while (pos < text.size()) {
+    if (single_first_byte_ >= 0) {  // jump to the next possible start
+      const void* hit = std::memchr(text.data() + pos, single_first_byte_, text.size() - pos);
+      if (!hit) break;
+      pos = static_cast<const char*>(hit) - text.data();
+    }
     const auto& candidates = by_first_byte_[static_cast<unsigned char>(text[pos])];
     int64_t found = -1;
     for (uint32_t idx : candidates) {

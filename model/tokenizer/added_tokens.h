@@ -44,6 +44,7 @@ class AddedTokenMatcher {
   std::vector<std::string> patterns_;
   std::vector<AddedToken> tokens_;
   std::array<std::vector<uint32_t>, 256> by_first_byte_;  // pattern indices, longest first
+  int single_first_byte_ = -1;  // the first byte of every pattern, when they share one ('<' usually)
 };
 
 }  // namespace tachyon

@@ -130,7 +130,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out, Wor
   const uint64_t h = hash_bytes(word);
   uint32_t n;
   if (const int32_t* ids = cache.find(word, h, &n)) {
-    out.insert(out.end(), ids, ids + n);
+    for (uint32_t k = 0; k < n; ++k) out.push_back(ids[k]);
     return;
   }
   const size_t first = out.size();

@@ -36,7 +36,7 @@ class BpeModel {
   // variant that long words use; both must agree.
   void merge(std::vector<int32_t>& symbols, bool use_heap) const;
 
-  static constexpr size_t kCacheCapacity = 1 << 16;  // words per thread
+  static constexpr size_t kCacheCapacity = 1 << 15;  // words per thread
   static constexpr size_t kMaxCachedWordBytes = 256;
 
  private:

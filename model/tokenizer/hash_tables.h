@@ -37,6 +37,19 @@ inline uint64_t hash_bytes(std::string_view s) {
   return h;
 }
 
+// Equality of two byte ranges of length n, eight bytes at a time (words are short; a libc call costs more).
+inline bool bytes_equal(const char* a, const char* b, size_t n) {
+  for (; n >= 8; n -= 8, a += 8, b += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; --n)
+    if (*a++ != *b++) return false;
+  return true;
+}
+
 // Map from a pair of token ids to (rank, merged id). Built once, then read-only.
 class MergeTable {
  public:
@@ -79,8 +92,10 @@ class MergeTable {
   std::vector<Slot> slots_;
 };
 
-// Map from byte strings to id sequences, with the keys and values in two arenas. Used read-only for the
-// vocabulary and as the per-thread word cache (which is simply cleared when it fills up).
+// Map from byte strings to id sequences. Used read-only for the vocabulary and as the per-thread word
+// cache (which is simply cleared when it fills up). Most words are short and encode to one id, so a
+// slot holds the first eight bytes of its key and a single id itself: one cache miss per lookup, not
+// three. Longer keys and id lists live in two arenas.
 class WordTable {
  public:
   explicit WordTable(size_t capacity = 1024) { reset(capacity); }
@@ -99,12 +114,15 @@ class WordTable {
 
   // The ids stored for `word` (and their number in *n), or nullptr.
   const int32_t* find(std::string_view word, uint64_t hash, uint32_t* n) const {
+    const uint64_t prefix = prefix_of(word);
+    const auto h32 = static_cast<uint32_t>(hash);
     for (size_t i = hash & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
       if (s.key_len == 0) return nullptr;
-      if (s.hash == hash && s.key_len == word.size() && std::memcmp(keys_.data() + s.key_offset, word.data(), word.size()) == 0) {
+      if (s.hash == h32 && s.key_len == word.size() && s.prefix == prefix &&
+          (word.size() <= 8 || bytes_equal(keys_.data() + s.key_offset, word.data() + 8, word.size() - 8))) {
         *n = s.value_len;
-        return values_.data() + s.value_offset;
+        return s.value_len == 1 ? &s.value : values_.data() + s.value;
       }
     }
   }
@@ -112,18 +130,35 @@ class WordTable {
   void insert(std::string_view word, uint64_t hash, const int32_t* ids, uint32_t n) {
     size_t i = hash & (slots_.size() - 1);
     while (slots_[i].key_len != 0) i = (i + 1) & (slots_.size() - 1);
-    slots_[i] = Slot{hash, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(word.size()),
-                     static_cast<uint32_t>(values_.size()), n};
-    keys_.append(word);
-    values_.insert(values_.end(), ids, ids + n);
+    Slot& s = slots_[i];
+    s.prefix = prefix_of(word);
+    s.hash = static_cast<uint32_t>(hash);
+    s.key_len = static_cast<uint32_t>(word.size());
+    s.key_offset = static_cast<uint32_t>(keys_.size());
+    if (word.size() > 8) keys_.append(word.substr(8));
+    s.value_len = n;
+    if (n == 1) {
+      s.value = ids[0];
+    } else {
+      s.value = static_cast<int32_t>(values_.size());
+      values_.insert(values_.end(), ids, ids + n);
+    }
     ++count_;
   }
 
  private:
+  static uint64_t prefix_of(std::string_view w) {
+    uint64_t p = 0;
+    std::memcpy(&p, w.data(), w.size() < 8 ? w.size() : 8);
+    return p;
+  }
   struct Slot {
-    uint64_t hash = 0;
-    uint32_t key_offset = 0, key_len = 0;  // key_len 0 marks an empty slot (words are never empty)
-    uint32_t value_offset = 0, value_len = 0;
+    uint64_t prefix = 0;    // the key's first 8 bytes, zero-padded
+    uint32_t hash = 0;      // low half of the key's hash
+    uint32_t key_len = 0;   // 0 marks an empty slot (words are never empty)
+    uint32_t key_offset = 0;  // the key's bytes after the first 8, in keys_
+    uint32_t value_len = 0;
+    int32_t value = 0;      // the id itself when value_len is 1, else an offset into values_
   };
   std::vector<Slot> slots_;
   std::string keys_;

@@ -41,10 +41,15 @@ std::string_view Normalizer::normalize(std::string_view text, std::string& stora
   std::string_view current = text;
   for (Step step : steps_) {
     if (step == Step::kNfc) {
-      if (nfc_quick_check(current)) continue;
-      storage = to_nfc(current);
+      std::string out;
+      const std::string_view result = nfc(current, out);
+      if (result.data() == current.data()) continue;  // unchanged
+      storage = std::move(out);
     } else {
-      storage = to_nfd(current);  // NFD changes almost any non-ASCII text; no quick check worth having
+      bool ascii = true;
+      for (char c : current) ascii &= static_cast<unsigned char>(c) < 0x80;
+      if (ascii) continue;
+      storage = to_nfd(current);
     }
     current = storage;
   }

@@ -82,12 +82,15 @@ PostProcessor PostProcessor::from_json(const nlohmann::json& j) {
   return p;
 }
 
-void PostProcessor::apply(std::span<const int32_t> ids, bool add_special_tokens, std::vector<int32_t>& out) const {
-  out.clear();
+void PostProcessor::apply(std::vector<int32_t>& ids, bool add_special_tokens) const {
+  if (items_.size() == 1 && items_[0] == kSequence) return;  // nothing around the text (Qwen, gpt-oss)
+  std::vector<int32_t> out;
+  out.reserve(ids.size() + items_.size());
   for (int32_t item : items_) {
     if (item == kSequence) out.insert(out.end(), ids.begin(), ids.end());
     else if (add_special_tokens) out.push_back(item);
   }
+  ids = std::move(out);
 }
 
 size_t PostProcessor::added_count() const {

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -17,8 +16,8 @@ class PostProcessor {
   // From the tokenizer.json "post_processor" value (null allowed). Throws naming what is unsupported.
   static PostProcessor from_json(const nlohmann::json& j);
 
-  // Writes the final ids for `ids` into `out` (which may not alias `ids`).
-  void apply(std::span<const int32_t> ids, bool add_special_tokens, std::vector<int32_t>& out) const;
+  // Turns the text's ids into the final ids, in place.
+  void apply(std::vector<int32_t>& ids, bool add_special_tokens) const;
   // Number of ids added around a sequence (for truncation).
   size_t added_count() const;
 

@@ -4,8 +4,13 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "model/error.h"
 #include "model/tokenizer/regex_translate.h"
+#include "model/tokenizer/unicode_data.h"
+#include "model/tokenizer/utf8.h"
 
 namespace tachyon {
 namespace {
@@ -35,6 +40,35 @@ MatchScratch& scratch() {
   return s;
 }
 
+// Stand-ins by code point (see regex_translate.h): a bitmap says which code points have one, the
+// table says which.
+class StandIns {
+ public:
+  StandIns() : bits_(0x110000 / 64, 0) {
+    for (size_t i = 0; i < unicode_data::kRegexSubstitutionCount; ++i) {
+      const auto& s = unicode_data::kRegexSubstitutions[i];
+      for (char32_t c = s.first; c <= s.last; ++c) bits_[c >> 6] |= uint64_t{1} << (c & 63);
+      min_ = std::min(min_, s.first);
+    }
+  }
+  bool has(char32_t c) const { return c >= min_ && ((bits_[c >> 6] >> (c & 63)) & 1); }
+  char32_t of(char32_t c) const {
+    const auto* begin = unicode_data::kRegexSubstitutions;
+    const auto* end = begin + unicode_data::kRegexSubstitutionCount;
+    const auto* it = std::upper_bound(begin, end, c, [](char32_t v, const auto& s) { return v < s.first; });
+    return std::prev(it)->substitute;
+  }
+
+ private:
+  std::vector<uint64_t> bits_;
+  char32_t min_ = 0x110000;
+};
+
+const StandIns& stand_ins() {
+  static const StandIns s;
+  return s;
+}
+
 std::string pcre2_message(int code) {
   PCRE2_UCHAR buffer[256];
   pcre2_get_error_message(code, buffer, sizeof buffer);
@@ -47,6 +81,7 @@ struct Regex::Impl {
   std::string pattern;  // as compiled by PCRE2
   pcre2_code* code = nullptr;
   bool jit = false;
+  bool use_stand_ins = false;
   ~Impl() { pcre2_code_free(code); }
 };
 
@@ -67,7 +102,52 @@ Regex Regex::from_pcre2(std::string_view pattern, std::string_view where) {
 }
 
 Regex Regex::from_onig(std::string_view pattern, std::string_view where) {
-  return from_pcre2(translate_onig_to_pcre2(pattern, where), where);
+  const TranslatedRegex t = translate_onig_to_pcre2(pattern, where);
+  Regex r = from_pcre2(t.pattern, where);
+  std::const_pointer_cast<Impl>(r.impl_)->use_stand_ins = t.use_stand_ins;
+  return r;
+}
+
+std::string_view Regex::subject_for(std::string_view text, std::string& storage) const {
+  if (!impl_->use_stand_ins) return text;
+  const StandIns& table = stand_ins();
+  size_t i = 0;
+  // Most text has no code point with a stand-in: find the first one, if any, skipping ASCII quickly.
+  while (i < text.size()) {
+    if (static_cast<uint8_t>(text[i]) < 0x80) {
+      if (i + 8 <= text.size()) {
+        uint64_t w;
+        std::memcpy(&w, text.data() + i, 8);
+        if (!(w & 0x8080808080808080ull)) {
+          i += 8;
+          continue;
+        }
+      }
+      ++i;
+      continue;
+    }
+    size_t next = i;
+    if (table.has(utf8::decode(text, next))) break;
+    i = next;
+  }
+  if (i >= text.size()) return text;
+  storage.assign(text);
+  while (i < storage.size()) {
+    if (static_cast<uint8_t>(storage[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t next = i;
+    const char32_t c = utf8::decode(storage, next);
+    if (table.has(c)) {
+      std::string replacement;
+      utf8::append(replacement, table.of(c));
+      TACHYON_CHECK(replacement.size() == next - i, "stand-in of U+{:04X} has another UTF-8 length", uint32_t(c));
+      storage.replace(i, replacement.size(), replacement);
+    }
+    i = next;
+  }
+  return storage;
 }
 
 Regex Regex::literal(std::string_view text, std::string_view where) {
@@ -117,7 +197,9 @@ void Regex::find_all(std::string_view text, std::vector<Match>& out) const {
   for_each_match(text, [&](uint32_t b, uint32_t e) { out.push_back(Match{b, e}); });
 }
 
-bool Regex::matches_prefix(std::string_view text) const {
+bool Regex::matches_prefix(std::string_view original) const {
+  std::string storage;
+  const std::string_view text = subject_for(original, storage);
   MatchScratch& s = scratch();
   const int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0,
                              PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, s.data, s.context);

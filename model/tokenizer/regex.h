@@ -34,10 +34,12 @@ class Regex {
   // Calls fn(begin, end) for each match, as find_all, without building a vector.
   template <class Fn>
   void for_each_match(std::string_view text, Fn&& fn) const {
+    std::string stand_ins;
+    const std::string_view subject = subject_for(text, stand_ins);
     size_t pos = 0;
     int64_t last_end = -1;
     Match m;
-    while (pos <= text.size() && next_match(text, pos, last_end, m)) fn(m.begin, m.end);
+    while (pos <= subject.size() && next_match(subject, pos, last_end, m)) fn(m.begin, m.end);
   }
   // True when the pattern matches at offset 0 of `text` (used for one-code-point class tests).
   bool matches_prefix(std::string_view text) const;
@@ -47,6 +49,9 @@ class Regex {
 
  private:
   struct Impl;
+  // The text to match: `text` itself, or (when the pattern runs on stand-ins and `text` holds a code point
+  // that has one) a copy in `storage` with the stand-ins in place; same length, same offsets.
+  std::string_view subject_for(std::string_view text, std::string& storage) const;
   // Finds the next match at or after `pos`, updating pos/last_end with the empty-match rule.
   bool next_match(std::string_view text, size_t& pos, int64_t& last_end, Match& m) const;
   std::shared_ptr<const Impl> impl_;

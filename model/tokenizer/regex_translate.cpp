@@ -51,11 +51,68 @@ std::string digit_items() { return "\\p{Nd}" + extra_items(find_extra("d")); }
 // Length in bytes of the UTF-8 sequence starting with byte b (1 for stray continuation bytes).
 size_t utf8_length(unsigned char b) { return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
 
+// General category names (short and long) that PCRE2 and Oniguruma both know. A pattern using only
+// these, and ASCII literals, can run on stand-ins.
+bool is_general_category(std::string_view name) {
+  static const char* const kNames[] = {
+      "L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Ps", "Pe",
+      "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl", "Zp", "C", "Cc", "Cf", "Co", "Cn", "Cs",
+      "Letter", "Mark", "Number", "Punctuation", "Symbol", "Separator", "Other"};
+  for (const char* n : kNames)
+    if (name == n) return true;
+  return false;
+}
+
+uint32_t hex_value(char c) {
+  return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+// True when nothing in the pattern depends on which code point a non-ASCII character is beyond its
+// general category: no non-ASCII literal, no \x escape above 0x7F, no property but a general category.
+bool allows_stand_ins(std::string_view p) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x80) return false;
+    if (c != '\\' || i + 1 >= p.size()) continue;
+    const char e = p[i + 1];
+    if (e == 'p' || e == 'P') {
+      std::string_view name;
+      if (i + 2 < p.size() && p[i + 2] == '{') {
+        const size_t close = p.find('}', i + 3);
+        if (close == std::string_view::npos) return false;
+        name = p.substr(i + 3, close - i - 3);
+      } else if (i + 2 < p.size()) {
+        name = p.substr(i + 2, 1);
+      }
+      if (!name.empty() && name[0] == '^') name.remove_prefix(1);
+      if (!is_general_category(name)) return false;
+    } else if (e == 'x') {
+      uint32_t value = 0;
+      size_t k = i + 2;
+      if (k < p.size() && p[k] == '{') {
+        for (++k; k < p.size() && std::isxdigit(static_cast<unsigned char>(p[k])); ++k)
+          value = value * 16 + hex_value(p[k]);
+      } else {
+        for (int n = 0; n < 2 && k < p.size() && std::isxdigit(static_cast<unsigned char>(p[k])); ++n, ++k)
+          value = value * 16 + hex_value(p[k]);
+      }
+      if (value >= 0x80) return false;
+    } else if (e == 'N' || e == 'o' || e == 'u' || e == 'X' || (e >= '0' && e <= '9')) {
+      return false;  // named, octal, \u, extended grapheme or back/octal references: play safe
+    }
+    ++i;  // skip the escaped character
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string onig_word_class_items() { return word_items(); }
 
-std::string translate_onig_to_pcre2(std::string_view p, std::string_view where) {
+TranslatedRegex translate_onig_to_pcre2(std::string_view p, std::string_view where) {
+  TranslatedRegex result;
+  result.use_stand_ins = allows_stand_ins(p);
+  const bool stand_ins = result.use_stand_ins;
   std::string out;
   out.reserve(p.size() * 2);
   int class_depth = 0;
@@ -101,13 +158,15 @@ std::string translate_onig_to_pcre2(std::string_view p, std::string_view where) 
             negated = !negated;
             name.remove_prefix(1);
           }
-          emit(category_items(name), negated, p.substr(i, end - i));
+          // With stand-ins PCRE2's own category is right; otherwise add Oniguruma's extra code points.
+          emit(stand_ins ? std::string() : category_items(name), negated, p.substr(i, end - i));
           i = end;
           continue;
         }
         case 's':
         case 'S':
-          emit(kWhiteSpaceItems, e == 'S', two);
+          // PCRE2's \s is White_Space plus U+180E, which has a stand-in outside \s.
+          emit(stand_ins ? std::string() : std::string(kWhiteSpaceItems), e == 'S', two);
           break;
         case 'w':
         case 'W':
@@ -115,7 +174,7 @@ std::string translate_onig_to_pcre2(std::string_view p, std::string_view where) 
           break;
         case 'd':
         case 'D':
-          emit(digit_items(), e == 'D', two);
+          emit(stand_ins ? std::string() : digit_items(), e == 'D', two);  // PCRE2's \d with UCP is \p{Nd}
           break;
         case 'h':
         case 'H':
@@ -164,7 +223,8 @@ std::string translate_onig_to_pcre2(std::string_view p, std::string_view where) 
     ++i;
   }
   TACHYON_REQUIRE(class_depth == 0, "{}: unterminated character class in regex: {}", where, p);
-  return out;
+  result.pattern = std::move(out);
+  return result;
 }
 
 }  // namespace tachyon

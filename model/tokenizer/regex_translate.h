@@ -2,15 +2,19 @@
 //
 // Both are Perl-style backtracking engines, so the patterns of tokenizer.json mean the same in both,
 // except for the Unicode tables behind the classes: Oniguruma (in tokenizers 0.23) knows Unicode 16,
-// PCRE2 10.42 Unicode 14, and their \s, \w, \d, \h differ. The translation rewrites
-//   \p{X} / \P{X}   general categories: PCRE2's class plus the code points Oniguruma adds
-//   \s \S           White_Space (Oniguruma's), spelled out (PCRE2's \s adds U+180E)
-//   \w \W           Alphabetic | M | Nd | Pc (Oniguruma's), instead of PCRE2's L | N | _
-//   \d \D           Nd including Oniguruma's newer digits
-//   \h \H           hex digits (Oniguruma), not horizontal space (PCRE2)
-// and refuses what PCRE2 cannot express (nested classes, class intersection `&&`). Negated forms inside
-// a character class ([\S], [\P{L}]) stay PCRE2's own, which differ only on code points assigned after
-// Unicode 14 (and U+180E).
+// PCRE2 10.42 Unicode 14, and their \s, \w, \d, \h differ. Two ways to close the gap:
+//
+// - Stand-ins (fast, used whenever the pattern allows): the pattern keeps PCRE2's own classes, and the
+//   text is matched with each code point whose category changed after Unicode 14 replaced by a stand-in
+//   of the same UTF-8 length that PCRE2 classifies as Oniguruma classifies the original (see
+//   unicode_data.h); the match offsets are those of the original text. Allowed when the pattern names
+//   only general categories and ASCII literals, which is the case for every supported family.
+// - Extra ranges (otherwise): every \p{X}, \d, \w gets the code points Oniguruma adds to PCRE2's class.
+//   Slower: PCRE2's JIT tests the ranges one by one even for ASCII text.
+//
+// Either way: \s is White_Space; \w is Oniguruma's (Alphabetic | M | Nd | Pc), not PCRE2's (L | N | _);
+// \h is a hex digit (Oniguruma), not horizontal space (PCRE2). Nested classes and class intersection
+// (&&) are refused: PCRE2 has neither. Negated forms inside a class ([\W], [\P{L}]) stay PCRE2's own.
 #pragma once
 
 #include <string>
@@ -18,8 +22,13 @@
 
 namespace tachyon {
 
+struct TranslatedRegex {
+  std::string pattern;     // for PCRE2 (UTF, UCP)
+  bool use_stand_ins = false;  // match on the text with stand-ins substituted
+};
+
 // Throws tachyon::Error naming `where` when the pattern uses something that cannot be translated.
-std::string translate_onig_to_pcre2(std::string_view pattern, std::string_view where);
+TranslatedRegex translate_onig_to_pcre2(std::string_view pattern, std::string_view where);
 
 // The PCRE2 class body (without brackets) for Oniguruma's \w, used for `single_word` added tokens.
 std::string onig_word_class_items();

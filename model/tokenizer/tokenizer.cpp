@@ -71,10 +71,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
       else ids.resize(keep);
     }
   }
-  std::vector<int32_t> out;
-  out.reserve(ids.size() + 4);
-  t.post_processor.apply(ids, add_special_tokens, out);
-  return out;
+  t.post_processor.apply(ids, add_special_tokens);
+  return ids;
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {

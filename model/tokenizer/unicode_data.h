@@ -32,6 +32,13 @@ struct RegexClassExtra {
   size_t count;
 };
 
+// A run of code points [first, last] whose regex classes differ between Oniguruma and PCRE2 10.42 (their
+// general category changed after Unicode 14, and U+180E, which PCRE2's \s takes), and a stand-in code
+// point that PCRE2 classifies as Oniguruma classifies them, with the same UTF-8 length.
+struct Substitution {
+  char32_t first, last, substitute;
+};
+
 // All sorted by code point (compositions by (first, second)).
 extern const CombiningClass kCombiningClasses[];
 extern const size_t kCombiningClassCount;
@@ -42,5 +49,7 @@ extern const Composition kCompositions[];
 extern const size_t kCompositionCount;
 extern const RegexClassExtra kRegexClassExtras[];
 extern const size_t kRegexClassExtraCount;
+extern const Substitution kRegexSubstitutions[];
+extern const size_t kRegexSubstitutionCount;
 
 }  // namespace tachyon::unicode_data

@@ -125,6 +125,49 @@ bool nfc_quick_check(std::string_view s) {
   return true;
 }
 
+std::string_view nfc(std::string_view s, std::string& storage) {
+  const NfcFlags& flags = nfc_flags();
+  size_t copied = 0;    // s[0, copied) is already in storage (once anything changed)
+  size_t boundary = 0;  // start of the last code point that begins a stretch
+  bool changed = false;
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<uint8_t>(s[i]) < 0x80) {
+      boundary = i++;
+      continue;
+    }
+    const size_t start = i;
+    if (!flags.test(utf8::decode(s, i))) {
+      boundary = start;
+      continue;
+    }
+    // A flagged code point: the stretch runs from the last boundary to the next one.
+    size_t end = i;
+    while (end < s.size()) {
+      if (static_cast<uint8_t>(s[end]) < 0x80) break;
+      size_t next = end;
+      if (!flags.test(utf8::decode(s, next))) break;
+      end = next;
+    }
+    const std::string_view stretch = s.substr(boundary, end - boundary);
+    const std::string normalized = to_nfc(stretch);
+    if (normalized != stretch) {
+      if (!changed) {
+        storage.clear();
+        storage.reserve(s.size() + 16);
+        changed = true;
+      }
+      storage.append(s.data() + copied, boundary - copied);
+      storage += normalized;
+      copied = end;
+    }
+    boundary = end;
+    i = end;
+  }
+  if (!changed) return s;
+  storage.append(s.data() + copied, s.size() - copied);
+  return storage;
+}
+
 std::string to_nfd(std::string_view s) {
   std::vector<char32_t> cps;
   cps.reserve(s.size());

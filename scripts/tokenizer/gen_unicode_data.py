@@ -5,17 +5,20 @@ Writes
   model/tokenizer/unicode_data.cpp          canonical decompositions, combining classes and compositions
                                             (NFC/NFD), and the code points that Oniguruma's Unicode
                                             classes hold beyond PCRE2's (Unicode 14) ones
+                                            and the stand-ins that let PCRE2's own classes match as
+                                            Oniguruma's (regex_translate.h)
   tests/fixtures/tokenizer/onig_classes.json  Oniguruma's sets for the regex classes, as ranges, so that a
                                             unit test can check our PCRE2 translation code point by code point
 
 Why calibrate: exact parity means matching the tables that `tokenizers` was built with, not the newest
 Unicode. Its NFC (crate unicode-normalization-alignments) predates Unicode 11, and its regexes
 (Oniguruma) know Unicode 16, while Debian 12's PCRE2 10.42 and Python 3.11 know Unicode 14. So the
-normalization tables start from Python's unicodedata and drop what `tokenizers` does not know; the
-regex classes are PCRE2's plus the ranges Oniguruma has in addition. Every table is verified against
-`tokenizers` itself before it is written.
+normalization tables start from Python's unicodedata and drop what `tokenizers` does not know; for the
+regexes, code points whose category changed after Unicode 14 get stand-ins (or, for patterns that
+cannot use them, classes get the extra ranges). Every table is verified against `tokenizers` itself,
+here or by the unit tests (tests/unit/test_tokenizer_unicode.cpp, on every code point).
 
-Run: python3 scripts/tokenizer/gen_unicode_data.py   (needs `tokenizers`; takes about a minute)
+Run: python3 scripts/tokenizer/gen_unicode_data.py   (needs `tokenizers`; takes a few minutes)
 """
 import json
 import os
@@ -66,20 +69,68 @@ def to_ranges(cps):
     return out
 
 
+LEAF_CATEGORIES = ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe",
+                   "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Co"]
+WHITE_SPACE = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+               0x2028, 0x2029, 0x202F, 0x205F, 0x3000}
+
+
+def utf8_len(c):
+    return 1 if c < 0x80 else 2 if c < 0x800 else 3 if c < 0x10000 else 4
+
+
+def substitutions(onig_w):
+    """Code points whose general category differs between Oniguruma (Unicode 16) and PCRE2/Python
+    (Unicode 14), each with a stand-in: a code point that PCRE2 classifies as Oniguruma classifies the
+    original (same category, same \\w, not white space), with the same UTF-8 length so that match
+    offsets are unchanged, and that folds to nothing ASCII (for (?i) literals). Plus U+180E, which
+    PCRE2's \\s takes and Oniguruma's does not."""
+    onig_gc = {}
+    for cat in LEAF_CATEGORIES:
+        for c in onig_set(r"\p{%s}" % cat):
+            onig_gc[c] = cat
+    changed = {c: onig_gc.get(c, "Cn") for c in ALL_CPS if onig_gc.get(c, "Cn") != unicodedata.category(chr(c))}
+
+    def ascii_fold(c):
+        ch = chr(c)
+        return any(ord(x) < 0x80 for x in ch.lower() + ch.upper() + ch.casefold())
+
+    stand_in = {}
+    for c, cat in sorted(changed.items()):
+        key = (cat, utf8_len(c), c in onig_w)
+        if key not in stand_in:
+            stand_in[key] = next(
+                (s for s in ALL_CPS
+                 if unicodedata.category(chr(s)) == cat and utf8_len(s) == key[1] and (s in onig_w) == key[2]
+                 and s not in changed and s not in WHITE_SPACE and s != 0x180E and not ascii_fold(s)), None)
+            assert stand_in[key] is not None, f"no stand-in for U+{c:04X} ({key})"
+    table = {c: stand_in[(cat, utf8_len(c), c in onig_w)] for c, cat in changed.items()}
+    table[0x180E] = next(s for s in ALL_CPS if unicodedata.category(chr(s)) == "Cf" and utf8_len(s) == 3
+                         and s not in changed and s not in WHITE_SPACE and s != 0x180E and s not in onig_w)
+    ranges = []
+    for c in sorted(table):
+        if ranges and ranges[-1][1] == c - 1 and ranges[-1][2] == table[c]:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c, table[c]])
+    print(f"{len(table)} code points get a stand-in for regex matching ({len(ranges)} ranges)", file=sys.stderr)
+    return ranges
+
+
 def regex_tables():
     extras, fixture = {}, {}
     for cat in CATEGORY_CLASSES:
         onig = onig_set(r"\p{%s}" % cat)
         base = python_category_set(cat)
+        if cat in FIXTURE_CLASSES:
+            fixture[cat] = to_ranges(onig)
         if not base <= onig:
             # A general category changed since Unicode 14 (e.g. U+1171E Mn -> Mc): adding ranges cannot
-            # fix it, so this class stays PCRE2's own and may differ on those code points.
-            print(f"note: \\p{{{cat}}} left untranslated; PCRE2 has {len(base - onig)} code points "
+            # fix it; the stand-ins do, for patterns that allow them (see regex_translate.h).
+            print(f"note: \\p{{{cat}}} has no extras table; PCRE2 has {len(base - onig)} code points "
                   f"Oniguruma lacks: {[hex(c) for c in sorted(base - onig)[:8]]}", file=sys.stderr)
             continue
         extras[cat] = to_ranges(onig - base)
-        if cat in FIXTURE_CLASSES:
-            fixture[cat] = to_ranges(onig)
     onig_w = onig_set(r"\w")
     base_w = set().union(*(python_category_set(c) for c in WORD_BASE_CATEGORIES))
     assert base_w <= onig_w, f"\\w: base has code points Oniguruma lacks: {sorted(base_w - onig_w)[:10]}"
@@ -91,11 +142,9 @@ def regex_tables():
     extras["d"] = to_ranges(onig_d - base_d)
     fixture["d"] = to_ranges(onig_d)
     onig_s = onig_set(r"\s")
-    white_space = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
-                   0x2028, 0x2029, 0x202F, 0x205F, 0x3000}
-    assert onig_s == white_space, f"Oniguruma's \\s is not White_Space: {sorted(onig_s ^ white_space)}"
+    assert onig_s == WHITE_SPACE, f"Oniguruma's \\s is not White_Space: {sorted(onig_s ^ WHITE_SPACE)}"
     fixture["s"] = to_ranges(onig_s)
-    return extras, fixture
+    return extras, fixture, substitutions(onig_w)
 
 
 def normalization_tables():
@@ -211,7 +260,7 @@ def verify_normalization(ccc, decomp, comp, nfd_hf, nfc_hf):
     print(f"normalization tables verified on {len(tests)} strings", file=sys.stderr)
 
 
-def write_cpp(path, ccc, decomp, comp, extras):
+def write_cpp(path, ccc, decomp, comp, extras, subs):
     lines = [
         "// Unicode tables of the tokenizer: canonical combining classes, canonical decompositions and",
         "// compositions (NFC/NFD), and the code points Oniguruma's regex classes hold beyond PCRE2's.",
@@ -250,15 +299,17 @@ def write_cpp(path, ccc, decomp, comp, extras):
         names.append(f'{{"{name}", {ident if rs else "nullptr"}, {len(rs)}}}')
     table("const RegexClassExtra kRegexClassExtras[]", names, 2)
     lines.append(f"const size_t kRegexClassExtraCount = {len(names)};")
+    table("const Substitution kRegexSubstitutions[]", [f"{{0x{a:X}, 0x{b:X}, 0x{c:X}}}" for a, b, c in subs], 3)
+    lines.append(f"const size_t kRegexSubstitutionCount = {len(subs)};")
     lines += ["", "}  // namespace tachyon::unicode_data", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
 
 def main():
-    extras, fixture = regex_tables()
+    extras, fixture, subs = regex_tables()
     ccc, decomp, comp = normalization_tables()
-    write_cpp(os.path.join(ROOT, "model/tokenizer/unicode_data.cpp"), ccc, decomp, comp, extras)
+    write_cpp(os.path.join(ROOT, "model/tokenizer/unicode_data.cpp"), ccc, decomp, comp, extras, subs)
     fixture_path = os.path.join(ROOT, "tests/fixtures/tokenizer/onig_classes.json")
     os.makedirs(os.path.dirname(fixture_path), exist_ok=True)
     with open(fixture_path, "w") as f:

@@ -128,8 +128,14 @@ TEST_CASE("tokenizer regex: translated classes equal Oniguruma's on every code p
                                  : "\\p{" + name + "}";
     std::vector<std::pair<uint32_t, uint32_t>> want;
     for (const auto& r : ranges) want.emplace_back(r[0].get<uint32_t>(), r[1].get<uint32_t>());
+    // With stand-ins (the pattern names only general categories and ASCII)...
     const Regex re = Regex::from_onig("(?:" + onig + ")+", "test");
     CHECK(matched_ranges(re, text, offsets, cps) == want);
+    // ... and with extra ranges (a literal above ASCII rules stand-ins out; U+10FFFF is in no class).
+    const Regex ranged = Regex::from_onig("(?:" + onig + "|\\x{10FFFF})+", "test");
+    auto with_max = want;
+    with_max.emplace_back(0x10FFFF, 0x10FFFF);
+    CHECK(matched_ranges(ranged, text, offsets, cps) == with_max);
     // The same class inside brackets, with something else beside it.
     const Regex in_class = Regex::from_onig("[" + onig + "\\x{1}]+", "test");
     auto with_one = want;
