@@ -33,7 +33,8 @@ struct AttentionBatch {
 };
 
 // Writes k [m, kv_heads, head_dim] and v [m, kv_heads, v_head_dim] (FP32) into the cache, row r at
-// (row_slot[r], row_pos[r]).
+// (row_slot[r], row_pos[r]), rounded to BF16 (nearest even). Rows with a negative slot or a position
+// outside [0, capacity) are skipped (padding rows).
 void kv_write(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
               const KvCacheView& cache, cudaStream_t stream);
 
@@ -43,9 +44,15 @@ struct AttentionParams {
   float scale = 1.0f;
   int window = 0;                       // 0: full attention
   const float* sinks = nullptr;         // device [num_q_heads] or null
+  // Largest number of query heads that share one KV head; 0: ceil(num_q_heads / cache.kv_heads), which
+  // holds for the usual mappings (h -> h / group, and one KV head per rank). Fixed per captured graph.
+  int max_group = 0;
 };
 
-// q [m, num_q_heads, head_dim] -> out [m, num_q_heads, v_head_dim], FP32.
+// q [m, num_q_heads, head_dim] -> out [m, num_q_heads, v_head_dim], FP32. Rows of q outside every
+// sequence's block are not written. Precision: q and the softmax weights enter the tensor cores as BF16
+// (round to nearest even); scores, softmax and accumulation are FP32. Head dims: q/k 64, 128 or 192,
+// v 64 or 128; num_q_heads <= 256; deterministic (split-K partials combined in a fixed order).
 void attention(const float* q, const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p,
                float* out, cudaStream_t stream);
 

@@ -3,6 +3,12 @@
 // Decode and verify shapes: m from 1 to 64 rows, so the kernel streams the weight once from HBM and
 // is judged by the bytes it moves (target: >= 85% of the measured copy bandwidth for bf16/fp8).
 // CPU twin: kernels/cpu/matmul (matmul + add_bias). x, y, bias are FP32 device pointers.
+//
+// Precision: FP32 weights, MXFP4 weights, and BF16/FP8 weights with m <= kLinearFp32MaxM multiply
+// FP32 x with FMA (exact decode, FP32 accumulation). BF16/FP8 weights with m > kLinearFp32MaxM use the
+// tensor cores: x is rounded to BF16 (round to nearest even) and products accumulate in FP32 (FP8 per
+// 128-wide scale block, then times the block scale). E4M3 NaN codes are not propagated on that path.
+// Results are deterministic (no atomics; a fixed reduction order for a given m and shape).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -16,6 +22,20 @@ struct LinearEpilogue {
   bool accumulate = false;      // y += result instead of y = result
 };
 
+// Largest m at which BF16/FP8 weights are multiplied with FP32 activations (see above).
+inline constexpr int kLinearFp32MaxM = 2;
+
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue, cudaStream_t stream);
+
+// How a call is spread over the GPU: `splits` CTAs (a thread-block cluster, 1..8) share the K range of
+// a block of rows; each warp owns `tiles_per_warp` tiles of 16 (or 32) rows. 0 means "choose" (a cost
+// model of HBM, per-SM streaming and the L2 traffic of re-reading x). For benchmarks and tuning.
+struct LinearPlan {
+  int splits = 0;
+  int tiles_per_warp = 0;
+};
+LinearPlan linear_plan(int m, const DeviceMatrix& w);
+void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
+            const LinearPlan& plan, cudaStream_t stream);
 
 }  // namespace tachyon::cuda

@@ -1,0 +1,512 @@
+// Attention over the BF16 KV cache on Hopper (see attention.h for the contract), and the cache write.
+//
+// Organisation (flash-decoding with the split-K partials combined inside a thread-block cluster):
+// - One cluster of C CTAs per (sequence, KV head, block of query rows); its CTAs split the sequence's
+//   visible key range [lo, hi] into C contiguous parts (C is chosen on the host from the batch shape so
+//   that batch 1 with one KV head still spreads over many SMs). No workspace and no second kernel: each
+//   CTA keeps its partial (max, sum, O) in shared memory and the cluster combines them through
+//   distributed shared memory, in rank order (deterministic), adding the sink logit once.
+// - The query rows of a KV head are (query i of the block, query head sharing the KV head), i-major:
+//   up to 16 x 16 rows. They are the M side of mma.sync m16n8k16 (BF16 in, FP32 accumulate): a warp
+//   owns one 16-row tile. A CTA has 4 warps = RW row tiles x KW key groups (KW = 4 for decode, where
+//   one tile holds all rows and the warps split each key tile instead; FA2-style within a warp).
+// - K/V tiles of 64 keys are copied once per CTA into shared memory with cp.async (2-3 stages,
+//   16-byte chunks XOR-swizzled so that ldmatrix is conflict free) and read by every warp that needs
+//   them: all query heads of the KV head and all queries of a verify block read each tile once.
+//   S = Q K^T takes K fragments with ldmatrix; O += P V takes V fragments with ldmatrix.trans, and P
+//   goes from the S accumulators to A fragments in registers (no shared-memory round trip).
+// - Masking per score: key j is visible to the query at position p iff j <= p and, with a window W,
+//   j > p - W (the block's own keys are already in the cache, so verify blocks are causal inside).
+#include <cooperative_groups.h>
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/cuda_check.h"
+
+namespace tachyon::cuda {
+
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kTileKeys = 64;
+constexpr int kMaxHeads = 256;
+constexpr float kLog2e = 1.4426950408889634f;
+
+struct AttnArgs {
+  const float* q;
+  float* out;
+  const __nv_bfloat16* k;
+  const __nv_bfloat16* v;
+  int capacity, kv_heads;
+  const int32_t* slot;
+  const int32_t* start;
+  const int32_t* count;
+  const int32_t* first_row;
+  int num_q_heads;
+  const int32_t* kv_head_of;
+  float scale_log2;  // softmax scale * log2(e): scores live in the log2 domain (exp2)
+  int window;
+  const float* sinks;
+  int splits;
+};
+
+__device__ __forceinline__ void cp_async16(void* smem_dst, const void* src, int src_bytes) {
+  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+// 16-byte chunk c of shared-memory row `row`, XOR-swizzled inside groups of 8 chunks (128 bytes): the
+// 8 rows an ldmatrix reads at one logical chunk land on 8 different bank groups.
+__device__ __forceinline__ int swz(int row, int c) { return (c & ~7) | ((c ^ row) & 7); }
+
+template <int D, int DV, int KW>
+__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
+  constexpr int RW = kWarps / KW;      // 16-row tiles per CTA
+  constexpr int BKW = kTileKeys / KW;  // keys of a tile per warp
+  constexpr int NJ = BKW / 8;          // S n-tiles per warp
+  constexpr int KS = D / 16;           // k-steps of Q K^T
+  constexpr int NV = DV / 8;           // O n-tiles
+  constexpr int NS = (D + DV) <= 256 ? 3 : 2;
+  constexpr int KC = D / 8, VC = DV / 8;  // 16-byte chunks per key row
+  constexpr int kStageElems = kTileKeys * (D + DV);
+  static_assert(NJ % 2 == 0 && NV % 2 == 0 && KC % 8 == 0 && VC % 8 == 0, "tile shapes");
+
+  extern __shared__ __align__(128) uint8_t smem[];
+  __shared__ int heads[kMaxHeads];
+  __shared__ int group_size;
+
+  cg::cluster_group cluster = cg::this_cluster();
+  const int C = a.splits;
+  const int rank = static_cast<int>(cluster.block_rank());
+  const int rb = blockIdx.x / C, kvh = blockIdx.y, seq = blockIdx.z;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int rw = warp % RW, kg = warp / RW;
+
+  // The query heads reading this KV head, in head order.
+  if (warp == 0) {
+    int n = 0;
+    for (int base = 0; base < a.num_q_heads; base += 32) {
+      const int h = base + lane;
+      const bool mine = h < a.num_q_heads && a.kv_head_of[h] == kvh;
+      const unsigned mask = __ballot_sync(0xffffffffu, mine);
+      if (mine) heads[n + __popc(mask & ((1u << lane) - 1u))] = h;
+      n += __popc(mask);
+    }
+    if (lane == 0) group_size = n;
+  }
+  const int slot = a.slot[seq], start = a.start[seq], count = a.count[seq], first_row = a.first_row[seq];
+  __syncthreads();
+  const int G = group_size;
+  const int rows = count * G;
+  const int mtile0 = rb * RW;
+  if (mtile0 * 16 >= rows) return;  // the same for every CTA of the cluster
+
+  // This CTA's part of the visible keys [lo, hi].
+  const int hi = start + count - 1;
+  const int lo = a.window > 0 ? max(0, start - a.window + 1) : 0;
+  const int per = ((hi - lo + 1 + C - 1) / C + kTileKeys - 1) / kTileKeys * kTileKeys;
+  const int kb = lo + rank * per;
+  const int ke = min(hi + 1, kb + per);
+  const int ntiles = kb < ke ? (ke - kb + kTileKeys - 1) / kTileKeys : 0;
+
+  // This warp's rows (g and g + 8 of its tile): query position, and Q as BF16 A fragments.
+  const int mtile = mtile0 + rw;
+  const bool warp_active = mtile * 16 < rows;
+  int qpos[2];
+  bool qvalid[2];
+  uint32_t qf[KS][4];
+  {
+    const float* qr[2];
+#pragma unroll
+    for (int h2 = 0; h2 < 2; ++h2) {
+      const int r = mtile * 16 + g + 8 * h2;
+      qvalid[h2] = r < rows;
+      const int qi = qvalid[h2] ? r / G : 0, hg = qvalid[h2] ? r % G : 0;
+      qpos[h2] = start + qi;
+      qr[h2] = qvalid[h2] ? a.q + (static_cast<size_t>(first_row + qi) * a.num_q_heads + heads[hg]) * D : nullptr;
+    }
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+#pragma unroll
+      for (int half = 0; half < 2; ++half)    // k slots 2t.. (a0, a1) and 2t + 8.. (a2, a3)
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {  // rows g (a0, a2) and g + 8 (a1, a3)
+          float2 v = make_float2(0.0f, 0.0f);
+          if (qr[h2]) v = *reinterpret_cast<const float2*>(qr[h2] + 16 * ks + 8 * half + 2 * t);
+          qf[ks][2 * half + h2] = pack_bf16x2(v.x, v.y);
+        }
+  }
+
+  auto load_tile = [&](int j, int st) {
+    __nv_bfloat16* ks_ = reinterpret_cast<__nv_bfloat16*>(smem) + static_cast<size_t>(st) * kStageElems;
+    __nv_bfloat16* vs_ = ks_ + kTileKeys * D;
+    const int key0 = kb + j * kTileKeys;
+    for (int idx = threadIdx.x; idx < kTileKeys * KC; idx += kThreads) {
+      const int key = idx / KC, c = idx % KC, pos = key0 + key;
+      const bool valid = pos < ke;
+      const __nv_bfloat16* src =
+          a.k + ((static_cast<size_t>(slot) * a.capacity + (valid ? pos : kb)) * a.kv_heads + kvh) * D + c * 8;
+      cp_async16(ks_ + key * D + swz(key, c) * 8, src, valid ? 16 : 0);
+    }
+    for (int idx = threadIdx.x; idx < kTileKeys * VC; idx += kThreads) {
+      const int key = idx / VC, c = idx % VC, pos = key0 + key;
+      const bool valid = pos < ke;
+      const __nv_bfloat16* src =
+          a.v + ((static_cast<size_t>(slot) * a.capacity + (valid ? pos : kb)) * a.kv_heads + kvh) * DV + c * 8;
+      cp_async16(vs_ + key * DV + swz(key, c) * 8, src, valid ? 16 : 0);
+    }
+  };
+
+  float o[NV][4];
+#pragma unroll
+  for (int i = 0; i < NV; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
+
+  auto compute = [&](int j, int st) {
+    const __nv_bfloat16* ks_ = reinterpret_cast<const __nv_bfloat16*>(smem) + static_cast<size_t>(st) * kStageElems;
+    const __nv_bfloat16* vs_ = ks_ + kTileKeys * D;
+    const int mi = lane / 8, rr = lane % 8;
+    // S = Q K^T over this warp's BKW keys.
+    float s[NJ][4];
+#pragma unroll
+    for (int i = 0; i < NJ; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+#pragma unroll
+      for (int jp = 0; jp < NJ / 2; ++jp) {
+        const int key = kg * BKW + (2 * jp + (mi >> 1)) * 8 + rr, chunk = 2 * ks + (mi & 1);
+        uint32_t b[4];
+        ldmatrix_x4(b, ks_ + key * D + swz(key, chunk) * 8);
+        mma_bf16(s[2 * jp], qf[ks], b[0], b[1]);
+        mma_bf16(s[2 * jp + 1], qf[ks], b[2], b[3]);
+      }
+    // Mask, scale, online softmax (rows g and g + 8; the 4 lanes of a row group share a row).
+    const int key_base = kb + j * kTileKeys + kg * BKW + 2 * t;
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int jn = 0; jn < NJ; ++jn)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int h2 = c / 2, key = key_base + jn * 8 + (c & 1), p = qpos[h2];
+        const bool vis = qvalid[h2] && key < ke && key <= p && (a.window <= 0 || key > p - a.window);
+        s[jn][c] = vis ? s[jn][c] * a.scale_log2 : -INFINITY;
+        mx[h2] = fmaxf(mx[h2], s[jn][c]);
+      }
+    float m_use[2];
+#pragma unroll
+    for (int h2 = 0; h2 < 2; ++h2) {
+      mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xffffffffu, mx[h2], 1));
+      mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xffffffffu, mx[h2], 2));
+      const float m_new = fmaxf(m_run[h2], mx[h2]);
+      m_use[h2] = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet stays at zero
+      const float corr = exp2f(m_run[h2] - m_use[h2]);
+      m_run[h2] = m_new;
+      l_run[h2] *= corr;
+#pragma unroll
+      for (int nv = 0; nv < NV; ++nv) o[nv][2 * h2] *= corr, o[nv][2 * h2 + 1] *= corr;
+    }
+#pragma unroll
+    for (int jn = 0; jn < NJ; ++jn)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        s[jn][c] = exp2f(s[jn][c] - m_use[c / 2]);
+        l_run[c / 2] += s[jn][c];
+      }
+    // O += P V: P's A fragments are the S accumulators of two adjacent n-tiles.
+#pragma unroll
+    for (int kc = 0; kc < BKW / 16; ++kc) {
+      const uint32_t pa[4] = {pack_bf16x2(s[2 * kc][0], s[2 * kc][1]), pack_bf16x2(s[2 * kc][2], s[2 * kc][3]),
+                              pack_bf16x2(s[2 * kc + 1][0], s[2 * kc + 1][1]),
+                              pack_bf16x2(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+#pragma unroll
+      for (int dp = 0; dp < NV / 2; ++dp) {
+        const int key = kg * BKW + 16 * kc + rr + ((mi & 1) ? 8 : 0), chunk = 2 * dp + (mi >> 1);
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, vs_ + key * DV + swz(key, chunk) * 8);
+        mma_bf16(o[2 * dp], pa, b[0], b[1]);
+        mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
+      }
+    }
+  };
+
+  // ---- pipeline over this CTA's key tiles ----
+#pragma unroll
+  for (int st = 0; st < NS - 1; ++st) {
+    if (st < ntiles) load_tile(st, st);
+    cp_async_commit();
+  }
+  for (int j = 0; j < ntiles; ++j) {
+    const int jn = j + NS - 1;
+    if (jn < ntiles) load_tile(jn, jn % NS);
+    cp_async_commit();
+    cp_async_wait<NS - 1>();
+    __syncthreads();
+    if (warp_active) compute(j, j % NS);
+    __syncthreads();
+  }
+  cp_async_wait<0>();
+  __syncthreads();
+
+  // ---- combine: the KW key groups of a row tile, then the cluster's ranks ----
+  float* cw = reinterpret_cast<float*>(smem);  // [kWarps][16][DV]
+  float* cm = cw + kWarps * 16 * DV;           // [kWarps][16]
+  float* cl = cm + kWarps * 16;
+  float* cM = cl + kWarps * 16;  // [RW][16]: combined over key groups
+  float* cL = cM + RW * 16;
+#pragma unroll
+  for (int h2 = 0; h2 < 2; ++h2) {
+    l_run[h2] += __shfl_xor_sync(0xffffffffu, l_run[h2], 1);
+    l_run[h2] += __shfl_xor_sync(0xffffffffu, l_run[h2], 2);
+    const int row = g + 8 * h2;
+#pragma unroll
+    for (int nv = 0; nv < NV; ++nv)
+      *reinterpret_cast<float2*>(cw + (warp * 16 + row) * DV + nv * 8 + 2 * t) = make_float2(o[nv][2 * h2], o[nv][2 * h2 + 1]);
+    if (t == 0) {
+      cm[warp * 16 + row] = warp_active ? m_run[h2] : -INFINITY;
+      cl[warp * 16 + row] = warp_active ? l_run[h2] : 0.0f;
+    }
+  }
+  __syncthreads();
+  if constexpr (KW > 1) {
+    for (int idx = threadIdx.x; idx < RW * 16 * DV; idx += kThreads) {
+      const int rr = idx / DV, d = idx % DV;  // rr = row-tile * 16 + row; warp of key group k: k * RW + tile
+      float M = -INFINITY;
+#pragma unroll
+      for (int k = 0; k < KW; ++k) M = fmaxf(M, cm[k * RW * 16 + rr]);
+      const float Mu = M == -INFINITY ? 0.0f : M;
+      float acc = 0.0f;
+#pragma unroll
+      for (int k = 0; k < KW; ++k) acc += exp2f(cm[k * RW * 16 + rr] - Mu) * cw[(k * RW * 16 + rr) * DV + d];
+      cw[rr * DV + d] = acc;  // key group 0's slot; only this thread touches this element
+    }
+    for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) {
+      float M = -INFINITY;
+#pragma unroll
+      for (int k = 0; k < KW; ++k) M = fmaxf(M, cm[k * RW * 16 + rr]);
+      const float Mu = M == -INFINITY ? 0.0f : M;
+      float L = 0.0f;
+#pragma unroll
+      for (int k = 0; k < KW; ++k) L += exp2f(cm[k * RW * 16 + rr] - Mu) * cl[k * RW * 16 + rr];
+      cM[rr] = M;
+      cL[rr] = L;
+    }
+  } else {
+    for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) cM[rr] = cm[rr], cL[rr] = cl[rr];
+  }
+  cluster.sync();
+
+  // Rank r finishes rows r, r + C, ... of the CTA's row tiles, reading every rank's partials.
+  const int my_rows = (RW * 16 - rank + C - 1) / C;
+  for (int idx = threadIdx.x; idx < my_rows * DV; idx += kThreads) {
+    const int rr = rank + (idx / DV) * C, d = idx % DV;
+    const int r = mtile0 * 16 + rr;
+    if (r >= rows) continue;
+    const int qi = r / G, h = heads[r % G];
+    float M = -INFINITY;
+    for (int j = 0; j < C; ++j) M = fmaxf(M, cluster.map_shared_rank(cM, j)[rr]);
+    const float sink = a.sinks ? a.sinks[h] * kLog2e : -INFINITY;
+    M = fmaxf(M, sink);
+    const float Mu = M == -INFINITY ? 0.0f : M;
+    float acc = 0.0f, L = a.sinks ? exp2f(sink - Mu) : 0.0f;
+    for (int j = 0; j < C; ++j) {
+      const float w = exp2f(cluster.map_shared_rank(cM, j)[rr] - Mu);
+      acc += w * cluster.map_shared_rank(cw, j)[rr * DV + d];
+      L += w * cluster.map_shared_rank(cL, j)[rr];
+    }
+    a.out[(static_cast<size_t>(first_row + qi) * a.num_q_heads + h) * DV + d] = L > 0.0f ? acc / L : 0.0f;
+  }
+  cluster.sync();  // peers may still be reading this CTA's partials
+}
+
+__global__ void kv_write_kernel(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
+                                KvCacheView c) {
+  const size_t k_row = static_cast<size_t>(c.kv_heads) * c.head_dim, v_row = static_cast<size_t>(c.kv_heads) * c.v_head_dim;
+  const size_t nk = static_cast<size_t>(m) * k_row, total = nk + static_cast<size_t>(m) * v_row;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const bool is_k = i < nk;
+    const size_t j = is_k ? i : i - nk, row_len = is_k ? k_row : v_row;
+    const size_t r = j / row_len, e = j % row_len;
+    const int slot = row_slot[r], pos = row_pos[r];
+    if (slot < 0 || pos < 0 || pos >= c.capacity) continue;
+    const size_t dst = (static_cast<size_t>(slot) * c.capacity + pos) * row_len + e;
+    if (is_k) c.k[dst] = __float2bfloat16_rn(k[j]);
+    else c.v[dst] = __float2bfloat16_rn(v[j]);
+  }
+}
+
+// ---- host side ----
+
+struct AttnKernel {
+  const void* fn = nullptr;
+  size_t smem = 0;
+  int max_cluster = 8;
+};
+
+template <int D, int DV, int KW>
+AttnKernel attn_kernel() {
+  constexpr int NS = (D + DV) <= 256 ? 3 : 2;
+  AttnKernel k;
+  k.fn = reinterpret_cast<const void*>(&attention_kernel<D, DV, KW>);
+  k.smem = static_cast<size_t>(NS) * kTileKeys * (D + DV) * sizeof(__nv_bfloat16);
+  static int max_cluster = 0;  // once per instantiation: how large a cluster the device can co-schedule
+  if (max_cluster == 0) {
+    CUDA_CHECK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(k.smem)));
+    CUDA_CHECK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+    max_cluster = 8;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(16, 1, 1);
+    cfg.blockDim = dim3(kThreads, 1, 1);
+    cfg.dynamicSmemBytes = k.smem;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = 16;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    int clusters = 0;
+    if (cudaOccupancyMaxActiveClusters(&clusters, k.fn, &cfg) == cudaSuccess && clusters > 0) max_cluster = 16;
+    cudaGetLastError();  // a refusal above is an answer, not an error
+  }
+  k.max_cluster = max_cluster;
+  return k;
+}
+
+template <int D, int DV>
+AttnKernel attn_kernel_kw(int kw) {
+  switch (kw) {
+    case 4: return attn_kernel<D, DV, 4>();
+    case 2: return attn_kernel<D, DV, 2>();
+    default: return attn_kernel<D, DV, 1>();
+  }
+}
+
+AttnKernel attn_kernel_for(int d, int dv, int kw) {
+  if (d == 64 && dv == 64) return attn_kernel_kw<64, 64>(kw);
+  if (d == 128 && dv == 128) return attn_kernel_kw<128, 128>(kw);
+  if (d == 192 && dv == 128) return attn_kernel_kw<192, 128>(kw);
+  if (d == 128 && dv == 64) return attn_kernel_kw<128, 64>(kw);
+  if (d == 192 && dv == 64) return attn_kernel_kw<192, 64>(kw);
+  if (d == 64 && dv == 128) return attn_kernel_kw<64, 128>(kw);
+  return {};
+}
+
+int device_sm_count() {
+  static int count = [] {
+    int dev = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    return n;
+  }();
+  return count;
+}
+
+}  // namespace
+
+void kv_write(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
+              const KvCacheView& cache, cudaStream_t stream) {
+  if (m <= 0) return;
+  const size_t total = static_cast<size_t>(m) * cache.kv_heads * (cache.head_dim + cache.v_head_dim);
+  const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, 4096));
+  kv_write_kernel<<<blocks, 256, 0, stream>>>(k, v, row_slot, row_pos, m, cache);
+  CUDA_CHECK_LAUNCH();
+}
+
+void attention(const float* q, const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p,
+               float* out, cudaStream_t stream) {
+  if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0) return;
+  CUDA_REQUIRE(batch.max_count <= 16, "attention: at most 16 queries per sequence");
+  CUDA_REQUIRE(p.num_q_heads <= kMaxHeads, "attention: at most 256 query heads");
+  CUDA_REQUIRE(cache.kv_heads > 0 && batch.num_seqs <= 65535 && cache.kv_heads <= 65535, "attention: grid limits");
+  const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;
+  const int rows = batch.max_count * group;
+  const int kw = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
+  const int rows_per_cta = 16 * (kWarps / kw);
+  const int row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
+  const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, kw);
+  CUDA_REQUIRE(k.fn != nullptr, "attention: head dims must be q/k 64, 128 or 192 and v 64 or 128");
+
+  // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
+  // of the longest possible range (the window, or the cache capacity for full attention).
+  const long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * row_blocks;
+  const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
+  const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
+  int splits = 1;
+  while (splits < k.max_cluster && base * splits < 2L * device_sm_count() && splits * 2 <= key_limit) splits *= 2;
+
+  AttnArgs a{};
+  a.q = q;
+  a.out = out;
+  a.k = cache.k;
+  a.v = cache.v;
+  a.capacity = cache.capacity;
+  a.kv_heads = cache.kv_heads;
+  a.slot = batch.slot;
+  a.start = batch.start;
+  a.count = batch.count;
+  a.first_row = batch.first_row;
+  a.num_q_heads = p.num_q_heads;
+  a.kv_head_of = p.kv_head_of;
+  a.scale_log2 = p.scale * kLog2e;
+  a.window = p.window;
+  a.sinks = p.sinks;
+  a.splits = splits;
+
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(static_cast<unsigned>(row_blocks * splits), static_cast<unsigned>(cache.kv_heads),
+                     static_cast<unsigned>(batch.num_seqs));
+  cfg.blockDim = dim3(kThreads, 1, 1);
+  cfg.dynamicSmemBytes = k.smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = static_cast<unsigned>(splits);
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  void* params[] = {&a};
+  CUDA_CHECK(cudaLaunchKernelExC(&cfg, k.fn, params));
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tachyon::cuda

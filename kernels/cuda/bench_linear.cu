@@ -1,0 +1,161 @@
+// Benchmark rows for the dense linear kernel: BF16 and FP8 weights at the per-GPU dense shapes of 8-GPU
+// tensor-parallel deployments (q_proj slice, o_proj slice, LM-head vocabulary slice) of MiMo-V2.5-Pro,
+// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 (decode), 9 (a verify block) and 64 rows.
+// Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
+// could hide work), with enough copies of each matrix that the set is well over the L2 size: every
+// timed launch streams its weight from HBM, as in a real step. Each sample times all copies back to back
+// and divides, so launch gaps are those of a stream (a graph's are smaller).
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/bench.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/linear.h"
+#include "model/fp8.h"
+
+namespace tachyon::cuda {
+
+namespace {
+
+__device__ __forceinline__ uint32_t hash32(uint64_t i, uint32_t seed) {
+  uint64_t z = i * 0x9e3779b97f4a7c15ull + seed;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return static_cast<uint32_t>(z ^ (z >> 31));
+}
+
+// FP8 codes without the NaN codes; BF16 values in [2^-9, 2^3) of random sign; FP32 values in (-1, 1).
+__global__ void fill_random_kernel(uint8_t* p, size_t n_elems, int kind, uint32_t seed) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n_elems;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const uint32_t h = hash32(i, seed);
+    if (kind == 0) {  // fp8
+      uint8_t b = static_cast<uint8_t>(h);
+      if ((b & 0x7f) == 0x7f) b ^= 1;
+      p[i] = b;
+    } else if (kind == 1) {  // bf16
+      const uint16_t bits = static_cast<uint16_t>((h & 0x8000u) | ((118u + (h >> 16) % 12u) << 7) | (h & 0x7fu));
+      reinterpret_cast<uint16_t*>(p)[i] = bits;
+    } else {  // f32 (activations, scales)
+      reinterpret_cast<float*>(p)[i] = (static_cast<float>(h >> 8) * (1.0f / 16777216.0f)) * 2.0f - 1.0f;
+    }
+  }
+}
+
+void fill_random(void* p, size_t n_elems, int kind, uint32_t seed, cudaStream_t stream) {
+  const int blocks = static_cast<int>(std::min<size_t>((n_elems + 255) / 256, 8192));
+  fill_random_kernel<<<blocks, 256, 0, stream>>>(static_cast<uint8_t*>(p), n_elems, kind, seed);
+  CUDA_CHECK_LAUNCH();
+}
+
+// A weight matrix of the given format with `copies` independent copies in device memory.
+struct WeightSet {
+  std::vector<DeviceBuffer<uint8_t>> data, scales;
+  std::vector<DeviceMatrix> views;
+  double bytes = 0;  // one copy: data + scales
+};
+
+WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) {
+  WeightSet s;
+  const size_t data_bytes = static_cast<size_t>(rows) * cols * (f == WeightFormat::BF16 ? 2 : 1);
+  const size_t grid_cols = fp8_scale_cols(cols), grid_rows = fp8_scale_rows(rows);
+  const size_t scale_bytes = f == WeightFormat::FP8 ? grid_rows * grid_cols * sizeof(float) : 0;
+  s.bytes = static_cast<double>(data_bytes + scale_bytes);
+  // At least 512 MB in all (L2 is 50-60 MB), at least 2 copies.
+  const int copies = static_cast<int>(std::clamp<size_t>((size_t(512) << 20) / (data_bytes + scale_bytes) + 1, 2, 96));
+  for (int c = 0; c < copies; ++c) {
+    s.data.emplace_back(data_bytes);
+    fill_random(s.data.back().get(), f == WeightFormat::BF16 ? data_bytes / 2 : data_bytes, f == WeightFormat::BF16 ? 1 : 0,
+                1000 + c, stream);
+    DeviceMatrix m;
+    m.format = f;
+    m.rows = rows;
+    m.cols = cols;
+    m.data = s.data.back().get();
+    m.data_row_stride = static_cast<size_t>(cols) * (f == WeightFormat::BF16 ? 2 : 1);
+    if (f == WeightFormat::FP8) {
+      s.scales.emplace_back(scale_bytes);
+      fill_random(s.scales.back().get(), scale_bytes / 4, 2, 5000 + c, stream);
+      m.scales = s.scales.back().get();
+      m.scale_row_stride = grid_cols * sizeof(float);
+    }
+    s.views.push_back(m);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
+  struct Shape {
+    const char* model;
+    const char* name;
+    int rows, cols;
+  };
+  // Per-GPU slices under 8-way tensor parallelism.
+  const Shape shapes[] = {
+      {"MiMo-V2.5-Pro", "q_proj", 16 * 192, 6144},     {"MiMo-V2.5-Pro", "o_proj", 6144, 16 * 128},
+      {"MiMo-V2.5-Pro", "lm_head", 152576 / 8, 6144},  {"Qwen3-235B-A22B", "q_proj", 8 * 128, 4096},
+      {"Qwen3-235B-A22B", "o_proj", 4096, 8 * 128},    {"Qwen3-235B-A22B", "lm_head", 151936 / 8, 4096},
+      {"gpt-oss-120b", "q_proj", 8 * 64, 2880},        {"gpt-oss-120b", "o_proj", 2880, 8 * 64},
+      {"gpt-oss-120b", "lm_head", 201088 / 8, 2880},
+  };
+  constexpr int kMaxM = 64;
+  const char* sweep_env = std::getenv("TACHYON_BENCH_LINEAR_PLANS");
+  const bool sweep_plans = sweep_env && sweep_env[0] == '1';
+  std::vector<KernelTiming> out;
+  for (const Shape& sh : shapes) {
+    DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
+    fill_random(x.get(), x.size(), 2, 77, stream);
+    for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
+      WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
+      for (int m : {1, 9, 64}) {
+        const int copies = static_cast<int>(ws.views.size());
+        const double us = median_time_us(
+                              [&](cudaStream_t s) {
+                                for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, s);
+                              },
+                              stream, 2, 15) /
+                          copies;
+        const LinearPlan plan = linear_plan(m, ws.views[0]);
+        KernelTiming t;
+        t.kernel = std::string("linear ") + (f == WeightFormat::BF16 ? "bf16" : "fp8");
+        t.model = sh.model;
+        t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) +
+                  "] m=" + std::to_string(m) + " (splits " + std::to_string(plan.splits) + ", tiles/warp " +
+                  std::to_string(plan.tiles_per_warp) + ")";
+        t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
+        t.median_us = us;
+        out.push_back(t);
+        // Tuning aid (TACHYON_BENCH_LINEAR_PLANS=1): the same call under every plan.
+        if (sweep_plans) {
+          for (int splits : {1, 2, 4, 8})
+            for (int tpw : {1, 2, 4}) {
+              const LinearPlan forced{splits, tpw};
+              const double fus = median_time_us(
+                                     [&](cudaStream_t s) {
+                                       for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, forced, s);
+                                     },
+                                     stream, 1, 7) /
+                                 copies;
+              KernelTiming ft = t;
+              ft.kernel += " forced";
+              ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +
+                         std::to_string(tpw) + ")";
+              ft.median_us = fus;
+              out.push_back(ft);
+            }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace tachyon::cuda

@@ -1,0 +1,663 @@
+// Dense linear layer on Hopper: y[m, rows] (= or +=) x[m, cols] . W^T (+ bias), for a weight in its
+// stored format, streaming the weight from HBM once (see linear.h for the contract).
+//
+// Organisation for decode and verify shapes (m <= 64; larger m is done 64 rows at a time):
+// - A warp owns a tile of 16 weight rows (32 with MT = 2) and walks the CTA's K range of it in chunks.
+//   In a chunk, lane (g, t) (g = lane / 4, t = lane % 4) loads 16 contiguous bytes of rows g and g + 8
+//   with a non-allocating 16-byte load: the 4 lanes of a row group read 64 contiguous bytes. D chunks
+//   are in flight per lane (a register ring, pipelined across the warp's tiles).
+// - A CTA (8 warps) owns R = 8 * tiles_per_warp * 16 * MT rows and one K slice; its slice of x is staged
+//   once in shared memory (BF16 for the tensor-core path, FP32 for the FMA path).
+// - The K slices of one row block are the CTAs of a thread-block cluster: each writes its partial sums
+//   into its own shared memory, and the cluster adds them through distributed shared memory in a fixed
+//   order (deterministic; no workspace, no atomics), then applies bias / accumulate.
+// - Tensor-core path (BF16/FP8 weights, m > kLinearFp32MaxM): mma.sync m16n8k16 with the weight as the
+//   A operand (16 rows) and x as B (8 tokens per n-tile): "swap AB". A dot product may sum its k in any
+//   order, so a fragment's k slots {2t, 2t+1, 2t+8, 2t+9} are mapped to 4 contiguous k of the lane's
+//   16-byte piece, and the B fragment is read from the same k of x: no shuffles, one 16-byte load.
+//   FP8: E4M3 -> BF16 by moving bits (value * 2^-120, exact), accumulated over one 128-wide scale block
+//   in a temporary accumulator, then acc += tmp * scale * 2^56: x is staged as BF16(x * 2^64), an exact
+//   power-of-two shift that keeps every product far from FP32 subnormals.
+// - FMA path (m <= 2 for BF16/FP8, all m for F32/MXFP4, MB tokens per CTA along grid y): the same
+//   streaming, register decode to FP32, FMA against FP32 x, lanes of a row group reduced by shuffles.
+#include <cooperative_groups.h>
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/dequant.cuh"
+#include "kernels/cuda/linear.h"
+#include "model/fp8.h"
+
+namespace tachyon::cuda {
+
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
+constexpr int kKGranule = 128;  // K slices are whole FP8 scale blocks (and whole MXFP4 chunks)
+constexpr int kMaxMmaTokens = 64;
+constexpr int kMaxSplits = 8;  // portable cluster size
+constexpr int kSmemLimit = 200 * 1024;
+
+// Elements per 16-byte piece.
+template <WeightFormat F>
+constexpr int kElems = F == WeightFormat::F32 ? 4 : F == WeightFormat::BF16 ? 8 : F == WeightFormat::FP8 ? 16 : 32;
+
+template <WeightFormat F>
+__device__ __forceinline__ ptrdiff_t byte_offset(int k) {
+  if constexpr (F == WeightFormat::F32) return 4 * static_cast<ptrdiff_t>(k);
+  else if constexpr (F == WeightFormat::BF16) return 2 * static_cast<ptrdiff_t>(k);
+  else if constexpr (F == WeightFormat::FP8) return k;
+  else return k / 2;
+}
+
+struct Args {
+  const float* x;
+  int m;  // tokens of this launch
+  const uint8_t* w;
+  size_t w_stride;
+  int rows, cols;
+  const uint8_t* scales;
+  size_t scale_stride;
+  int scale_row0;
+  int shift;  // FP8: scale_col0. K is walked in kk = k + shift, so chunks and slices align with blocks.
+  int scale_grid_rows, scale_grid_cols;
+  float* y;
+  const float* bias;
+  int accumulate;
+  int splits, ks, tiles_per_warp;
+  int aligned;  // 16-byte weight loads are aligned (else the byte-wise path)
+  int x_vec4;   // x rows can be read as float4 at the slice starts
+};
+
+__device__ __forceinline__ void ldg_stream16(const uint8_t* p, uint32_t (&v)[4]) {
+  asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3])
+      : "l"(p));
+}
+
+// The 16 bytes of row `row` that hold elements [k, k + kElems); zeros for elements outside [0, cols)
+// and for rows past the end.
+template <WeightFormat F>
+__device__ __forceinline__ void load_piece(const Args& a, int row, int k, uint32_t (&v)[4]) {
+  constexpr int E = kElems<F>;
+  v[0] = v[1] = v[2] = v[3] = 0u;
+  if (row >= a.rows) return;
+  const uint8_t* p = a.w + static_cast<size_t>(row) * a.w_stride;
+  if (a.aligned && k >= 0 && k + E <= a.cols) {
+    ldg_stream16(p + byte_offset<F>(k), v);
+    return;
+  }
+  // The row tail, the columns before an FP8 slice's first one, or rows that are not 16-byte aligned.
+  const uint8_t* base = p + byte_offset<F>(k);
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    const int e = k + j * E / 16;  // the element byte j belongs to
+    if (e >= 0 && e < a.cols) v[j / 4] |= static_cast<uint32_t>(base[j]) << (8 * (j % 4));
+  }
+}
+
+__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+// Four consecutive elements (group q of the piece) decoded to FP32, without any scale.
+template <WeightFormat F>
+__device__ __forceinline__ void decode4(const uint32_t (&v)[4], int q, float (&o)[4]) {
+  if constexpr (F == WeightFormat::F32) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) o[i] = __uint_as_float(v[i]);
+  } else if constexpr (F == WeightFormat::BF16) {
+    const float2 a = decode_bf16x2(v[2 * q]), b = decode_bf16x2(v[2 * q + 1]);
+    o[0] = a.x, o[1] = a.y, o[2] = b.x, o[3] = b.y;
+  } else if constexpr (F == WeightFormat::FP8) {
+    const float4 a = decode_e4m3x4(v[q]);
+    o[0] = a.x, o[1] = a.y, o[2] = a.z, o[3] = a.w;
+  } else {
+    const uint32_t w = v[q / 2] >> (16 * (q % 2));
+#pragma unroll
+    for (int i = 0; i < 4; ++i) o[i] = e2m1_scaled(w >> (4 * i));
+  }
+}
+
+// One lane's share of a chunk: 16 bytes of rows g and g + 8 of each of MT 16-row groups, and the
+// factor that multiplies them (FP8 block scale, MXFP4 block factor; unused for F32/BF16).
+template <int MT>
+struct Frag {
+  uint32_t v[MT][2][4];
+  float s[MT][2];
+};
+
+template <WeightFormat F, bool kMma, int NTOK, int MT, int D>
+__global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) linear_kernel(const Args a) {
+  constexpr int E = kElems<F>;
+  constexpr int CK = 4 * E;                            // k per chunk and row
+  constexpr int kTokens = kMma ? NTOK * 8 : NTOK;      // staged tokens (MMA: padded to n-tiles)
+  constexpr int kRowsPerTile = 16 * MT;
+  constexpr bool kFp8Mma = kMma && F == WeightFormat::FP8;
+  static_assert(!kMma || F == WeightFormat::BF16 || F == WeightFormat::FP8, "tensor-core path: bf16/fp8");
+  static_assert(!kFp8Mma || D % 2 == 0, "FP8 block ends are found by the parity of the ring slot");
+  using XT = std::conditional_t<kMma, __nv_bfloat16, float>;
+  // Shared-memory row pads, chosen so that the B-fragment / x reads of a warp are free of bank conflicts.
+  constexpr int kXPad = !kMma ? 4 : F == WeightFormat::FP8 ? 8 : 32;
+
+  extern __shared__ __align__(16) uint8_t smem[];
+  cg::cluster_group cluster = cg::this_cluster();
+  const int rank = static_cast<int>(cluster.block_rank());
+  const int S = a.splits;
+  const int tpw = a.tiles_per_warp;
+  const int R = kWarps * tpw * kRowsPerTile;
+  const int RP = R + 4;  // partial-sum row pad: the lanes of a flush hit distinct banks
+  const int row0 = (blockIdx.x / S) * R;
+  const int kk0 = rank * a.ks;
+  const int nck = a.ks / CK;
+  const int steps = tpw * nck;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int n0 = kMma ? 0 : blockIdx.y * NTOK;
+  const int m_cta = min(a.m - n0, kTokens);
+  const int xs_stride = a.ks + kXPad;
+  XT* xs = reinterpret_cast<XT*>(smem);
+  float* part = reinterpret_cast<float*>(smem + ((static_cast<size_t>(kTokens) * xs_stride * sizeof(XT) + 15) / 16) * 16);
+
+  // ---- weight loads: step -> (tile, chunk) of this warp ----
+  auto tile_row = [&](int tile) { return (tile * kWarps + warp) * kRowsPerTile; };
+  auto load = [&](Frag<MT>& f, int tile, int chunk, bool with_scale) {
+    const int kk = kk0 + chunk * CK + E * t;
+    const int k = kk - a.shift;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = row0 + tile_row(tile) + mt * 16 + g + 8 * h;
+        load_piece<F>(a, row, k, f.v[mt][h]);
+        if constexpr (F == WeightFormat::FP8) {
+          if (with_scale) {
+            const int col = kk / kKGranule;
+            float s = 0.0f;
+            if (row < a.rows && col < a.scale_grid_cols) {
+              const int srow = (row + a.scale_row0) / kKGranule;
+              s = reinterpret_cast<const float*>(a.scales + srow * a.scale_stride)[col];
+            }
+            f.s[mt][h] = kFp8Mma ? s * 72057594037927936.0f : s;  // 2^56 = 2^120 (decode) / 2^64 (x)
+          }
+        } else if constexpr (F == WeightFormat::MXFP4) {
+          float s = 0.0f;
+          if (row < a.rows && k < a.cols) s = mxfp4_block_factor(a.scales[static_cast<size_t>(row) * a.scale_stride + k / 32]);
+          f.s[mt][h] = s;
+        }
+      }
+  };
+
+  Frag<MT> buf[D];
+  int ld_tile = 0, ld_chunk = 0;
+  auto advance = [&](int& tile, int& chunk) {
+    if (++chunk == nck) chunk = 0, ++tile;
+  };
+  // Start the weight stream before staging x, so that the two latencies overlap.
+#pragma unroll
+  for (int i = 0; i < D; ++i)
+    if (i < steps) {
+      load(buf[i], ld_tile, ld_chunk, !kFp8Mma || i % 2 == 1);
+      advance(ld_tile, ld_chunk);
+    }
+
+  // ---- stage x[n0 .. n0 + kTokens, slice] ----
+  {
+    const float xmul = kFp8Mma ? 18446744073709551616.0f : 1.0f;  // 2^64
+    const int quads = a.ks / 4;
+    for (int idx = threadIdx.x; idx < kTokens * quads; idx += kThreads) {
+      const int n = idx / quads, kk = (idx % quads) * 4;
+      const int k = kk0 + kk - a.shift;
+      float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      if (n < m_cta) {
+        const float* xr = a.x + static_cast<size_t>(n0 + n) * a.cols;
+        if (a.x_vec4 && k >= 0 && k + 4 <= a.cols) {
+          const float4 q = *reinterpret_cast<const float4*>(xr + k);
+          v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+        } else {
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+            if (k + i >= 0 && k + i < a.cols) v[i] = xr[k + i];
+        }
+      }
+      if constexpr (kMma) {
+        uint2 p;
+        p.x = pack_bf16x2(v[0] * xmul, v[1] * xmul);
+        p.y = pack_bf16x2(v[2] * xmul, v[3] * xmul);
+        *reinterpret_cast<uint2*>(xs + static_cast<size_t>(n) * xs_stride + kk) = p;
+      } else {
+        *reinterpret_cast<float4*>(xs + static_cast<size_t>(n) * xs_stride + kk) = make_float4(v[0], v[1], v[2], v[3]);
+      }
+    }
+  }
+  __syncthreads();
+
+  // ---- main loop ----
+  constexpr int kAccA = kMma ? MT : 2;
+  constexpr int kAccB = kMma ? NTOK : NTOK;
+  constexpr int kAccC = kMma ? 4 : 1;
+  float acc[kAccA][kAccB][kAccC];
+  float tmp[kFp8Mma ? MT : 1][kFp8Mma ? NTOK : 1][4];
+#pragma unroll
+  for (int i = 0; i < kAccA; ++i)
+#pragma unroll
+    for (int j = 0; j < kAccB; ++j)
+#pragma unroll
+      for (int c = 0; c < kAccC; ++c) acc[i][j][c] = 0.0f;
+  if constexpr (kFp8Mma) {
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NTOK; ++j)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) tmp[i][j][c] = 0.0f;
+  }
+
+  auto compute = [&](const Frag<MT>& f, int chunk) {
+    if constexpr (kMma) {
+      const __nv_bfloat16* xb_base = xs + static_cast<size_t>(g) * xs_stride + chunk * CK + E * t;
+      if constexpr (F == WeightFormat::FP8) {
+#pragma unroll
+        for (int s2 = 0; s2 < 2; ++s2) {
+          uint32_t xb[NTOK][4];
+#pragma unroll
+          for (int nt = 0; nt < NTOK; ++nt) {
+            const uint4 q = *reinterpret_cast<const uint4*>(xb_base + static_cast<size_t>(nt * 8) * xs_stride + 8 * s2);
+            xb[nt][0] = q.x, xb[nt][1] = q.y, xb[nt][2] = q.z, xb[nt][3] = q.w;
+          }
+#pragma unroll
+          for (int s = 0; s < 2; ++s) {
+            const int kstep = 2 * s2 + s;
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+              uint32_t fr[4];
+              decode_e4m3x4_bf16_scaled(f.v[mt][0][kstep], fr[0], fr[2]);
+              decode_e4m3x4_bf16_scaled(f.v[mt][1][kstep], fr[1], fr[3]);
+#pragma unroll
+              for (int nt = 0; nt < NTOK; ++nt) mma_bf16(tmp[mt][nt], fr, xb[nt][2 * s], xb[nt][2 * s + 1]);
+            }
+          }
+        }
+      } else {  // BF16: the loaded words are the fragments
+        uint32_t xb[NTOK][4];
+#pragma unroll
+        for (int nt = 0; nt < NTOK; ++nt) {
+          const uint4 q = *reinterpret_cast<const uint4*>(xb_base + static_cast<size_t>(nt * 8) * xs_stride);
+          xb[nt][0] = q.x, xb[nt][1] = q.y, xb[nt][2] = q.z, xb[nt][3] = q.w;
+        }
+#pragma unroll
+        for (int s = 0; s < 2; ++s)
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            const uint32_t fr[4] = {f.v[mt][0][2 * s], f.v[mt][1][2 * s], f.v[mt][0][2 * s + 1], f.v[mt][1][2 * s + 1]};
+#pragma unroll
+            for (int nt = 0; nt < NTOK; ++nt) mma_bf16(acc[mt][nt], fr, xb[nt][2 * s], xb[nt][2 * s + 1]);
+          }
+      }
+    } else {
+      constexpr bool kScaled = F == WeightFormat::FP8 || F == WeightFormat::MXFP4;
+      float p[2][NTOK];
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int n = 0; n < NTOK; ++n) p[h][n] = 0.0f;
+      const float* xb_base = xs + chunk * CK + E * t;
+#pragma unroll
+      for (int q = 0; q < E / 4; ++q) {
+        float w0[4], w1[4];
+        decode4<F>(f.v[0][0], q, w0);
+        decode4<F>(f.v[0][1], q, w1);
+#pragma unroll
+        for (int n = 0; n < NTOK; ++n) {
+          const float4 xv = *reinterpret_cast<const float4*>(xb_base + static_cast<size_t>(n) * xs_stride + 4 * q);
+          float& p0 = kScaled ? p[0][n] : acc[0][n][0];
+          float& p1 = kScaled ? p[1][n] : acc[1][n][0];
+          p0 = fmaf(w0[0], xv.x, p0), p0 = fmaf(w0[1], xv.y, p0), p0 = fmaf(w0[2], xv.z, p0), p0 = fmaf(w0[3], xv.w, p0);
+          p1 = fmaf(w1[0], xv.x, p1), p1 = fmaf(w1[1], xv.y, p1), p1 = fmaf(w1[2], xv.z, p1), p1 = fmaf(w1[3], xv.w, p1);
+        }
+      }
+      if constexpr (kScaled) {
+#pragma unroll
+        for (int n = 0; n < NTOK; ++n) {
+          acc[0][n][0] = fmaf(p[0][n], f.s[0][0], acc[0][n][0]);
+          acc[1][n][0] = fmaf(p[1][n], f.s[0][1], acc[1][n][0]);
+        }
+      }
+    }
+  };
+
+  auto fold_block = [&](const Frag<MT>& f) {  // FP8 tensor-core path: end of a 128-wide scale block
+    if constexpr (kFp8Mma) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < NTOK; ++nt) {
+          acc[mt][nt][0] = fmaf(tmp[mt][nt][0], f.s[mt][0], acc[mt][nt][0]);
+          acc[mt][nt][1] = fmaf(tmp[mt][nt][1], f.s[mt][0], acc[mt][nt][1]);
+          acc[mt][nt][2] = fmaf(tmp[mt][nt][2], f.s[mt][1], acc[mt][nt][2]);
+          acc[mt][nt][3] = fmaf(tmp[mt][nt][3], f.s[mt][1], acc[mt][nt][3]);
+          tmp[mt][nt][0] = tmp[mt][nt][1] = tmp[mt][nt][2] = tmp[mt][nt][3] = 0.0f;
+        }
+    }
+  };
+
+  auto flush = [&](int tile) {  // a tile's sums over this CTA's K slice -> part[token][row]
+    const int lr0 = tile_row(tile);
+    if constexpr (kMma) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < NTOK; ++nt) {
+          const int r = lr0 + mt * 16 + g, tok = nt * 8 + 2 * t;
+          part[tok * RP + r] = acc[mt][nt][0];
+          part[(tok + 1) * RP + r] = acc[mt][nt][1];
+          part[tok * RP + r + 8] = acc[mt][nt][2];
+          part[(tok + 1) * RP + r + 8] = acc[mt][nt][3];
+          acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.0f;
+        }
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int n = 0; n < NTOK; ++n) {
+          float v = acc[h][n][0];
+          v += __shfl_xor_sync(0xffffffffu, v, 1);
+          v += __shfl_xor_sync(0xffffffffu, v, 2);
+          if (t == 0) part[n * RP + lr0 + g + 8 * h] = v;
+          acc[h][n][0] = 0.0f;
+        }
+    }
+  };
+
+  int c_tile = 0, c_chunk = 0;
+  for (int s0 = 0; s0 < steps; s0 += D) {
+#pragma unroll
+    for (int i = 0; i < D; ++i) {
+      if (s0 + i < steps) {
+        compute(buf[i], c_chunk);
+        if (i % 2 == 1) fold_block(buf[i]);  // chunk parity == slot parity (nck and D even)
+        if (c_chunk == nck - 1) flush(c_tile);
+        advance(c_tile, c_chunk);
+        if (s0 + i + D < steps) {
+          load(buf[i], ld_tile, ld_chunk, !kFp8Mma || i % 2 == 1);
+          advance(ld_tile, ld_chunk);
+        }
+      }
+    }
+  }
+
+  // ---- cluster reduction over the K slices, in rank order; epilogue ----
+  cluster.sync();
+  const int total = m_cta * R;
+  for (int idx = rank * kThreads + threadIdx.x; idx < total; idx += S * kThreads) {
+    const int n = idx / R, lr = idx % R, r = row0 + lr;
+    if (r >= a.rows) continue;
+    float sum = 0.0f;
+    for (int j = 0; j < S; ++j) sum += cluster.map_shared_rank(part, j)[n * RP + lr];
+    if (a.bias) sum += a.bias[r];
+    float* yp = a.y + static_cast<size_t>(n0 + n) * a.rows + r;
+    *yp = a.accumulate ? *yp + sum : sum;
+  }
+  cluster.sync();  // peers may still be reading this CTA's partial sums
+}
+
+// ---- host side: kernel choice and plan ----
+
+struct KernelChoice {
+  const void* fn = nullptr;
+  bool mma = false;
+  int ntok = 1;  // MMA: n-tiles (8 tokens each); FMA: tokens per CTA
+  int mt = 1;
+  int depth = 4;
+  int blocks_per_sm = 2;  // from the launch bounds
+};
+
+template <WeightFormat F, bool kMma, int NTOK>
+KernelChoice choice() {
+  constexpr int MT = kMma && NTOK > 4 ? 2 : 1;
+  constexpr int D = MT == 2 ? 2 : 4;
+  KernelChoice c;
+  c.fn = reinterpret_cast<const void*>(&linear_kernel<F, kMma, NTOK, MT, D>);
+  c.mma = kMma;
+  c.ntok = NTOK;
+  c.mt = MT;
+  c.depth = D;
+  c.blocks_per_sm = (kMma && NTOK * MT > 8) ? 1 : 2;
+  static bool configured = false;  // once per instantiation (attributes are not stream work)
+  if (!configured) {
+    CUDA_CHECK(cudaFuncSetAttribute(c.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemLimit));
+    configured = true;
+  }
+  return c;
+}
+
+template <WeightFormat F, bool kMma>
+KernelChoice choice_n(int ntok) {
+  if constexpr (kMma) {
+    switch (ntok) {
+      case 1: return choice<F, true, 1>();
+      case 2: return choice<F, true, 2>();
+      case 3: return choice<F, true, 3>();
+      case 4: return choice<F, true, 4>();
+      case 5: return choice<F, true, 5>();
+      case 6: return choice<F, true, 6>();
+      case 7: return choice<F, true, 7>();
+      default: return choice<F, true, 8>();
+    }
+  } else {
+    switch (ntok) {
+      case 1: return choice<F, false, 1>();
+      case 2: return choice<F, false, 2>();
+      case 4: return choice<F, false, 4>();
+      default: return choice<F, false, 8>();
+    }
+  }
+}
+
+bool uses_mma(WeightFormat f, int m) {
+  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > kLinearFp32MaxM;
+}
+
+// Tokens per launch group / per CTA for a call of m rows.
+int tokens_per_cta(WeightFormat f, int m) {
+  if (uses_mma(f, m)) return (std::min(m, kMaxMmaTokens) + 7) / 8;  // n-tiles
+  if (f == WeightFormat::BF16 || f == WeightFormat::FP8) return m;    // 1 or 2
+  int mb = 1;
+  while (mb < m && mb < 8) mb *= 2;
+  return mb;
+}
+
+KernelChoice kernel_choice(WeightFormat f, int m) {
+  const int ntok = tokens_per_cta(f, m);
+  const bool mma = uses_mma(f, m);
+  switch (f) {
+    case WeightFormat::F32: return choice_n<WeightFormat::F32, false>(ntok);
+    case WeightFormat::MXFP4: return choice_n<WeightFormat::MXFP4, false>(ntok);
+    case WeightFormat::BF16: return mma ? choice_n<WeightFormat::BF16, true>(ntok) : choice_n<WeightFormat::BF16, false>(ntok);
+    case WeightFormat::FP8: return mma ? choice_n<WeightFormat::FP8, true>(ntok) : choice_n<WeightFormat::FP8, false>(ntok);
+  }
+  return {};
+}
+
+double bytes_per_element(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::F32: return 4;
+    case WeightFormat::BF16: return 2;
+    case WeightFormat::FP8: return 1;
+    case WeightFormat::MXFP4: return 0.5 + 1.0 / 32;
+  }
+  return 1;
+}
+
+int shift_of(const DeviceMatrix& w) { return w.format == WeightFormat::FP8 ? w.scale_col0 : 0; }
+
+size_t smem_bytes(const KernelChoice& c, int ks, int tiles_per_warp) {
+  const int tokens = c.mma ? c.ntok * 8 : c.ntok;
+  const int xpad = !c.mma ? 4 : 32;  // the larger pad, for either format
+  const size_t xs = static_cast<size_t>(tokens) * (ks + xpad) * (c.mma ? 2 : 4);
+  const size_t rows = static_cast<size_t>(kWarps) * tiles_per_warp * 16 * c.mt;
+  return (xs + 15) / 16 * 16 + static_cast<size_t>(tokens) * (rows + 4) * 4;
+}
+
+int sm_count() {
+  static int count = [] {
+    int dev = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    return n;
+  }();
+  return count;
+}
+
+// Cost model (microseconds): the weight bytes over HBM bandwidth, or the busiest SM's CTAs streaming at
+// the rate their loads in flight allow (Little's law), whichever is slower; plus re-reading x from L2
+// once per row block, the cluster reduction, and a start-up per wave of CTAs.
+struct PlanCost {
+  LinearPlan plan;
+  int ks = 0;
+  size_t smem = 0;
+  double us = 1e30;
+};
+
+PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, int groups, int splits, int tpw,
+                  bool forced) {
+  constexpr double kHbmBytesPerUs = 3.0e6, kL2BytesPerUs = 6.0e6, kLatencyUs = 0.9, kDsmemBytesPerUs = 1.0e5,
+                   kWaveUs = 1.0;
+  PlanCost pc;
+  const int kk_total = w.cols + shift_of(w);
+  const int nblk = std::max(1, (kk_total + kKGranule - 1) / kKGranule);
+  if (!forced && splits > 1 && splits > nblk) return pc;  // ranks past the end would only add zeros
+  pc.ks = (nblk + splits - 1) / splits * kKGranule;
+  pc.smem = smem_bytes(c, pc.ks, tpw);
+  if (pc.smem > static_cast<size_t>(kSmemLimit)) return pc;
+  pc.plan = {splits, tpw};
+  const double bpe = bytes_per_element(w.format);
+  const int rows_per_cta = kWarps * tpw * 16 * c.mt;
+  const long row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
+  const long ctas = row_blocks * splits * groups;
+  const int occupancy = std::max(1, std::min<int>(c.blocks_per_sm, static_cast<int>((228 * 1024) / (pc.smem + 1024))));
+  const long slots = static_cast<long>(sm_count()) * occupancy;
+  const long waves = (ctas + slots - 1) / slots;
+  const double in_flight = kWarps * 32.0 * 16 * 2 * c.mt * c.depth;  // bytes per CTA
+  const double cta_bytes = static_cast<double>(rows_per_cta) * pc.ks * bpe;
+  const double t_sm = waves * cta_bytes / (in_flight / kLatencyUs);
+  const double t_hbm = static_cast<double>(w.rows) * w.cols * bpe * groups / kHbmBytesPerUs;
+  const int tokens = c.mma ? m_launch : c.ntok;
+  const double t_x = static_cast<double>(row_blocks) * groups * tokens * kk_total * 4 / kL2BytesPerUs;
+  const double t_red = splits > 1 ? static_cast<double>(rows_per_cta) * tokens * 4 / kDsmemBytesPerUs : 0;
+  pc.us = std::max(t_hbm, t_sm) + t_x + t_red + kWaveUs * waves;
+  return pc;
+}
+
+// The cheapest plan that matches `want` (its non-zero fields); when nothing matching fits in shared
+// memory, the cheapest plan of all.
+PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch, int groups, const LinearPlan& want) {
+  PlanCost best;
+  const bool forced = want.splits || want.tiles_per_warp;
+  for (int splits = 1; splits <= kMaxSplits; splits *= 2) {
+    if (want.splits && splits != want.splits) continue;
+    for (int tpw : {1, 2, 3, 4, 6, 8}) {
+      if (want.tiles_per_warp && tpw != want.tiles_per_warp) continue;
+      const PlanCost pc = evaluate(c, w, m_launch, groups, splits, tpw, forced);
+      if (pc.us < best.us) best = pc;
+    }
+  }
+  if (best.plan.splits == 0 && forced) return choose_plan(c, w, m_launch, groups, {});
+  return best;
+}
+
+void launch_group(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& e,
+                  const LinearPlan& want, cudaStream_t stream) {
+  const KernelChoice c = kernel_choice(w.format, m);
+  const int groups = c.mma ? 1 : (m + c.ntok - 1) / c.ntok;
+  const PlanCost pc = choose_plan(c, w, m, groups, want);
+  CUDA_REQUIRE(pc.plan.splits > 0, "linear: no launch plan fits (shared memory)");
+  Args a{};
+  a.x = x;
+  a.m = m;
+  a.w = w.data;
+  a.w_stride = w.data_row_stride;
+  a.rows = w.rows;
+  a.cols = w.cols;
+  a.scales = w.scales;
+  a.scale_stride = w.scale_row_stride;
+  a.scale_row0 = w.format == WeightFormat::FP8 ? w.scale_row0 : 0;
+  a.shift = shift_of(w);
+  a.scale_grid_cols = w.format == WeightFormat::FP8 ? (w.cols + a.shift + kKGranule - 1) / kKGranule : 0;
+  a.scale_grid_rows = w.format == WeightFormat::FP8 ? (w.rows + a.scale_row0 + kKGranule - 1) / kKGranule : 0;
+  a.y = y;
+  a.bias = e.bias;
+  a.accumulate = e.accumulate ? 1 : 0;
+  a.splits = pc.plan.splits;
+  a.ks = pc.ks;
+  a.tiles_per_warp = pc.plan.tiles_per_warp;
+  const double bpe = bytes_per_element(w.format);
+  const size_t piece_shift_bytes = static_cast<size_t>(a.shift * (w.format == WeightFormat::FP8 ? 1 : bpe));
+  a.aligned = reinterpret_cast<uintptr_t>(w.data) % 16 == 0 && w.data_row_stride % 16 == 0 && piece_shift_bytes % 16 == 0;
+  a.x_vec4 = reinterpret_cast<uintptr_t>(x) % 16 == 0 && w.cols % 4 == 0 && a.shift % 4 == 0;
+
+  const int rows_per_cta = kWarps * a.tiles_per_warp * 16 * c.mt;
+  const int row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups), 1);
+  cfg.blockDim = dim3(kThreads, 1, 1);
+  cfg.dynamicSmemBytes = pc.smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = static_cast<unsigned>(a.splits);
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  void* params[] = {&a};
+  CUDA_CHECK(cudaLaunchKernelExC(&cfg, c.fn, params));
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+LinearPlan linear_plan(int m, const DeviceMatrix& w) {
+  const int mg = std::min(m, kMaxMmaTokens);
+  const KernelChoice c = kernel_choice(w.format, mg);
+  const int groups = c.mma ? 1 : (mg + c.ntok - 1) / c.ntok;
+  return choose_plan(c, w, mg, groups, {}).plan;
+}
+
+void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
+            const LinearPlan& plan, cudaStream_t stream) {
+  CUDA_REQUIRE(m >= 0 && w.rows >= 0 && w.cols >= 0, "linear: negative size");
+  if (m == 0 || w.rows == 0) return;
+  CUDA_REQUIRE(w.format != WeightFormat::MXFP4 || w.cols % 32 == 0, "linear: mxfp4 needs cols % 32 == 0");
+  CUDA_REQUIRE(w.format != WeightFormat::FP8 || (w.scale_row0 >= 0 && w.scale_row0 < kKGranule && w.scale_col0 >= 0 &&
+                                                 w.scale_col0 < kKGranule),
+               "linear: fp8 scale offsets must lie inside a 128-block");
+  // The tensor-core path covers 64 tokens per launch; the rows of x are independent.
+  const int step = uses_mma(w.format, m) ? kMaxMmaTokens : m;
+  for (int n0 = 0; n0 < m; n0 += step) {
+    const int mg = std::min(step, m - n0);
+    launch_group(x + static_cast<size_t>(n0) * w.cols, mg, w, y + static_cast<size_t>(n0) * w.rows, epilogue, plan,
+                 stream);
+  }
+}
+
+void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue, cudaStream_t stream) {
+  linear(x, m, w, y, epilogue, LinearPlan{}, stream);
+}
+
+}  // namespace tachyon::cuda

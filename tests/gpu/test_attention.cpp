@@ -1,0 +1,218 @@
+// GPU attention and KV-cache write (kernels/cuda/attention) against the CPU twin (kernels/cpu/attention):
+// decode and verify blocks, batches of sequences with different lengths and slots, GQA groups 1/4/8/16,
+// sliding window on/off, sinks on/off, head dims 64/128/192, long contexts (cluster splits); the exact
+// bytes kv_write puts in the cache; and the benchmark rows (skipped by default).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/bench.h"
+#include "model/bf16.h"
+
+using namespace tachyon;
+using cuda::DeviceBuffer;
+
+namespace {
+
+struct Seq {
+  int slot, start, count;
+};
+
+struct AttnCase {
+  int head_dim, v_head_dim, kv_heads, group;
+  int window;
+  bool sinks;
+  bool interleaved_heads;  // kv_head_of[h] = h % kv_heads instead of h / group
+  int capacity;
+  std::vector<Seq> seqs;
+};
+
+std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = float_to_bf16(v[i]);
+  return out;
+}
+
+void check_attention(const AttnCase& c, uint64_t seed) {
+  const int slots = 6, D = c.head_dim, DV = c.v_head_dim, H = c.kv_heads * c.group;
+  const size_t k_row = static_cast<size_t>(c.kv_heads) * D, v_row = static_cast<size_t>(c.kv_heads) * DV;
+  // The cache holds BF16; the reference reads the same BF16 values as floats, so that the comparison
+  // isolates the kernel from the cache's rounding.
+  const auto k16 = to_bf16(test::random_floats(static_cast<size_t>(slots) * c.capacity * k_row, seed));
+  const auto v16 = to_bf16(test::random_floats(static_cast<size_t>(slots) * c.capacity * v_row, seed + 1));
+  std::vector<int32_t> kv_head_of(H);
+  for (int h = 0; h < H; ++h) kv_head_of[h] = c.interleaved_heads ? h % c.kv_heads : h / c.group;
+  std::vector<float> sinks = test::random_floats(H, seed + 2, 1.0f, 0.5f);
+
+  // Rows: sequence blocks one after the other, with one padding row after each (never written).
+  std::vector<int32_t> slot, start, count, first_row;
+  int m = 0, max_count = 0;
+  for (const Seq& s : c.seqs) {
+    slot.push_back(s.slot), start.push_back(s.start), count.push_back(s.count), first_row.push_back(m);
+    m += s.count + 1;
+    max_count = std::max(max_count, s.count);
+  }
+  const auto q = test::random_floats(static_cast<size_t>(m) * H * D, seed + 3);
+  const float scale = 1.3f / std::sqrt(static_cast<float>(D));  // scores of std ~1.3: a peaked softmax
+
+  // Reference: q rounded to BF16 as the kernel feeds it to the tensor cores.
+  std::vector<float> ref(static_cast<size_t>(m) * H * DV, NAN);
+  for (const Seq& s : c.seqs) {
+    const int n_keys = s.start + s.count;
+    std::vector<float> k(static_cast<size_t>(n_keys) * k_row), v(static_cast<size_t>(n_keys) * v_row);
+    for (size_t i = 0; i < k.size(); ++i) k[i] = bf16_to_float(k16[static_cast<size_t>(s.slot) * c.capacity * k_row + i]);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(v16[static_cast<size_t>(s.slot) * c.capacity * v_row + i]);
+    const int row0 = first_row[&s - c.seqs.data()];
+    std::vector<float> qs(q.begin() + static_cast<size_t>(row0) * H * D, q.begin() + static_cast<size_t>(row0 + s.count) * H * D);
+    for (float& x : qs) x = bf16_to_float(float_to_bf16(x));
+    std::vector<int32_t> pos(s.count);
+    for (int i = 0; i < s.count; ++i) pos[i] = s.start + i;
+    const std::vector<int> heads(kv_head_of.begin(), kv_head_of.end());
+    cpu::attention(qs.data(), s.count, pos.data(), k.data(), v.data(), n_keys, heads.data(), {H, c.kv_heads, D, DV},
+                   scale, {true, c.window}, c.sinks ? sinks.data() : nullptr, ref.data() + static_cast<size_t>(row0) * H * DV);
+  }
+
+  DeviceBuffer<uint16_t> dk(k16.size()), dv(v16.size());
+  dk.upload(k16);
+  dv.upload(v16);
+  auto dq = DeviceBuffer<float>::from(q);
+  auto dsinks = DeviceBuffer<float>::from(sinks);
+  auto dmap = DeviceBuffer<int32_t>::from(kv_head_of);
+  auto dslot = DeviceBuffer<int32_t>::from(slot), dstart = DeviceBuffer<int32_t>::from(start);
+  auto dcount = DeviceBuffer<int32_t>::from(count), dfirst = DeviceBuffer<int32_t>::from(first_row);
+  DeviceBuffer<float> dout(ref.size());
+  test::poison(dout.get(), dout.size());
+
+  cuda::KvCacheView cache;
+  cache.k = reinterpret_cast<__nv_bfloat16*>(dk.get());
+  cache.v = reinterpret_cast<__nv_bfloat16*>(dv.get());
+  cache.capacity = c.capacity;
+  cache.kv_heads = c.kv_heads;
+  cache.head_dim = D;
+  cache.v_head_dim = DV;
+  cuda::AttentionBatch batch;
+  batch.slot = dslot.get();
+  batch.start = dstart.get();
+  batch.count = dcount.get();
+  batch.first_row = dfirst.get();
+  batch.num_seqs = static_cast<int>(c.seqs.size());
+  batch.max_count = max_count;
+  cuda::AttentionParams p;
+  p.num_q_heads = H;
+  p.kv_head_of = dmap.get();
+  p.scale = scale;
+  p.window = c.window;
+  p.sinks = c.sinks ? dsinks.get() : nullptr;
+  cuda::attention(dq.get(), batch, cache, p, dout.get(), nullptr);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const auto got = dout.download();
+
+  // Padding rows must stay untouched (NaN); the others must match. Tolerance: the softmax weights enter
+  // the P.V product as BF16 (relative rounding 2^-9 each), so an output moves by up to ~2^-9 * max|v|
+  // in the worst case and far less on average; scores, exp and sums are FP32 (~1e-6).
+  std::vector<float> got_rows, ref_rows;
+  size_t untouched_bad = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (std::isnan(ref[i])) {
+      untouched_bad += !std::isnan(got[i]);
+    } else {
+      got_rows.push_back(got[i]);
+      ref_rows.push_back(ref[i]);
+    }
+  }
+  const auto cmp = test::compare(got_rows, ref_rows, 3e-3, 1e-2);
+  INFO("D=", D, " DV=", DV, " kv_heads=", c.kv_heads, " group=", c.group, " window=", c.window, " sinks=", c.sinks,
+       " interleaved=", c.interleaved_heads, " capacity=", c.capacity, " seqs=", c.seqs.size(), " max_count=", max_count);
+  CHECK_MESSAGE(cmp.ok, cmp.report);
+  CHECK(untouched_bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("gpu attention equals the CPU reference: decode and verify, GQA 1/4/8, window, sinks, dims 64/128/192") {
+  uint64_t seed = 7000;
+  for (auto [D, DV] : {std::pair{64, 64}, std::pair{128, 128}, std::pair{192, 128}})
+    for (int group : {1, 4, 8})
+      for (int window : {0, 20})
+        for (bool sinks : {false, true})
+          for (bool verify : {false, true}) {
+            AttnCase c{D, DV, 2, group, window, sinks, group == 4 && sinks, 300, {}};
+            // Different lengths and slots, a sequence at its very first token, one near the capacity.
+            if (verify) c.seqs = {{3, 37, 9}, {0, 0, 16}, {5, 270, 13}, {1, 150, 1}};
+            else c.seqs = {{3, 37, 1}, {0, 0, 1}, {5, 290, 1}, {2, 140, 1}};
+            check_attention(c, seed++);
+          }
+}
+
+TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), long contexts split over a cluster") {
+  uint64_t seed = 8000;
+  // 16 heads x 16 queries = 256 rows per KV head: four CTA row blocks.
+  check_attention({192, 128, 1, 16, 0, false, false, 300, {{2, 100, 16}, {4, 3, 9}}}, seed++);
+  check_attention({192, 128, 1, 16, 128, true, false, 300, {{2, 200, 16}, {4, 3, 9}, {1, 250, 1}}}, seed++);
+  // 4k contexts: many 64-key tiles per CTA and every rank of a cluster busy.
+  for (bool verify : {false, true}) {
+    const int n = verify ? 9 : 1;
+    check_attention({128, 128, 1, 8, 0, false, false, 4200, {{0, 4096 - n, n}, {1, 1500, n}}}, seed++);
+    check_attention({64, 64, 2, 8, 0, true, false, 4200, {{1, 4100 - n, n}}}, seed++);
+    check_attention({192, 128, 1, 16, 128, true, false, 4200, {{0, 4000, n}, {1, 77, n}}}, seed++);
+    check_attention({64, 64, 1, 8, 128, true, false, 4200, {{1, 4100 - n, n}}}, seed++);
+  }
+  // v head dim different from the q/k head dim in the other direction, and an odd group.
+  check_attention({128, 64, 3, 2, 0, true, false, 300, {{0, 100, 5}, {2, 7, 1}}}, seed++);
+}
+
+TEST_CASE("gpu kv_write stores BF16 (nearest even) of k and v at (slot, position), skipping padding rows") {
+  const int slots = 3, capacity = 50, kv_heads = 2;
+  for (auto [D, DV] : {std::pair{128, 128}, std::pair{192, 128}, std::pair{64, 64}}) {
+    const size_t k_row = static_cast<size_t>(kv_heads) * D, v_row = static_cast<size_t>(kv_heads) * DV;
+    const std::vector<int32_t> row_slot = {0, 2, 2, -1, 1, 0, 2}, row_pos = {0, 49, 10, 5, 33, 7, 50};
+    const int m = static_cast<int>(row_slot.size());
+    const auto k = test::random_floats(m * k_row, 11, 3.0f), v = test::random_floats(m * v_row, 12, 3.0f);
+    std::vector<uint16_t> kc(slots * capacity * k_row, 0x1234), vc(slots * capacity * v_row, 0x4321);
+    DeviceBuffer<uint16_t> dk(kc.size()), dv(vc.size());
+    dk.upload(kc);
+    dv.upload(vc);
+    auto dks = DeviceBuffer<float>::from(k), dvs = DeviceBuffer<float>::from(v);
+    auto dslot = DeviceBuffer<int32_t>::from(row_slot), dpos = DeviceBuffer<int32_t>::from(row_pos);
+    cuda::KvCacheView cache{reinterpret_cast<__nv_bfloat16*>(dk.get()), reinterpret_cast<__nv_bfloat16*>(dv.get()), capacity,
+                            kv_heads, D, DV};
+    cuda::kv_write(dks.get(), dvs.get(), dslot.get(), dpos.get(), m, cache, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    for (int r = 0; r < m; ++r) {
+      if (row_slot[r] < 0 || row_pos[r] >= capacity) continue;  // padding rows: skipped
+      const size_t at = static_cast<size_t>(row_slot[r]) * capacity + row_pos[r];
+      for (size_t e = 0; e < k_row; ++e) kc[at * k_row + e] = float_to_bf16(k[r * k_row + e]);
+      for (size_t e = 0; e < v_row; ++e) vc[at * v_row + e] = float_to_bf16(v[r * v_row + e]);
+    }
+    CHECK(dk.download() == kc);
+    CHECK(dv.download() == vc);
+  }
+}
+
+TEST_CASE("bench: attention" * doctest::skip()) {
+  cuda::Stream stream;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  const double copy = cuda::copy_bandwidth_gbs(stream.get());
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  std::printf("\n%s, %s, copy bandwidth %.0f GB/s (read + write)\n", prop.name, date, copy);
+  std::printf("| kernel | model | shape | us | GB/s | of copy |\n|---|---|---|---|---|---|\n");
+  for (const auto& r : cuda::bench_attention_kernels(stream.get())) {
+    const double gbs = r.bytes / (r.median_us * 1e-6) / 1e9;
+    std::printf("| %s | %s | %s | %.2f | %.0f | %.0f%% |\n", r.kernel.c_str(), r.model.c_str(), r.shape.c_str(),
+                r.median_us, gbs, 100.0 * gbs / copy);
+  }
+  std::fflush(stdout);
+}

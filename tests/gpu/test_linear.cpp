@@ -1,0 +1,198 @@
+// GPU dense linear (kernels/cuda/linear) against its CPU twin (kernels/cpu/matmul + add_bias), in every
+// stored format, for decode and verify row counts, shapes that are not multiples of the tiles, FP8
+// slices that start inside a 128-block, bias and accumulate epilogues, and forced launch plans (every
+// cluster split and several tiles per warp), plus the benchmark rows (skipped by default).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cuda/bench.h"
+#include "kernels/cuda/linear.h"
+#include "model/bf16.h"
+#include "model/fp8.h"
+
+using namespace tachyon;
+using cuda::DeviceBuffer;
+
+namespace {
+
+// Tolerance per output element, relative to sum_k |x_k * w_k| (the scale of the rounding errors of a
+// length-K dot product; both sides accumulate in FP32 in different orders). The FMA path's difference
+// from the CPU is a few FP32 ulps of that sum (rel 1e-5 leaves a wide margin up to K ~ 1100). The
+// tensor-core path multiplies BF16-rounded x (the reference is fed the same rounded x, so the rounding
+// itself cancels) and accumulates 16 products per mma in the tensor core's FP32 adder (whose rounding
+// may truncate), and FP8 folds each 128-block with one more FP32 rounding: rel 3e-5.
+constexpr double kRelFma = 1e-5, kRelMma = 3e-5;
+
+bool uses_tensor_cores(WeightFormat f, int m) {
+  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > cuda::kLinearFp32MaxM;
+}
+
+std::vector<float> bf16_rounded(std::vector<float> v) {
+  for (float& x : v) x = bf16_to_float(float_to_bf16(x));
+  return v;
+}
+
+struct Case {
+  WeightFormat format;
+  int m;
+  bool bias, accumulate;
+  cuda::LinearPlan plan;
+};
+
+// Runs one GPU call on `dev` (a view of the same matrix as `view`) and compares with the CPU.
+void check_linear(const MatrixView& view, const cuda::DeviceMatrix& dev, const Case& c, uint64_t seed,
+                  const std::string& what) {
+  const int rows = static_cast<int>(view.rows), cols = static_cast<int>(view.cols), m = c.m;
+  const auto x = test::random_floats(static_cast<size_t>(m) * cols, seed);
+  const auto bias = test::random_floats(rows, seed + 1);
+  const auto y0 = test::random_floats(static_cast<size_t>(m) * rows, seed + 2);
+  const auto x_ref = uses_tensor_cores(c.format, m) ? bf16_rounded(x) : x;
+
+  std::vector<float> ref(static_cast<size_t>(m) * rows);
+  cpu::matmul(x_ref.data(), m, view, ref.data());
+  if (c.bias) cpu::add_bias(ref.data(), m, rows, bias.data());
+  if (c.accumulate)
+    for (size_t i = 0; i < ref.size(); ++i) ref[i] += y0[i];
+  // sum_k |x_k w_k| per output
+  std::vector<double> scale(ref.size());
+  std::vector<float> wrow(cols);
+  for (int r = 0; r < rows; ++r) {
+    view.dequantize_row(r, wrow.data());
+    for (int i = 0; i < m; ++i) {
+      double s = 0;
+      for (int k = 0; k < cols; ++k) s += std::fabs(static_cast<double>(x_ref[static_cast<size_t>(i) * cols + k]) * wrow[k]);
+      scale[static_cast<size_t>(i) * rows + r] = s;
+    }
+  }
+
+  auto dx = DeviceBuffer<float>::from(x);
+  auto db = DeviceBuffer<float>::from(bias);
+  DeviceBuffer<float> dy(ref.size());
+  if (c.accumulate) dy.upload(y0);
+  else test::poison(dy.get(), dy.size());
+  cuda::LinearEpilogue e;
+  e.bias = c.bias ? db.get() : nullptr;
+  e.accumulate = c.accumulate;
+  cuda::linear(dx.get(), m, dev, dy.get(), e, c.plan, nullptr);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const auto got = dy.download();
+
+  const double rel = uses_tensor_cores(c.format, m) ? kRelMma : kRelFma;
+  size_t bad = 0, worst = 0;
+  double worst_ratio = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double tol = rel * scale[i] + 1e-6;
+    const double d = std::fabs(static_cast<double>(got[i]) - ref[i]);
+    const double ratio = std::isnan(d) ? INFINITY : d / tol;
+    if (!(d <= tol)) ++bad;
+    if (ratio > worst_ratio || std::isnan(d)) worst_ratio = ratio, worst = i;
+  }
+  INFO(what, ": ", format_name(c.format), " m=", m, " rows=", rows, " cols=", cols, " bias=", c.bias,
+       " acc=", c.accumulate, " plan=(", c.plan.splits, ",", c.plan.tiles_per_warp, ")");
+  CHECK_MESSAGE(bad == 0, bad, " of ", ref.size(), " outside tolerance; worst [", worst, "] got ", got[worst], " want ",
+                ref[worst], " (", worst_ratio, " x tol)");
+}
+
+}  // namespace
+
+TEST_CASE("gpu linear equals the CPU reference in every format, m = 1..70, ragged shapes, epilogues") {
+  const std::vector<int> ms = {1, 2, 3, 8, 16, 33, 64, 70};
+  uint64_t seed = 100;
+  for (WeightFormat f : {WeightFormat::F32, WeightFormat::BF16, WeightFormat::FP8, WeightFormat::MXFP4}) {
+    // Row strides that are and are not 16-byte multiples, K tails inside a chunk, rows not a multiple of 16.
+    const std::vector<std::pair<int, int>> shapes =
+        f == WeightFormat::MXFP4 ? std::vector<std::pair<int, int>>{{200, 320}, {77, 1088}, {150, 1024}}
+                                 : std::vector<std::pair<int, int>>{{200, 300}, {77, 1104}, {150, 1024}};
+    for (auto [rows, cols] : shapes) {
+      const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+      const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+      const cuda::DeviceWeight dev(host);
+      int i = 0;
+      for (int m : ms) {
+        if (f == WeightFormat::F32 && m == 70) continue;
+        const Case c{f, m, i % 2 == 0, i % 3 == 1, {}};
+        ++i;
+        check_linear(host.matrix(), dev.matrix(), c, seed++, "auto plan");
+      }
+    }
+  }
+}
+
+TEST_CASE("gpu linear: every cluster split and several tiles per warp give the same results") {
+  uint64_t seed = 500;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8, WeightFormat::F32, WeightFormat::MXFP4}) {
+    const int rows = 300, cols = f == WeightFormat::MXFP4 ? 1088 : 1100;
+    const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+    const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+    const cuda::DeviceWeight dev(host);
+    for (int m : {1, 2, 9, 40}) {
+      for (int splits : {1, 2, 4, 8})
+        for (int tpw : {1, 2, 3}) {
+          const Case c{f, m, (splits + tpw) % 2 == 0, splits == 2, {splits, tpw}};
+          check_linear(host.matrix(), dev.matrix(), c, seed++, "forced plan");
+        }
+    }
+  }
+}
+
+TEST_CASE("gpu linear: FP8 slices starting inside a 128x128 scale block (scale_row0 / scale_col0)") {
+  // A full FP8 matrix [420, 560] and views of it that start at (r0, c0); the CPU view has the same fields.
+  const int full_rows = 420, full_cols = 560;
+  const auto values = test::random_floats(static_cast<size_t>(full_rows) * full_cols, 900);
+  const HostWeight host = make_host_weight(values.data(), {full_rows, full_cols}, WeightFormat::FP8);
+  const cuda::DeviceWeight dev(host);
+  const MatrixView full = host.matrix();
+  const cuda::DeviceMatrix dfull = dev.matrix();
+  uint64_t seed = 1000;
+  // (r0, c0, rows, cols): c0 % 16 == 0 keeps 16-byte loads aligned; c0 = 70 takes the byte-wise path.
+  for (auto [r0, c0, rows, cols] : {std::tuple{144, 160, 200, 300}, std::tuple{50, 70, 250, 333},
+                                    std::tuple{3, 48, 130, 512}, std::tuple{128, 0, 292, 560}}) {
+    MatrixView v = full;
+    v.rows = rows;
+    v.cols = cols;
+    v.data = full.data + static_cast<size_t>(r0) * full.data_row_stride + c0;
+    v.scales = full.scales + (r0 / kFp8BlockSize) * full.scale_row_stride + (c0 / kFp8BlockSize) * sizeof(float);
+    v.scale_row0 = r0 % kFp8BlockSize;
+    v.scale_col0 = c0 % kFp8BlockSize;
+    cuda::DeviceMatrix d = dfull;
+    d.rows = rows;
+    d.cols = cols;
+    d.data = dfull.data + static_cast<size_t>(r0) * dfull.data_row_stride + c0;
+    d.scales = dfull.scales + (r0 / kFp8BlockSize) * dfull.scale_row_stride + (c0 / kFp8BlockSize) * sizeof(float);
+    d.scale_row0 = r0 % kFp8BlockSize;
+    d.scale_col0 = c0 % kFp8BlockSize;
+    for (int m : {1, 2, 3, 16, 64}) {
+      check_linear(v, d, Case{WeightFormat::FP8, m, m % 2 == 1, m == 16, {}}, seed++, "fp8 slice");
+      check_linear(v, d, Case{WeightFormat::FP8, m, false, false, {4, 1}}, seed++, "fp8 slice, 4 splits");
+    }
+  }
+}
+
+TEST_CASE("bench: linear" * doctest::skip()) {
+  cuda::Stream stream;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  const double copy = cuda::copy_bandwidth_gbs(stream.get());
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  std::printf("\n%s, %s, copy bandwidth %.0f GB/s (read + write)\n", prop.name, date, copy);
+  std::printf("| kernel | model | shape | us | GB/s | of copy |\n|---|---|---|---|---|---|\n");
+  for (const auto& r : cuda::bench_linear_kernels(stream.get())) {
+    const double gbs = r.bytes / (r.median_us * 1e-6) / 1e9;
+    std::printf("| %s | %s | %s | %.2f | %.0f | %.0f%% |\n", r.kernel.c_str(), r.model.c_str(), r.shape.c_str(),
+                r.median_us, gbs, 100.0 * gbs / copy);
+  }
+  std::fflush(stdout);
+}
