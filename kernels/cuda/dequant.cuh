@@ -47,3 +47,22 @@ __device__ __forceinline__ float4 decode_e4m3x4(uint32_t w) {
 }
 
 }  // namespace tachyon::cuda
+
+// ---- appended for the dense linear kernel (kernels/cuda/linear.cu) ----
+
+namespace tachyon::cuda {
+
+// Four E4M3 codes of one 32-bit word as two BF16 pairs, each value exactly e4m3 * 2^-120: the E4M3
+// exponent and mantissa bits are moved into the low exponent / high mantissa bits of a BF16 (the
+// E4M3 bias 7 against BF16's 127 is the 2^-120; E4M3 subnormals land on BF16 subnormals with the
+// same digits, so they are exact too). The caller folds 2^120 into the block scale. `lo` holds
+// elements 0 (low half) and 1, `hi` elements 2 and 3. E4M3 NaN codes decode to a finite 480 * 2^-120:
+// the quantizers never produce them.
+__device__ __forceinline__ void decode_e4m3x4_bf16_scaled(uint32_t w, uint32_t& lo, uint32_t& hi) {
+  const uint32_t a = __byte_perm(w, 0u, 0x1404u);  // bytes [0, e0, 0, e1]
+  const uint32_t b = __byte_perm(w, 0u, 0x3424u);  // bytes [0, e2, 0, e3]
+  lo = (a & 0x80008000u) | ((a & 0x7f007f00u) >> 4);
+  hi = (b & 0x80008000u) | ((b & 0x7f007f00u) >> 4);
+}
+
+}  // namespace tachyon::cuda
