@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "apps/command.h"
 #include "apps/options.h"
@@ -13,9 +14,9 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/error.h"
-#include "runtime/cpu_target_step.h"
+#include "model/tokenizer/tokenizer.h"
+#include "runtime/backend.h"
 #include "runtime/generator.h"
-#include "runtime/target_weights.h"
 
 namespace tachyon::apps {
 namespace {
@@ -25,6 +26,7 @@ struct GenerateArgs {
   GenerateOptions options;
   double step_timeout_s = 600;
   int64_t max_model_len = 0;
+  bool no_cuda_graphs = false;
 };
 
 MoeParallel resolve_moe_parallel(const std::string& choice, const ModelConfig& c, int world) {
@@ -44,9 +46,9 @@ void configure_logging(const comm::World& world) {
 
 int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   comm::World world = comm::World::from_mpi(mpi.world());
+  const Device device = resolve_device(args.device);
+  if (device == Device::Cuda) world.device = world.local_rank % visible_gpus();
   configure_logging(world);
-  TACHYON_REQUIRE(args.device == "cpu" || args.device == "auto",
-                  "--device {}: this build runs the CPU backend only (the CUDA backend is not built yet)", args.device);
   comm::MpiCollectives comm(mpi.world());
 
   CheckpointReader reader(args.model);
@@ -64,19 +66,32 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
 
   const auto load_start = std::chrono::steady_clock::now();
   size_t last_decile = 0;
-  TargetWeights weights = load_target_weights(reader, config, plan, [&](size_t done, size_t total, uint64_t bytes) {
+  auto progress = [&](size_t done, size_t total, uint64_t bytes) {
     const size_t decile = total ? done * 10 / total : 10;
     if (decile != last_decile || done == total) {
       last_decile = decile;
       spdlog::info("loading weights: {}/{} tensors, {:.1f} MB read by this rank", done, total, bytes / 1e6);
     }
-  });
-  spdlog::info("weights loaded in {:.2f} s",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+  };
+  StepConfig step_config;
+  step_config.num_slots = options.max_batch;
+  step_config.capacity = options.max_model_len;
+  step_config.max_step_tokens = options.max_step_tokens;
+  step_config.max_logit_rows = options.max_batch;
+  step_config.cuda_graphs = !args.no_cuda_graphs;
+  std::unique_ptr<TargetRuntime> runtime =
+      make_target_runtime(device, reader, config, plan, comm, mpi.world(), world, step_config, progress);
+  spdlog::info("weights loaded in {:.2f} s; {}",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(), runtime->describe());
 
-  CpuTargetStep step(config, plan, std::move(weights), comm, options.max_batch, options.max_model_len);
+  // Rank 0 tokenizes and detokenizes; the others never see text.
+  std::optional<Tokenizer> tokenizer;
+  if (world.rank == 0 && reader.tokenizer_json()) tokenizer = Tokenizer::from_json(*reader.tokenizer_json());
+  if (world.rank == 0 && !tokenizer) spdlog::info("this checkpoint has no tokenizer: prompts must be given as input_ids");
+
   StepWatchdog watchdog(args.step_timeout_s);
-  const GenerationSummary s = run_generation(options, config, step, comm, watchdog, nullptr);
+  const GenerationSummary s =
+      run_generation(options, config, runtime->step(), comm, watchdog, tokenizer ? &*tokenizer : nullptr);
   if (world.rank == 0)
     spdlog::info("done: {} requests ({} errors), {} prompt + {} generated tokens in {:.2f} s ({:.1f} tokens/s), {} steps",
                  s.requests, s.errors, s.prompt_tokens, s.completion_tokens, s.seconds,
@@ -98,7 +113,8 @@ int run_generate(int argc, char** argv) {
       ("max-tokens", po::value(&o.defaults.max_tokens)->default_value(256), "default max_tokens of a request")
       ("seed", po::value(&o.defaults.seed)->default_value(0), "run seed: requests without a seed derive theirs from it")
       ("moe-parallel", po::value(&args.moe_parallel)->default_value("auto"), "MoE plan across ranks: ep, tp or auto")
-      ("device", po::value(&args.device)->default_value("auto"), "cpu, cuda or auto")
+      ("device", po::value(&args.device)->default_value("auto"), "cpu, cuda or auto (cuda when a GPU is visible)")
+      ("no-cuda-graphs", po::bool_switch(&args.no_cuda_graphs), "launch every kernel of a step instead of replaying a CUDA graph")
       ("step-timeout", po::value(&args.step_timeout_s)->default_value(600), "seconds one step may take before the job is ended (0: off)");
   po::variables_map vm;
   if (!parse_options(argc, argv,

@@ -62,11 +62,12 @@ class Driver {
       StepPlan plan = build_plan();
       broadcast_plan(comm_, plan);
       StepOutput out;
+      out.want_host_logits = DistributedSampler::any_sampled(plan.rows);
       watchdog_.begin(fmt::format("step {} ({} tokens, {} sequences)", summary_.steps, plan.batch.tokens.size(),
                                   plan.batch.seqs.size()));
       inject_fault_if_requested(comm_.rank(), summary_.steps);
       step_.run(plan.batch, out);
-      const std::vector<int32_t> chosen = sampler_.choose(out.logits.data(), plan.rows);
+      const std::vector<int32_t> chosen = sampler_.choose(out, plan.rows);
       watchdog_.end();
       ++summary_.steps;
       apply(plan, chosen);
@@ -104,6 +105,7 @@ class Driver {
       seq->admitted = Clock::now();
       seq->slot = free_slot();
       seq->request = std::move(req);
+      if (tokenizer_) seq->detokenizer = std::make_unique<IncrementalDecoder>(*tokenizer_, /*skip_special_tokens=*/true);
       summary_.prompt_tokens += seq->prompt_len();
       slots_[seq->slot] = seq.get();
       active_.push_back(std::move(seq));
@@ -115,7 +117,16 @@ class Driver {
     if (r.prompt_text) {
       if (!tokenizer_)
         return fmt::format("{}: field 'prompt': this checkpoint has no tokenizer; give the prompt as 'input_ids'", origin);
+      try {
+        r.prompt_ids = tokenizer_->encode(*r.prompt_text);
+      } catch (const Error& e) {
+        return fmt::format("{}: field 'prompt': {}", origin, e.what());
+      }
+      if (r.prompt_ids.empty()) return fmt::format("{}: field 'prompt': encodes to no tokens", origin);
     }
+    if (!r.stop.empty() && !tokenizer_)
+      return fmt::format("{}: field 'stop': stop strings need a tokenizer, which this checkpoint lacks; use "
+                         "'stop_token_ids'", origin);
     for (size_t i = 0; i < r.prompt_ids.size(); ++i)
       if (r.prompt_ids[i] >= c_.vocab_size)
         return fmt::format("{}: field 'input_ids': token id {} at position {} is outside the vocabulary of {}", origin,
@@ -201,10 +212,37 @@ class Driver {
 
   void finish_if_done(ActiveSequence& seq, int32_t token) {
     const Request& r = seq.request;
+    if (seq.detokenizer && append_text(seq, seq.detokenizer->push(token))) return;  // a stop string
     const bool eos = !r.ignore_eos && std::find(c_.eos_token_ids.begin(), c_.eos_token_ids.end(), token) != c_.eos_token_ids.end();
     const bool stop_id = std::find(r.stop_token_ids.begin(), r.stop_token_ids.end(), token) != r.stop_token_ids.end();
-    if (eos || stop_id) seq.finish_reason = "stop";
-    else if (static_cast<int>(seq.output.size()) >= r.max_tokens) seq.finish_reason = "length";
+    if (eos || stop_id) {
+      seq.finish_reason = "stop";
+      if (stop_id) seq.stop_reason = token;
+    } else if (static_cast<int>(seq.output.size()) >= r.max_tokens) {
+      seq.finish_reason = "length";
+    }
+    if (!seq.finish_reason.empty() && seq.detokenizer) append_text(seq, seq.detokenizer->finish());
+  }
+
+  // Adds newly decoded text; when a stop string appears, cuts the text before it and finishes the
+  // sequence (the stop string itself is not part of the output text). Returns whether it stopped.
+  bool append_text(ActiveSequence& seq, const std::string& piece) {
+    if (piece.empty()) return false;
+    const size_t before = seq.text.size();
+    seq.text += piece;
+    size_t best = std::string::npos;
+    const std::string* which = nullptr;
+    for (const std::string& stop : seq.request.stop) {
+      // Only a match that ends in the new text can be new.
+      const size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
+      const size_t at = seq.text.find(stop, from);
+      if (at != std::string::npos && at < best) { best = at; which = &stop; }
+    }
+    if (!which) return false;
+    seq.text.resize(best);
+    seq.finish_reason = "stop";
+    seq.stop_reason = *which;
+    return true;
   }
 
   const GenerateOptions& o_;
@@ -233,10 +271,11 @@ GenerationSummary serve(TargetStep& step, comm::Collectives& comm, StepWatchdog&
     broadcast_plan(comm, plan);
     if (plan.stop) break;
     StepOutput out;
+    out.want_host_logits = DistributedSampler::any_sampled(plan.rows);
     watchdog.begin(fmt::format("step {} ({} tokens)", summary.steps, plan.batch.tokens.size()));
     inject_fault_if_requested(comm.rank(), summary.steps);
     step.run(plan.batch, out);
-    sampler.choose(out.logits.data(), plan.rows);
+    sampler.choose(out, plan.rows);
     watchdog.end();
     ++summary.steps;
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "model/tokenizer/utf8.h"
 #include "runtime/rng.h"
 
 namespace tachyon {
@@ -117,6 +118,16 @@ std::variant<Request, RequestError> parse_request_line(const std::string& line, 
   try {
     j = json::parse(line);
   } catch (const json::parse_error& e) {
+    // A line that is not UTF-8 is not JSON either; say where the bad byte is, and recover the id from
+    // a repaired copy so that the error line can be matched to its request.
+    if (const size_t bad = utf8::find_invalid(line); bad != utf8::kValid) {
+      std::string repaired;
+      utf8::append_lossy(repaired, line, /*final=*/true);
+      const json r = json::parse(repaired, nullptr, /*allow_exceptions=*/false);
+      if (r.is_object() && r.contains("id")) id = r["id"];
+      return RequestError{index, id, fmt::format("{}: invalid UTF-8 at byte {} of the line (prompt files must be UTF-8)",
+                                                 origin, bad)};
+    }
     return RequestError{index, id, fmt::format("{}: not valid JSON: {}", origin, e.what())};
   }
   if (!j.is_object()) return RequestError{index, id, fmt::format("{}: expected a JSON object, got {}", origin, j.type_name())};

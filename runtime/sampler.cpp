@@ -18,10 +18,6 @@ constexpr int kFixedPointBits = 40;
 constexpr int kRadixBits = 7;  // top-p threshold found 7 bits at a time: 6 rounds for 41-bit weights
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-struct Candidate {
-  float value;
-  int32_t id;
-};
 }  // namespace
 
 DistributedSampler::DistributedSampler(comm::Collectives& comm, Range vocab_slice) : comm_(comm), vocab_(vocab_slice) {
@@ -29,11 +25,15 @@ DistributedSampler::DistributedSampler(comm::Collectives& comm, Range vocab_slic
                   vocab_slice.end);
 }
 
+bool DistributedSampler::any_sampled(const std::vector<SamplingRow>& rows) {
+  for (const auto& r : rows)
+    if (!r.params.greedy()) return true;
+  return false;
+}
+
 std::vector<int32_t> DistributedSampler::choose(const float* logits, const std::vector<SamplingRow>& rows) {
-  std::vector<int32_t> ids = argmax(logits, rows.size());
-  bool any_sampled = false;
-  for (const auto& r : rows) any_sampled |= !r.params.greedy();
-  if (any_sampled) {
+  std::vector<int32_t> ids = argmax(local_argmax(logits, rows.size()));
+  if (any_sampled(rows)) {
     std::vector<int32_t> sampled = sample(logits, rows);
     for (size_t i = 0; i < rows.size(); ++i)
       if (!rows[i].params.greedy()) ids[i] = sampled[i];
@@ -41,19 +41,35 @@ std::vector<int32_t> DistributedSampler::choose(const float* logits, const std::
   return ids;
 }
 
-std::vector<int32_t> DistributedSampler::argmax(const float* logits, size_t n) {
+std::vector<int32_t> DistributedSampler::choose(const StepOutput& out, const std::vector<SamplingRow>& rows) {
+  if (out.local_argmax.empty() || any_sampled(rows)) {
+    TACHYON_CHECK(out.logits.size() >= rows.size() * static_cast<size_t>(vocab_.size()),
+                  "sampling needs the logits on the host ({} floats for {} rows)", out.logits.size(), rows.size());
+    return choose(out.logits.data(), rows);
+  }
+  TACHYON_CHECK(out.local_argmax.size() == rows.size(), "{} arg-max rows for {} rows", out.local_argmax.size(), rows.size());
+  return argmax(out.local_argmax);
+}
+
+std::vector<LocalArgmax> DistributedSampler::local_argmax(const float* logits, size_t n) const {
   const size_t V = static_cast<size_t>(vocab_.size());
-  const int world = comm_.size();
-  std::vector<Candidate> local(n, Candidate{kNegInf, std::numeric_limits<int32_t>::max()}), all(n * world);
+  std::vector<LocalArgmax> local(n, LocalArgmax{kNegInf, std::numeric_limits<int32_t>::max()});
   for (size_t r = 0; r < n; ++r)
     for (size_t v = 0; v < V; ++v)
       if (logits[r * V + v] > local[r].value) local[r] = {logits[r * V + v], static_cast<int32_t>(vocab_.begin + v)};
-  comm_.all_gather(local.data(), n * sizeof(Candidate), DType::U8, all.data());
+  return local;
+}
+
+std::vector<int32_t> DistributedSampler::argmax(const std::vector<LocalArgmax>& local) {
+  const size_t n = local.size();
+  const int world = comm_.size();
+  std::vector<LocalArgmax> all(n * world);
+  comm_.all_gather(local.data(), n * sizeof(LocalArgmax), DType::U8, all.data());
   std::vector<int32_t> ids(n);
   for (size_t r = 0; r < n; ++r) {
-    Candidate best{kNegInf, std::numeric_limits<int32_t>::max()};
+    LocalArgmax best{kNegInf, std::numeric_limits<int32_t>::max()};
     for (int k = 0; k < world; ++k) {
-      const Candidate& c = all[k * n + r];
+      const LocalArgmax& c = all[k * n + r];
       if (c.value > best.value || (c.value == best.value && c.id < best.id)) best = c;
     }
     ids[r] = best.id;

@@ -15,6 +15,7 @@
 
 #include "comm/collectives.h"
 #include "runtime/shard_plan.h"
+#include "runtime/step.h"
 
 namespace tachyon {
 
@@ -40,9 +41,15 @@ class DistributedSampler {
 
   // logits: [rows.size(), vocab slice]; every rank calls with the same rows. Returns the chosen ids.
   std::vector<int32_t> choose(const float* logits, const std::vector<SamplingRow>& rows);
+  // The same from a step's output: greedy rows use its local arg-max when it has one, so that a GPU
+  // step needs to copy logits to the host only for sampled rows.
+  std::vector<int32_t> choose(const StepOutput& out, const std::vector<SamplingRow>& rows);
+
+  static bool any_sampled(const std::vector<SamplingRow>& rows);
 
  private:
-  std::vector<int32_t> argmax(const float* logits, size_t n);
+  std::vector<LocalArgmax> local_argmax(const float* logits, size_t n) const;
+  std::vector<int32_t> argmax(const std::vector<LocalArgmax>& local);
   std::vector<int32_t> sample(const float* logits, const std::vector<SamplingRow>& rows);
 
   comm::Collectives& comm_;

@@ -15,6 +15,7 @@ std::string result_json(const ActiveSequence& s, bool with_text) {
   if (with_text) j["text"] = s.text;
   j["token_ids"] = s.output;
   j["finish_reason"] = s.finish_reason;
+  if (!s.stop_reason.is_null()) j["stop_reason"] = s.stop_reason;
   j["usage"] = {{"prompt_tokens", s.prompt_len()}, {"completion_tokens", n}};
   json m;
   m["queue_ms"] = ms(s.admitted - s.queued);

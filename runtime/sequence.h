@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "model/tokenizer/tokenizer.h"
 #include "runtime/request.h"
 
 namespace tachyon {
@@ -18,7 +20,9 @@ struct ActiveSequence {
   int prompt_done = 0;            // prompt tokens already in the KV cache
   std::vector<int32_t> output;    // generated tokens
   std::string text;               // decoded output so far (when a tokenizer is present)
+  std::unique_ptr<IncrementalDecoder> detokenizer;  // streams `text` as tokens arrive
   std::string finish_reason;      // "stop" or "length" once finished
+  nlohmann::json stop_reason;     // the stop string or token id that ended it (null otherwise)
   int target_passes = 0;          // steps that produced tokens (for the acceptance length)
   Clock::time_point queued, admitted, first_token, finished;
 

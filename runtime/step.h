@@ -26,9 +26,19 @@ struct StepBatch {
   static StepBatch deserialize(const std::vector<int32_t>& words);
 };
 
+// The largest logit of a row within this rank's vocabulary slice, and its (global) token id.
+struct LocalArgmax {
+  float value;
+  int32_t id;
+};
+
 struct StepOutput {
-  std::vector<float> logits;  // [logit_rows, vocab slice of this rank]
-  std::vector<float> taps;    // [tokens, tap layers, hidden]: residual stream after each tapped layer
+  // Set by the caller: whether it needs the logits on the host (sampling at temperature > 0). A GPU
+  // step skips the copy otherwise and provides local_argmax for greedy choices.
+  bool want_host_logits = true;
+  std::vector<float> logits;          // [logit_rows, vocab slice of this rank], when on the host
+  std::vector<LocalArgmax> local_argmax;  // [logit_rows], when the step computed it
+  std::vector<float> taps;            // [tokens, tap layers, hidden]: residual stream after each tapped layer
 };
 
 class TargetStep {

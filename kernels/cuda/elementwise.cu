@@ -82,6 +82,30 @@ __global__ void add_kernel(const float* x, float* y, size_t n, float scale) {
     y[i] += x[i] * scale;
 }
 
+__global__ void scale_kernel(float* x, size_t n, float s) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    x[i] *= s;
+}
+
+__global__ void swiglu_kernel(const float* gate, const float* up, size_t n, cpu::SwigluParams p, float* out) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float g = gate[i], u = up[i];
+    if (p.kind == SwigluKind::Standard) {
+      out[i] = g / (1.0f + expf(-g)) * u;
+    } else {
+      g = fminf(g, p.limit);
+      u = fminf(fmaxf(u, -p.limit), p.limit);
+      out[i] = (u + 1.0f) * (g / (1.0f + expf(-p.alpha * g)));
+    }
+  }
+}
+
+__global__ void gather_rows_kernel(const float* src, const int32_t* rows, int width, float* dst) {
+  const float* s = src + static_cast<size_t>(rows[blockIdx.x]) * width;
+  float* d = dst + static_cast<size_t>(blockIdx.x) * width;
+  for (int c = threadIdx.x; c < width; c += blockDim.x) d[c] = s[c];
+}
+
 __global__ void row_argmax_kernel(const float* logits, int v, int vocab_begin, ArgmaxCandidate* out) {
   const float* row = logits + static_cast<size_t>(blockIdx.x) * v;
   float best = -INFINITY;
@@ -140,6 +164,24 @@ void embed(const int32_t* ids, int n, const DeviceMatrix& table, int vocab_begin
 void add(const float* x, float* y, size_t n, float scale, cudaStream_t stream) {
   if (n == 0) return;
   add_kernel<<<grid_for(static_cast<int64_t>(n), 256), 256, 0, stream>>>(x, y, n, scale);
+  CUDA_CHECK_LAUNCH();
+}
+
+void scale(float* x, size_t n, float s, cudaStream_t stream) {
+  if (n == 0) return;
+  scale_kernel<<<grid_for(static_cast<int64_t>(n), 256), 256, 0, stream>>>(x, n, s);
+  CUDA_CHECK_LAUNCH();
+}
+
+void swiglu(const float* gate, const float* up, size_t n, const cpu::SwigluParams& p, float* out, cudaStream_t stream) {
+  if (n == 0) return;
+  swiglu_kernel<<<grid_for(static_cast<int64_t>(n), 256), 256, 0, stream>>>(gate, up, n, p, out);
+  CUDA_CHECK_LAUNCH();
+}
+
+void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst, cudaStream_t stream) {
+  if (n == 0) return;
+  gather_rows_kernel<<<n, 256, 0, stream>>>(src, rows, width, dst);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/swiglu.h"
 #include "kernels/cuda/device_weight.h"
 
 namespace tachyon::cuda {
@@ -22,6 +23,15 @@ void embed(const int32_t* ids, int n, const DeviceMatrix& table, int vocab_begin
 
 // y[i] += x[i] (* scale)
 void add(const float* x, float* y, size_t n, float scale, cudaStream_t stream);
+
+// x[i] *= s
+void scale(float* x, size_t n, float s, cudaStream_t stream);
+
+// out[i] = act(gate[i], up[i]) over n elements (kernels/cpu/swiglu: both kinds).
+void swiglu(const float* gate, const float* up, size_t n, const cpu::SwigluParams& p, float* out, cudaStream_t stream);
+
+// dst[i, :] = src[rows[i], :] for i < n, rows of `width` floats; rows on the device.
+void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst, cudaStream_t stream);
 
 // Per row of logits [n, v]: the largest value and the lowest index holding it (global id = vocab_begin + i).
 struct ArgmaxCandidate {

@@ -5,6 +5,7 @@
 #include "kernels/cpu/embedding.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/rope.h"
+#include "kernels/cpu/swiglu.h"
 #include "kernels/cuda/elementwise.h"
 #include "model/config.h"
 
@@ -81,4 +82,29 @@ TEST_CASE("gpu row arg-max: largest value, lowest index among ties") {
   for (int i = 1; i < v; ++i)
     if (logits[v + i] > logits[v + best]) best = i;
   CHECK(got[1].id == 1000 + best);
+}
+
+TEST_CASE("gpu swiglu (both kinds), gather_rows and scale equal the CPU reference") {
+  const size_t n = 5000;
+  auto g = test::random_floats(n, 11, 4.0f), u = test::random_floats(n, 12, 4.0f);
+  auto dg = DeviceBuffer<float>::from(g), du = DeviceBuffer<float>::from(u);
+  for (cpu::SwigluParams p : {cpu::SwigluParams{SwigluKind::Standard, 0, 1}, cpu::SwigluParams{SwigluKind::GptOssClamped, 7.0f, 1.702f}}) {
+    std::vector<float> ref(n);
+    cpu::swiglu(g.data(), u.data(), n, p, ref.data());
+    DeviceBuffer<float> out(n);
+    test::poison(out.get(), n);
+    cuda::swiglu(dg.get(), du.get(), n, p, out.get(), nullptr);
+    const auto c = test::compare(out.download(), ref, 1e-6, 1e-5);
+    CHECK_MESSAGE(c.ok, c.report);
+  }
+  const std::vector<int32_t> rows = {4, 0, 4, 2};
+  auto drows = DeviceBuffer<int32_t>::from(rows);
+  DeviceBuffer<float> dst(rows.size() * 1000);
+  cuda::gather_rows(dg.get(), drows.get(), rows.size(), 1000, dst.get(), nullptr);
+  const auto got = dst.download();
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (int c = 0; c < 1000; c += 97) CHECK(got[i * 1000 + c] == g[rows[i] * 1000 + c]);
+  cuda::scale(dg.get(), n, 0.5f, nullptr);
+  const auto halved = dg.download();
+  CHECK(halved[123] == g[123] * 0.5f);
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "model/safetensors.h"
+#include "model/tokenizer/tokenizer.h"
 #include "test_util.h"
 
 using namespace tachyon;
@@ -105,4 +106,51 @@ TEST_CASE("generate: a prompt gives the same result alone and among 8 concurrent
     CHECK(alone[i]["token_ids"] == batch[i]["token_ids"]);
     CHECK(alone[i]["token_ids"] == chunked[i]["token_ids"]);
   }
+}
+
+TEST_CASE("generate: text prompts, text output, stop strings and invalid UTF-8") {
+  test::TempDir tmp("generate-text");
+  std::string out;
+  // A random model whose vocabulary covers the Qwen3-style test tokenizer (2009 ids).
+  nlohmann::json cfg = json::parse(test::read_file(test::fixture("models/random_qwen3_moe.json")));
+  cfg["vocab_size"] = 2048;
+  std::ofstream(tmp.file("config.json")) << cfg.dump();
+  const std::string tok = test::fixture("tokenizer/qwen3/tokenizer.json");
+  REQUIRE(test::run_tachyon("convert --random-config " + tmp.file("config.json") + " --seed 4 --tokenizer " + tok + " --to " +
+                            tmp.file("m.h5"), &out) == 0);
+  const Tokenizer tokenizer = Tokenizer::from_json(test::read_file(tok));
+  {
+    std::ofstream p(tmp.file("p.jsonl"));
+    p << json{{"id", "a"}, {"prompt", "def fibonacci(n):\n    \"\"\"Return the n-th number.\"\"\""}, {"max_tokens", 24}}.dump() << "\n";
+    p << "{\"id\": \"bad-utf8\", \"prompt\": \"caf\xff\"}\n";
+  }
+  const std::string base = "generate --model " + tmp.file("m.h5") + " --prompts " + tmp.file("p.jsonl");
+  REQUIRE_MESSAGE(test::run_tachyon(base + " --out " + tmp.file("o1.jsonl"), &out) == 0, out);
+  auto lines = read_jsonl(tmp.file("o1.jsonl"));
+  REQUIRE(lines.size() == 2);
+  const auto ids = lines[0]["token_ids"].get<std::vector<int32_t>>();
+  REQUIRE(ids.size() == 24);
+  CHECK(lines[0]["usage"]["prompt_tokens"] == tokenizer.encode("def fibonacci(n):\n    \"\"\"Return the n-th number.\"\"\"").size());
+  const std::string text = lines[0]["text"];
+  CHECK(text == tokenizer.decode(ids, /*skip_special_tokens=*/true));
+  REQUIRE(lines[1].contains("error"));
+  CHECK(lines[1]["id"] == "bad-utf8");
+  CHECK(lines[1]["error"].get<std::string>().find("invalid UTF-8 at byte") != std::string::npos);
+
+  // Stop on a piece of that text: the output ends right before its first occurrence.
+  REQUIRE(text.size() > 8);
+  const std::string stop = text.substr(text.size() / 2, 3);
+  {
+    std::ofstream p(tmp.file("p2.jsonl"));
+    p << json{{"id", "a"}, {"prompt", "def fibonacci(n):\n    \"\"\"Return the n-th number.\"\"\""}, {"max_tokens", 24},
+              {"stop", {stop, "a string that never appears"}}}.dump() << "\n";
+  }
+  REQUIRE(test::run_tachyon("generate --model " + tmp.file("m.h5") + " --prompts " + tmp.file("p2.jsonl") + " --out " +
+                            tmp.file("o2.jsonl"), &out) == 0);
+  lines = read_jsonl(tmp.file("o2.jsonl"));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["finish_reason"] == "stop");
+  CHECK(lines[0]["stop_reason"] == stop);
+  CHECK(lines[0]["text"] == text.substr(0, text.find(stop)));
+  CHECK(lines[0]["token_ids"].size() <= ids.size());
 }

@@ -1,0 +1,96 @@
+#include "runtime/backend.h"
+
+#include <fmt/format.h>
+
+#include "model/error.h"
+#include "runtime/cpu_target_step.h"
+
+// LOCAL GATE (not to be committed): off until the linear/MoE/attention kernels are implemented.
+#define TACHYON_CUDA_STEP_READY 0
+#if TACHYON_HAVE_CUDA
+#include <cuda_runtime.h>
+#if TACHYON_CUDA_STEP_READY
+#include "runtime/cuda/cuda_target_step.h"
+#endif
+#endif
+
+namespace tachyon {
+
+int visible_gpus() {
+#if TACHYON_HAVE_CUDA
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
+  return n;
+#else
+  return 0;
+#endif
+}
+
+Device resolve_device(const std::string& choice) {
+  if (choice == "cpu") return Device::Cpu;
+  if (choice == "cuda") {
+    TACHYON_REQUIRE(TACHYON_HAVE_CUDA, "--device cuda: this build has no CUDA backend (configure with -DTACHYON_CUDA=ON "
+                                       "on a machine with the CUDA toolkit and NCCL)");
+    TACHYON_REQUIRE(visible_gpus() > 0, "--device cuda: no GPU is visible to this process (check CUDA_VISIBLE_DEVICES "
+                                        "and the driver), or use --device cpu");
+    return Device::Cuda;
+  }
+  TACHYON_REQUIRE(choice == "auto", "--device: '{}' is not one of cpu, cuda, auto", choice);
+  return visible_gpus() > 0 ? Device::Cuda : Device::Cpu;
+}
+
+namespace {
+
+class CpuRuntime final : public TargetRuntime {
+ public:
+  CpuRuntime(const CheckpointReader& reader, const ModelConfig& c, const ShardPlan& plan, comm::Collectives& comm,
+             const StepConfig& s, const LoadProgress& progress)
+      : step_(c, plan, load_target_weights(reader, c, plan, progress), comm, s.num_slots, s.capacity, s.tap_layers) {}
+  TargetStep& step() override { return step_; }
+  std::string describe() const override { return "CPU backend"; }
+
+ private:
+  CpuTargetStep step_;
+};
+
+#if TACHYON_HAVE_CUDA && TACHYON_CUDA_STEP_READY
+class CudaRuntime final : public TargetRuntime {
+ public:
+  CudaRuntime(const CheckpointReader& reader, const ModelConfig& c, const ShardPlan& plan, MPI_Comm mpi, int device,
+              const StepConfig& s, const LoadProgress& progress)
+      : nccl_(mpi, device),
+        step_(c, plan, load_device_weights(reader, c, plan, progress), nccl_,
+              CudaStepLimits{s.num_slots, s.capacity, s.max_step_tokens, s.max_logit_rows, s.cuda_graphs}, s.tap_layers),
+        device_(device) {}
+  TargetStep& step() override { return step_; }
+  std::string describe() const override {
+    return fmt::format("CUDA backend on GPU {}: {:.2f} GB of weights, {:.2f} GB of KV cache", device_,
+                       step_.weight_bytes() / 1e9, step_.kv_cache_bytes() / 1e9);
+  }
+
+ private:
+  comm::NcclComm nccl_;
+  CudaTargetStep step_;
+  int device_;
+};
+#endif
+
+}  // namespace
+
+std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const CheckpointReader& reader, const ModelConfig& config,
+                                                   const ShardPlan& plan, comm::Collectives& host_comm, MPI_Comm mpi,
+                                                   const comm::World& world, const StepConfig& step,
+                                                   const LoadProgress& progress) {
+  if (device == Device::Cpu) return std::make_unique<CpuRuntime>(reader, config, plan, host_comm, step, progress);
+#if TACHYON_HAVE_CUDA && TACHYON_CUDA_STEP_READY
+  TACHYON_CHECK(world.device >= 0, "no GPU assigned to rank {}", world.rank);
+  if (cudaSetDevice(world.device) != cudaSuccess) throw Error(fmt::format("cudaSetDevice({}) failed", world.device));
+  return std::make_unique<CudaRuntime>(reader, config, plan, mpi, world.device, step, progress);
+#else
+  (void)mpi;
+  (void)world;
+  throw Error("this build has no CUDA backend");
+#endif
+}
+
+}  // namespace tachyon

@@ -1,0 +1,302 @@
+#include "runtime/cuda/cuda_target_step.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/linear.h"
+#include "model/error.h"
+#include "runtime/target_weights_load.h"
+
+namespace tachyon {
+
+using comm::DType;
+using comm::ReduceOp;
+
+template TargetWeightsT<cuda::DeviceWeight> load_target_weights_to<cuda::DeviceWeight>(
+    const CheckpointReader&, const ModelConfig&, const ShardPlan&, const PlaceWeight<cuda::DeviceWeight>&, const LoadProgress&);
+
+DeviceTargetWeights load_device_weights(const CheckpointReader& reader, const ModelConfig& config, const ShardPlan& plan,
+                                        const LoadProgress& progress) {
+  const PlaceWeight<cuda::DeviceWeight> upload = [](HostWeight&& h) { return cuda::DeviceWeight(h); };
+  return load_target_weights_to<cuda::DeviceWeight>(reader, config, plan, upload, progress);
+}
+
+namespace {
+template <typename W>
+size_t weight_bytes_of(const LayerWeightsT<W>& l) {
+  size_t b = l.attn_norm.bytes() + l.mlp_norm.bytes();
+  for (const W* w : {&l.attn.q, &l.attn.k, &l.attn.v, &l.attn.o, &l.attn.q_bias, &l.attn.k_bias, &l.attn.v_bias,
+                     &l.attn.o_bias, &l.attn.q_norm, &l.attn.k_norm, &l.attn.sinks, &l.mlp.gate, &l.mlp.up, &l.mlp.down,
+                     &l.moe.router, &l.moe.router_bias, &l.moe.correction_bias, &l.moe.gate, &l.moe.up, &l.moe.down,
+                     &l.moe.gate_bias, &l.moe.up_bias, &l.moe.down_bias})
+    b += w->bytes();
+  return b;
+}
+}  // namespace
+
+CudaTargetStep::CudaTargetStep(const ModelConfig& config, ShardPlan plan, DeviceTargetWeights weights, comm::NcclComm& nccl,
+                               const CudaStepLimits& limits, std::vector<int> tap_layers)
+    : config_(config), plan_(std::move(plan)), w_(std::move(weights)), nccl_(nccl), limits_(limits),
+      tap_layers_(std::move(tap_layers)) {
+  comm_ = std::make_unique<comm::NcclCollectives>(nccl_, stream_.get());
+  const ModelConfig& c = config_;
+  const size_t T = limits_.max_tokens, R = limits_.max_logit_rows, S = limits_.num_slots, H = c.hidden_size;
+  const size_t D = c.head_dim, Dv = c.v_head_dim;
+  size_t hq_max = 0, hkv_max = 0;
+  for (int l = 0; l < c.num_layers; ++l) {
+    const AttentionShard& a = plan_.attention[l];
+    const size_t hkv = a.kv_heads.size();
+    hq_max = std::max<size_t>(hq_max, a.q_heads.size());
+    hkv_max = std::max(hkv_max, hkv);
+    const size_t per_slot = static_cast<size_t>(limits_.capacity) * hkv;
+    k_cache_.emplace_back(S * per_slot * D);
+    v_cache_.emplace_back(S * per_slot * Dv);
+    inv_freq_.push_back(cuda::DeviceBuffer<float>::from(c.layers[l].rope.inverse_frequencies()));
+    kv_head_of_.push_back(cuda::DeviceBuffer<int32_t>::from(std::vector<int32_t>(a.kv_head_of.begin(), a.kv_head_of.end())));
+  }
+  meta_words_ = 3 * T + 4 * S + R;
+  meta_ = cuda::DeviceBuffer<int32_t>(meta_words_);
+  CUDA_CHECK(cudaMallocHost(&meta_host_, meta_words_ * sizeof(int32_t)));
+  int32_t* m = meta_.get();
+  tokens_ = m;
+  positions_ = m + T;
+  row_slot_ = m + 2 * T;
+  seq_slot_ = m + 3 * T;
+  seq_start_ = seq_slot_ + S;
+  seq_count_ = seq_start_ + S;
+  seq_first_row_ = seq_count_ + S;
+  logit_rows_ = seq_first_row_ + S;
+
+  x_ = cuda::DeviceBuffer<float>(T * H);
+  h_ = cuda::DeviceBuffer<float>(T * H);
+  partial_ = cuda::DeviceBuffer<float>(T * H);
+  q_ = cuda::DeviceBuffer<float>(T * hq_max * D);
+  k_ = cuda::DeviceBuffer<float>(T * hkv_max * D);
+  v_ = cuda::DeviceBuffer<float>(T * hkv_max * Dv);
+  attn_ = cuda::DeviceBuffer<float>(T * hq_max * Dv);
+  const size_t I = plan_.dense_intermediate.size();
+  gate_ = cuda::DeviceBuffer<float>(T * I);
+  up_ = cuda::DeviceBuffer<float>(T * I);
+  act_ = cuda::DeviceBuffer<float>(T * I);
+  if (c.has_moe()) {
+    const size_t K = c.top_k, E = c.num_experts, local = plan_.experts.size(), Is = plan_.expert_intermediate.size();
+    router_logits_ = cuda::DeviceBuffer<float>(T * E);
+    route_weights_ = cuda::DeviceBuffer<float>(T * K);
+    expert_ids_ = cuda::DeviceBuffer<int32_t>(T * K);
+    routing_i32_ = cuda::DeviceBuffer<int32_t>((local + 1) + T * K + 1 + local);
+    moe_act_ = cuda::DeviceBuffer<float>(T * K * Is);
+    moe_out_ = cuda::DeviceBuffer<float>(T * K * H);
+    routing_.expert_offsets = routing_i32_.get();
+    routing_.pair_index = routing_.expert_offsets + local + 1;
+    routing_.active_count = routing_.pair_index + T * K;
+    routing_.active_experts = routing_.active_count + 1;
+    routing_.local_experts = static_cast<int>(local);
+    routing_.expert_begin = static_cast<int>(plan_.experts.begin);
+    routing_.max_pairs = static_cast<int>(T * K);
+  }
+  const size_t V = plan_.vocab.size();
+  selected_ = cuda::DeviceBuffer<float>(R * H);
+  logits_ = cuda::DeviceBuffer<float>(R * V);
+  argmax_ = cuda::DeviceBuffer<cuda::ArgmaxCandidate>(R);
+  if (!tap_layers_.empty()) taps_ = cuda::DeviceBuffer<float>(T * tap_layers_.size() * H);
+  CUDA_CHECK(cudaMallocHost(&logits_host_, R * V * sizeof(float)));
+  CUDA_CHECK(cudaMallocHost(&argmax_host_, R * sizeof(cuda::ArgmaxCandidate)));
+}
+
+CudaTargetStep::~CudaTargetStep() {
+  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+  if (meta_host_) cudaFreeHost(meta_host_);
+  if (logits_host_) cudaFreeHost(logits_host_);
+  if (argmax_host_) cudaFreeHost(argmax_host_);
+}
+
+size_t CudaTargetStep::weight_bytes() const {
+  size_t b = w_.embed.bytes() + w_.lm_head.bytes() + w_.final_norm.bytes();
+  for (const auto& l : w_.layers) b += weight_bytes_of(l);
+  return b;
+}
+
+size_t CudaTargetStep::kv_cache_bytes() const {
+  size_t b = 0;
+  for (size_t l = 0; l < k_cache_.size(); ++l) b += k_cache_[l].bytes() + v_cache_[l].bytes();
+  return b;
+}
+
+void CudaTargetStep::upload_metadata(const StepBatch& batch, const Shape& s) {
+  const size_t T = limits_.max_tokens, S = limits_.num_slots;
+  int32_t* h = meta_host_;
+  std::fill(h, h + meta_words_, 0);
+  std::copy(batch.tokens.begin(), batch.tokens.end(), h);
+  int32_t row = 0, out_row = 0;
+  for (size_t i = 0; i < batch.seqs.size(); ++i) {
+    const SequenceChunk& c = batch.seqs[i];
+    h[3 * T + i] = c.slot;
+    h[3 * T + S + i] = c.start;
+    h[3 * T + 2 * S + i] = c.count;
+    h[3 * T + 3 * S + i] = row;
+    for (int t = 0; t < c.count; ++t) {
+      h[T + row + t] = c.start + t;
+      h[2 * T + row + t] = c.slot;
+      if (t >= c.logits_from) h[3 * T + 4 * S + out_row++] = row + t;
+    }
+    row += c.count;
+  }
+  CUDA_CHECK(cudaMemcpyAsync(meta_.get(), meta_host_, meta_words_ * sizeof(int32_t), cudaMemcpyHostToDevice, stream_.get()));
+  (void)s;
+}
+
+void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
+  Shape s{static_cast<int>(batch.tokens.size()), static_cast<int>(batch.seqs.size()), batch.logit_rows(), 0};
+  for (const auto& c : batch.seqs) {
+    s.max_count = std::max(s.max_count, static_cast<int>(c.count));
+    TACHYON_CHECK(c.slot >= 0 && c.slot < limits_.num_slots && c.start >= 0 && c.start + c.count <= limits_.capacity,
+                  "chunk slot {} [{}, {}) outside the KV cache", c.slot, c.start, c.start + c.count);
+  }
+  TACHYON_CHECK(s.tokens <= limits_.max_tokens && s.seqs <= limits_.num_slots && s.logit_rows <= limits_.max_logit_rows,
+                "step of {} tokens, {} sequences, {} logit rows exceeds the limits {}, {}, {}", s.tokens, s.seqs,
+                s.logit_rows, limits_.max_tokens, limits_.num_slots, limits_.max_logit_rows);
+  upload_metadata(batch, s);
+  cudaStream_t st = stream_.get();
+  auto it = graphs_.find(s.key());
+  if (!limits_.use_graphs) {
+    forward(s);
+  } else if (it != graphs_.end()) {
+    CUDA_CHECK(cudaGraphLaunch(it->second, st));
+  } else {
+    // First time for this shape: run it directly (its results are this step's), then capture it.
+    forward(s);
+    CUDA_CHECK(cudaStreamSynchronize(st));
+    cudaGraph_t graph;
+    CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+    forward(s);
+    CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+    cudaGraphExec_t exec;
+    CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    CUDA_CHECK(cudaGraphDestroy(graph));
+    graphs_.emplace(s.key(), exec);
+  }
+  const size_t R = s.logit_rows, V = plan_.vocab.size(), H = config_.hidden_size;
+  CUDA_CHECK(cudaMemcpyAsync(argmax_host_, argmax_.get(), R * sizeof(cuda::ArgmaxCandidate), cudaMemcpyDeviceToHost, st));
+  if (out.want_host_logits)
+    CUDA_CHECK(cudaMemcpyAsync(logits_host_, logits_.get(), R * V * sizeof(float), cudaMemcpyDeviceToHost, st));
+  CUDA_CHECK(cudaStreamSynchronize(st));
+  nccl_.check_async_error();
+  static_assert(sizeof(LocalArgmax) == sizeof(cuda::ArgmaxCandidate), "same layout");
+  out.local_argmax.resize(R);
+  std::memcpy(out.local_argmax.data(), argmax_host_, R * sizeof(LocalArgmax));
+  if (out.want_host_logits) out.logits.assign(logits_host_, logits_host_ + R * V);
+  else out.logits.clear();
+  if (!tap_layers_.empty()) out.taps = taps_.download(static_cast<size_t>(s.tokens) * tap_layers_.size() * H);
+}
+
+void CudaTargetStep::forward(const Shape& s) {
+  const ModelConfig& c = config_;
+  cudaStream_t st = stream_.get();
+  const size_t M = s.tokens, H = c.hidden_size;
+  cuda::embed(tokens_, s.tokens, w_.embed.matrix(), static_cast<int>(plan_.vocab.begin), x_.get(), st);
+  comm_->all_reduce(x_.get(), M * H, DType::F32, ReduceOp::Sum);
+  for (int l = 0; l < c.num_layers; ++l) {
+    attention_block(l, s, partial_.get());
+    comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
+    cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
+    cuda::rmsnorm(x_.get(), w_.layers[l].mlp_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
+    if (c.layers[l].moe) moe_block(l, s, partial_.get());
+    else dense_mlp(l, s, partial_.get());
+    comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
+    cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
+    for (size_t t = 0; t < tap_layers_.size(); ++t)
+      if (tap_layers_[t] == l)
+        CUDA_CHECK(cudaMemcpy2DAsync(taps_.get() + t * H, tap_layers_.size() * H * sizeof(float), x_.get(), H * sizeof(float),
+                                     H * sizeof(float), M, cudaMemcpyDeviceToDevice, st));
+  }
+  const int R = s.logit_rows;
+  cuda::gather_rows(x_.get(), logit_rows_, R, H, selected_.get(), st);
+  cuda::rmsnorm(selected_.get(), w_.final_norm.f32(), R, H, c.rms_norm_eps, selected_.get(), st);
+  cuda::linear(selected_.get(), R, w_.head().matrix(), logits_.get(), {}, st);
+  cuda::row_argmax(logits_.get(), R, static_cast<int>(plan_.vocab.size()), static_cast<int>(plan_.vocab.begin), argmax_.get(), st);
+}
+
+void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
+  const ModelConfig& c = config_;
+  const LayerConfig& lc = c.layers[l];
+  const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
+  const AttentionShard& a = plan_.attention[l];
+  cudaStream_t st = stream_.get();
+  const int M = s.tokens, H = c.hidden_size, D = c.head_dim, Dv = c.v_head_dim;
+  const int hq = static_cast<int>(a.q_heads.size()), hkv = static_cast<int>(a.kv_heads.size());
+  if (hq == 0) {
+    CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * H * sizeof(float), st));
+    return;
+  }
+  cuda::rmsnorm(x_.get(), w_.layers[l].attn_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
+  cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
+  cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
+  cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
+  if (c.qk_norm) {
+    cuda::rmsnorm(q_.get(), w.q_norm.f32(), M * hq, D, c.rms_norm_eps, q_.get(), st);
+    cuda::rmsnorm(k_.get(), w.k_norm.f32(), M * hkv, D, c.rms_norm_eps, k_.get(), st);
+  }
+  const float af = static_cast<float>(lc.rope.attention_factor);
+  cuda::rope(q_.get(), M, hq, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
+  cuda::rope(k_.get(), M, hkv, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
+  if (c.value_scale != 1.0f) cuda::scale(v_.get(), static_cast<size_t>(M) * hkv * Dv, c.value_scale, st);
+  const cuda::KvCacheView cache{k_cache_[l].get(), v_cache_[l].get(), limits_.capacity, hkv, D, Dv};
+  cuda::kv_write(k_.get(), v_.get(), row_slot_, positions_, M, cache, st);
+  const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.seqs, s.max_count};
+  cuda::AttentionParams p;
+  p.num_q_heads = hq;
+  p.kv_head_of = kv_head_of_[l].get();
+  p.scale = c.attention_scale;
+  p.window = lc.sliding ? lc.sliding_window : 0;
+  p.sinks = w.sinks.f32();
+  cuda::attention(q_.get(), batch, cache, p, attn_.get(), st);
+  // The output bias is whole on every rank: only rank 0 adds it, so the all-reduce counts it once.
+  cuda::linear(attn_.get(), M, w.o.matrix(), partial, {plan_.rank == 0 ? w.o_bias.f32() : nullptr, false}, st);
+}
+
+void CudaTargetStep::dense_mlp(int l, const Shape& s, float* partial) {
+  const ModelConfig& c = config_;
+  const DenseMlpWeightsT<cuda::DeviceWeight>& w = w_.layers[l].mlp;
+  cudaStream_t st = stream_.get();
+  const int M = s.tokens;
+  const size_t I = plan_.dense_intermediate.size();
+  if (I == 0) {
+    CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * c.hidden_size * sizeof(float), st));
+    return;
+  }
+  cuda::linear(h_.get(), M, w.gate.matrix(), gate_.get(), {}, st);
+  cuda::linear(h_.get(), M, w.up.matrix(), up_.get(), {}, st);
+  cuda::swiglu(gate_.get(), up_.get(), M * I, {c.swiglu, c.swiglu_limit, c.swiglu_alpha}, act_.get(), st);
+  cuda::linear(act_.get(), M, w.down.matrix(), partial, {}, st);
+}
+
+void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
+  const ModelConfig& c = config_;
+  const MoeWeightsT<cuda::DeviceWeight>& w = w_.layers[l].moe;
+  cudaStream_t st = stream_.get();
+  const int M = s.tokens, K = c.top_k, H = c.hidden_size;
+  cuda::linear(h_.get(), M, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false}, st);
+  cuda::RouterDeviceParams rp;
+  rp.kind = c.router;
+  rp.num_experts = c.num_experts;
+  rp.top_k = K;
+  rp.normalize = c.norm_topk_prob;
+  rp.scaling = c.routed_scaling_factor;
+  rp.correction_bias = w.correction_bias.f32();
+  cuda::moe_route(router_logits_.get(), M, rp, expert_ids_.get(), route_weights_.get(), st);
+  cuda::moe_align(expert_ids_.get(), M, K, routing_, st);
+  cuda::moe_gate_up(h_.get(), M, K, routing_, w.gate.experts(), w.up.experts(), w.gate_bias.f32(), w.up_bias.f32(),
+                    {c.swiglu, c.swiglu_limit, c.swiglu_alpha}, moe_act_.get(), st);
+  // tp: every rank holds every expert's slice and the whole down bias: count the bias on rank 0 only.
+  // ep: each expert lives on one rank, which adds its bias.
+  const float bias_scale = plan_.moe == MoeParallel::Ep || plan_.rank == 0 ? 1.0f : 0.0f;
+  cuda::moe_down(moe_act_.get(), M, K, routing_, w.down.experts(), w.down_bias.f32(), bias_scale, route_weights_.get(),
+                 moe_out_.get(), st);
+  CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * H * sizeof(float), st));
+  cuda::moe_combine(moe_out_.get(), M, K, H, partial, st);
+}
+
+}  // namespace tachyon

@@ -1,0 +1,99 @@
+// The target step on one GPU per rank: the same layer sequence as CpuTargetStep (the reference), built
+// from kernels/cuda and NCCL collectives on one stream. Weights stream from the checkpoint straight to
+// the GPU (one tensor in host memory at a time). The whole step is captured once per batch shape
+// (tokens, sequences, logit rows, longest chunk) as a CUDA graph and replayed: the step's metadata
+// lives in fixed device buffers that every kernel reads, so a replay only needs them refreshed.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "comm/cuda/nccl_collectives.h"
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/device_weight.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/moe.h"
+#include "runtime/step.h"
+#include "runtime/target_weights.h"
+
+namespace tachyon {
+
+using DeviceTargetWeights = TargetWeightsT<cuda::DeviceWeight>;
+
+struct CudaStepLimits {
+  int num_slots = 8;         // concurrent sequences
+  int capacity = 4096;       // positions per sequence
+  int max_tokens = 2048;     // tokens per step
+  int max_logit_rows = 256;  // rows that want logits per step
+  bool use_graphs = true;
+};
+
+class CudaTargetStep final : public TargetStep {
+ public:
+  CudaTargetStep(const ModelConfig& config, ShardPlan plan, DeviceTargetWeights weights, comm::NcclComm& nccl,
+                 const CudaStepLimits& limits, std::vector<int> tap_layers = {});
+  ~CudaTargetStep() override;
+
+  const ShardPlan& plan() const override { return plan_; }
+  int capacity() const override { return limits_.capacity; }
+  int num_slots() const override { return limits_.num_slots; }
+  void run(const StepBatch& batch, StepOutput& out) override;
+
+  cudaStream_t stream() const { return stream_.get(); }
+  size_t weight_bytes() const;
+  size_t kv_cache_bytes() const;
+  size_t graphs() const { return graphs_.size(); }
+
+ private:
+  struct Shape {
+    int tokens, seqs, logit_rows, max_count;
+    auto key() const { return std::tuple(tokens, seqs, logit_rows, max_count); }
+  };
+  void upload_metadata(const StepBatch& batch, const Shape& shape);
+  void forward(const Shape& shape);  // enqueues the whole step on stream_
+  void attention_block(int layer, const Shape& s, float* partial);
+  void dense_mlp(int layer, const Shape& s, float* partial);
+  void moe_block(int layer, const Shape& s, float* partial);
+
+  const ModelConfig& config_;
+  ShardPlan plan_;
+  DeviceTargetWeights w_;
+  comm::NcclComm& nccl_;
+  CudaStepLimits limits_;
+  std::vector<int> tap_layers_;
+  cuda::Stream stream_;
+  std::unique_ptr<comm::NcclCollectives> comm_;
+
+  // Per layer: KV cache, RoPE frequencies, query head -> local KV head.
+  std::vector<cuda::DeviceBuffer<__nv_bfloat16>> k_cache_, v_cache_;
+  std::vector<cuda::DeviceBuffer<float>> inv_freq_;
+  std::vector<cuda::DeviceBuffer<int32_t>> kv_head_of_;
+
+  // Step metadata (refreshed before every launch or replay) and its pinned host staging.
+  cuda::DeviceBuffer<int32_t> meta_;  // tokens, positions, row slots, seq slot/start/count/first_row, logit rows
+  int32_t* meta_host_ = nullptr;
+  size_t meta_words_ = 0;
+  int32_t *tokens_, *positions_, *row_slot_, *seq_slot_, *seq_start_, *seq_count_, *seq_first_row_, *logit_rows_;
+
+  // Activations and scratch, sized for limits_.
+  cuda::DeviceBuffer<float> x_, h_, partial_, q_, k_, v_, attn_, gate_, up_, act_;
+  cuda::DeviceBuffer<float> router_logits_, route_weights_, moe_act_, moe_out_, selected_, logits_, taps_;
+  cuda::DeviceBuffer<int32_t> expert_ids_, routing_i32_;
+  cuda::DeviceBuffer<cuda::ArgmaxCandidate> argmax_;
+  cuda::MoeRouting routing_;
+  float* logits_host_ = nullptr;  // pinned
+  cuda::ArgmaxCandidate* argmax_host_ = nullptr;  // pinned
+
+  std::map<std::tuple<int, int, int, int>, cudaGraphExec_t> graphs_;
+};
+
+// Loads this rank's shard onto its GPU (cudaSetDevice done by the caller).
+DeviceTargetWeights load_device_weights(const CheckpointReader& reader, const ModelConfig& config, const ShardPlan& plan,
+                                        const LoadProgress& progress = {});
+
+}  // namespace tachyon
