@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/cuda_check.h"
@@ -147,33 +148,13 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   const int ke = min(hi + 1, kb + per);
   const int ntiles = kb < ke ? (ke - kb + kTileKeys - 1) / kTileKeys : 0;
 
-  // This warp's rows (g and g + 8 of its tile): query position, and Q as BF16 A fragments.
+  // This warp's rows (g and g + 8 of its tile): query positions, and Q as BF16 A fragments (loaded
+  // after the first KV tiles are in flight, so that the two latencies overlap).
   const int mtile = mtile0 + rw;
   const bool warp_active = mtile * 16 < rows;
   int qpos[2];
   bool qvalid[2];
   uint32_t qf[KS][4];
-  {
-    const float* qr[2];
-#pragma unroll
-    for (int h2 = 0; h2 < 2; ++h2) {
-      const int r = mtile * 16 + g + 8 * h2;
-      qvalid[h2] = r < rows;
-      const int qi = qvalid[h2] ? r / G : 0, hg = qvalid[h2] ? r % G : 0;
-      qpos[h2] = start + qi;
-      qr[h2] = qvalid[h2] ? a.q + (static_cast<size_t>(first_row + qi) * a.num_q_heads + heads[hg]) * D : nullptr;
-    }
-#pragma unroll
-    for (int ks = 0; ks < KS; ++ks)
-#pragma unroll
-      for (int half = 0; half < 2; ++half)    // k slots 2t.. (a0, a1) and 2t + 8.. (a2, a3)
-#pragma unroll
-        for (int h2 = 0; h2 < 2; ++h2) {  // rows g (a0, a2) and g + 8 (a1, a3)
-          float2 v = make_float2(0.0f, 0.0f);
-          if (qr[h2]) v = *reinterpret_cast<const float2*>(qr[h2] + 16 * ks + 8 * half + 2 * t);
-          qf[ks][2 * half + h2] = pack_bf16x2(v.x, v.y);
-        }
-  }
 
   auto load_tile = [&](int j, int st) {
     __nv_bfloat16* ks_ = reinterpret_cast<__nv_bfloat16*>(smem) + static_cast<size_t>(st) * kStageElems;
@@ -272,6 +253,27 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   for (int st = 0; st < NS - 1; ++st) {
     if (st < ntiles) load_tile(st, st);
     cp_async_commit();
+  }
+  {
+    const float* qr[2];
+#pragma unroll
+    for (int h2 = 0; h2 < 2; ++h2) {
+      const int r = mtile * 16 + g + 8 * h2;
+      qvalid[h2] = r < rows;
+      const int qi = qvalid[h2] ? r / G : 0, hg = qvalid[h2] ? r % G : 0;
+      qpos[h2] = start + qi;
+      qr[h2] = qvalid[h2] ? a.q + (static_cast<size_t>(first_row + qi) * a.num_q_heads + heads[hg]) * D : nullptr;
+    }
+#pragma unroll
+    for (int ks = 0; ks < KS; ++ks)
+#pragma unroll
+      for (int half = 0; half < 2; ++half)    // k slots 2t.. (a0, a1) and 2t + 8.. (a2, a3)
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {  // rows g (a0, a2) and g + 8 (a1, a3)
+          float2 v = make_float2(0.0f, 0.0f);
+          if (qr[h2]) v = *reinterpret_cast<const float2*>(qr[h2] + 16 * ks + 8 * half + 2 * t);
+          qf[ks][2 * half + h2] = pack_bf16x2(v.x, v.y);
+        }
   }
   for (int j = 0; j < ntiles; ++j) {
     const int jn = j + NS - 1;
@@ -404,7 +406,10 @@ AttnKernel attn_kernel() {
     cfg.attrs = attr;
     cfg.numAttrs = 1;
     int clusters = 0;
-    if (cudaOccupancyMaxActiveClusters(&clusters, k.fn, &cfg) == cudaSuccess && clusters > 0) max_cluster = 16;
+    // 16-CTA clusters (non-portable) only where asked for: they co-schedule poorly (whole GPCs).
+    const char* env = std::getenv("TACHYON_ATTENTION_MAX_CLUSTER");
+    const bool want16 = env && std::atoi(env) >= 16;
+    if (want16 && cudaOccupancyMaxActiveClusters(&clusters, k.fn, &cfg) == cudaSuccess && clusters > 0) max_cluster = 16;
     cudaGetLastError();  // a refusal above is an answer, not an error
   }
   k.max_cluster = max_cluster;

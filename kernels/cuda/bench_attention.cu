@@ -4,12 +4,13 @@
 // layers: full), Qwen3-235B-A22B (8 on 1, 128) and gpt-oss-120b (8 on 1, 64, sinks; its full layers).
 // The cache is random BF16 and holds enough slots that the sets of sequences the timed launches rotate
 // over are well beyond L2, so every launch reads its KV from HBM. Bytes = the visible keys' K and V once
-// per (sequence, KV head) + q + out.
+// per (sequence, KV head) + q + out. Each sample replays a CUDA graph of one launch per slot set.
 #include <cuda_bf16.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,8 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
       {"gpt-oss-120b", "full layer (sinks)", 8, 64, 64, 0, true},
   };
   constexpr int kContext = 4096;
+  const char* profile_env = std::getenv("TACHYON_BENCH_PROFILE");
+  const bool profile = profile_env && profile_env[0] == '1';
   std::vector<KernelTiming> out;
   for (const Config& cf : configs) {
     const size_t key_bytes = static_cast<size_t>(cf.head_dim + cf.v_head_dim) * 2;  // K + V, one KV head
@@ -96,15 +99,34 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
         p.scale = 1.0f / 16.0f;
         p.window = cf.window;
         p.sinks = cf.sinks ? dsinks.get() : nullptr;
-        const double us = median_time_us(
-                              [&](cudaStream_t s) {
-                                for (int r = 0; r < rotations; ++r) {
-                                  AttentionBatch b{slot_sets[r].get(), dstart.get(), dcount.get(), dfirst.get(), batch, count};
-                                  attention(q.get(), b, cache, p, o.get(), s);
-                                }
-                              },
-                              stream, 2, 15) /
-                          rotations;
+        auto enqueue = [&](cudaStream_t s) {
+          for (int r = 0; r < rotations; ++r) {
+            AttentionBatch b{slot_sets[r].get(), dstart.get(), dcount.get(), dfirst.get(), batch, count};
+            attention(q.get(), b, cache, p, o.get(), s);
+          }
+        };
+        if (profile) {  // one launch, for a profiler (TACHYON_BENCH_PROFILE=1)
+          if (!((cf.window == 0 && cf.head_dim == 192 && batch == 32 && count == 1) ||
+                (cf.head_dim == 128 && batch == 8 && count == 9)))
+            continue;
+          AttentionBatch b{slot_sets[0].get(), dstart.get(), dcount.get(), dfirst.get(), batch, count};
+          attention(q.get(), b, cache, p, o.get(), stream);
+          CUDA_CHECK(cudaStreamSynchronize(stream));
+          continue;
+        }
+        // Once eagerly (first-use set-up), then captured in a graph whose replays are timed.
+        enqueue(stream);
+        CUDA_CHECK(cudaStreamSynchronize(stream));
+        cudaGraph_t graph = nullptr;
+        cudaGraphExec_t exec = nullptr;
+        CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+        enqueue(stream);
+        CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+        CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+        const double us =
+            median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream, 2, 15) / rotations;
+        CUDA_CHECK(cudaGraphExecDestroy(exec));
+        CUDA_CHECK(cudaGraphDestroy(graph));
         const int keys = cf.window > 0 ? std::min(kContext, cf.window + count - 1) : kContext;
         KernelTiming t;
         t.kernel = count == 1 ? "attention decode" : "attention verify-9";

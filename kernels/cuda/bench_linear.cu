@@ -4,13 +4,14 @@
 // Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
 // could hide work), with enough copies of each matrix that the set is well over the L2 size: every
 // timed launch streams its weight from HBM, as in a real step. Each sample times all copies back to back
-// and divides, so launch gaps are those of a stream (a graph's are smaller).
+// in one CUDA graph and divides (graph launch gaps, as in a captured step; no host launch overhead).
 #include <cuda_bf16.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,24 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
   return s;
 }
 
+// Per-call device time of `calls` launches that `enqueue` puts on a stream: run once eagerly (first-use
+// set-up), then captured into a CUDA graph whose replays are timed, as a step runs them (no host
+// launch overhead between kernels; a graph's own gap between kernel nodes remains).
+double graph_time_us(cudaStream_t stream, int calls, const std::function<void(cudaStream_t)>& enqueue) {
+  enqueue(stream);
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  enqueue(stream);
+  CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  const double us = median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream, 2, 15);
+  CUDA_CHECK(cudaGraphExecDestroy(exec));
+  CUDA_CHECK(cudaGraphDestroy(graph));
+  return us / calls;
+}
+
 }  // namespace
 
 std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
@@ -109,20 +128,26 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
   constexpr int kMaxM = 64;
   const char* sweep_env = std::getenv("TACHYON_BENCH_LINEAR_PLANS");
   const bool sweep_plans = sweep_env && sweep_env[0] == '1';
+  const char* profile_env = std::getenv("TACHYON_BENCH_PROFILE");
+  const bool profile = profile_env && profile_env[0] == '1';
   std::vector<KernelTiming> out;
   for (const Shape& sh : shapes) {
+    if (profile && sh.rows != 152576 / 8) continue;
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
     fill_random(x.get(), x.size(), 2, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
       for (int m : {1, 9, 64}) {
         const int copies = static_cast<int>(ws.views.size());
-        const double us = median_time_us(
-                              [&](cudaStream_t s) {
-                                for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, s);
-                              },
-                              stream, 2, 15) /
-                          copies;
+        if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
+          if (m == 64 || sh.rows != 152576 / 8) continue;
+          linear(x.get(), m, ws.views[0], y.get(), {}, stream);
+          CUDA_CHECK(cudaStreamSynchronize(stream));
+          continue;
+        }
+        const double us = graph_time_us(stream, copies, [&](cudaStream_t s) {
+          for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, s);
+        });
         const LinearPlan plan = linear_plan(m, ws.views[0]);
         KernelTiming t;
         t.kernel = std::string("linear ") + (f == WeightFormat::BF16 ? "bf16" : "fp8");
@@ -138,12 +163,9 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
           for (int splits : {1, 2, 4, 8})
             for (int tpw : {1, 2, 4}) {
               const LinearPlan forced{splits, tpw};
-              const double fus = median_time_us(
-                                     [&](cudaStream_t s) {
-                                       for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, forced, s);
-                                     },
-                                     stream, 1, 7) /
-                                 copies;
+              const double fus = graph_time_us(stream, copies, [&](cudaStream_t s) {
+                for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, forced, s);
+              });
               KernelTiming ft = t;
               ft.kernel += " forced";
               ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +

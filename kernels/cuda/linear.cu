@@ -83,6 +83,21 @@ __device__ __forceinline__ void ldg_stream16(const uint8_t* p, uint32_t (&v)[4])
       : "l"(p));
 }
 
+// The row tail, the columns before an FP8 slice's first one, or rows that are not 16-byte aligned:
+// byte by byte. Out of line, so that the streaming loop stays small in the instruction cache.
+template <WeightFormat F>
+__device__ __noinline__ uint4 load_piece_slow(const uint8_t* row, int k, int cols) {
+  constexpr int E = kElems<F>;
+  const uint8_t* base = row + byte_offset<F>(k);
+  uint32_t v[4] = {0u, 0u, 0u, 0u};
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    const int e = k + j * E / 16;  // the element byte j belongs to
+    if (e >= 0 && e < cols) v[j / 4] |= static_cast<uint32_t>(base[j]) << (8 * (j % 4));
+  }
+  return make_uint4(v[0], v[1], v[2], v[3]);
+}
+
 // The 16 bytes of row `row` that hold elements [k, k + kElems); zeros for elements outside [0, cols)
 // and for rows past the end.
 template <WeightFormat F>
@@ -95,13 +110,8 @@ __device__ __forceinline__ void load_piece(const Args& a, int row, int k, uint32
     ldg_stream16(p + byte_offset<F>(k), v);
     return;
   }
-  // The row tail, the columns before an FP8 slice's first one, or rows that are not 16-byte aligned.
-  const uint8_t* base = p + byte_offset<F>(k);
-#pragma unroll
-  for (int j = 0; j < 16; ++j) {
-    const int e = k + j * E / 16;  // the element byte j belongs to
-    if (e >= 0 && e < a.cols) v[j / 4] |= static_cast<uint32_t>(base[j]) << (8 * (j % 4));
-  }
+  const uint4 q = load_piece_slow<F>(p, k, a.cols);
+  v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
 }
 
 __device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -427,10 +437,18 @@ struct KernelChoice {
   int blocks_per_sm = 2;  // from the launch bounds
 };
 
+// Chunks in flight per lane: as many as the registers allow under two CTAs per SM (the loaded HBM
+// latency is ~2-3 us, so a CTA streams at about its bytes in flight / 2.5 us).
+template <bool kMma, int NTOK>
+constexpr int pipeline_depth() {
+  if constexpr (kMma) return NTOK == 1 ? 8 : NTOK == 2 ? 6 : NTOK <= 4 ? 4 : 2;
+  else return NTOK == 1 ? 8 : NTOK == 2 ? 6 : 4;
+}
+
 template <WeightFormat F, bool kMma, int NTOK>
 KernelChoice choice() {
   constexpr int MT = kMma && NTOK > 4 ? 2 : 1;
-  constexpr int D = MT == 2 ? 2 : 4;
+  constexpr int D = pipeline_depth<kMma, NTOK>();
   KernelChoice c;
   c.fn = reinterpret_cast<const void*>(&linear_kernel<F, kMma, NTOK, MT, D>);
   c.mma = kMma;
@@ -536,8 +554,9 @@ struct PlanCost {
 
 PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, int groups, int splits, int tpw,
                   bool forced) {
-  constexpr double kHbmBytesPerUs = 3.0e6, kL2BytesPerUs = 6.0e6, kLatencyUs = 0.9, kDsmemBytesPerUs = 1.0e5,
-                   kWaveUs = 1.0;
+  // Calibrated on an H200 (2026-11-21 sweep over plans): a CTA streams at ~in_flight / 2.5 us.
+  constexpr double kHbmBytesPerUs = 4.0e6, kL2BytesPerUs = 8.0e6, kLatencyUs = 2.5, kDsmemBytesPerUs = 1.0e5,
+                   kWaveUs = 1.5;
   PlanCost pc;
   const int kk_total = w.cols + shift_of(w);
   const int nblk = std::max(1, (kk_total + kKGranule - 1) / kKGranule);
