@@ -136,7 +136,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out, Wor
   const size_t first = out.size();
   encode_uncached(word, out);
   if (word.size() < kMaxCachedWordBytes) {
-    if (cache.full()) cache.reset(kCacheCapacity);
+    if (cache.full()) cache.reset(std::min(kCacheCapacity, cache.capacity() * 2));
     cache.insert(word, h, out.data() + first, static_cast<uint32_t>(out.size() - first));
   }
 }

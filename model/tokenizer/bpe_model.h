@@ -36,7 +36,10 @@ class BpeModel {
   // variant that long words use; both must agree.
   void merge(std::vector<int32_t>& symbols, bool use_heap) const;
 
-  static constexpr size_t kCacheCapacity = 1 << 15;  // words per thread
+  // Words per thread: the cache starts small (a short-lived thread pays little) and doubles when full up
+  // to the maximum (about 1 MiB of slots), after which a full cache is cleared.
+  static constexpr size_t kCacheInitialCapacity = 1 << 10;
+  static constexpr size_t kCacheCapacity = 1 << 15;
   static constexpr size_t kMaxCachedWordBytes = 256;
 
  private:

@@ -110,6 +110,7 @@ class WordTable {
     capacity_ = capacity;
   }
   size_t size() const { return count_; }
+  size_t capacity() const { return capacity_; }
   bool full() const { return count_ >= capacity_; }
 
   // The ids stored for `word` (and their number in *n), or nullptr.

@@ -41,9 +41,10 @@ std::string category_items(std::string_view name) {
   return fmt::format("\\p{{{}}}{}", name, extra_items(extra));
 }
 
-std::string word_items() {
+// Oniguruma's \\w; inside a bracket class it leaves out a few Latin-1 numbers, hence `in_class`.
+std::string word_items(bool in_class = false) {
   return "\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}" + extra_items(find_extra("L")) + extra_items(find_extra("M")) +
-         extra_items(find_extra("Nd")) + extra_items(find_extra("w"));
+         extra_items(find_extra("Nd")) + extra_items(find_extra(in_class ? "wc" : "w"));
 }
 
 std::string digit_items() { return "\\p{Nd}" + extra_items(find_extra("d")); }
@@ -170,7 +171,20 @@ TranslatedRegex translate_onig_to_pcre2(std::string_view p, std::string_view whe
           break;
         case 'w':
         case 'W':
-          emit(word_items(), e == 'W', two);
+          emit(word_items(class_depth > 0), e == 'W', two);
+          break;
+        case 'b':
+        case 'B':
+          if (class_depth > 0) {  // [\b] is a backspace in both
+            out += two;
+            break;
+          }
+          {
+            // A word boundary by Oniguruma's \w, not PCRE2's: a word character on exactly one side.
+            const std::string w = "[" + word_items() + "]";
+            out += e == 'b' ? fmt::format("(?:(?<={0})(?!{0})|(?<!{0})(?={0}))", w)
+                            : fmt::format("(?:(?<={0})(?={0})|(?<!{0})(?!{0}))", w);
+          }
           break;
         case 'd':
         case 'D':
@@ -214,6 +228,12 @@ TranslatedRegex translate_onig_to_pcre2(std::string_view p, std::string_view whe
     if (c == ']' && class_depth > 0) {
       --class_depth;
       out += ']';
+      ++i;
+      continue;
+    }
+    if ((c == '^' || c == '$') && class_depth == 0) {
+      // Oniguruma's ^ and $ are line anchors (Ruby semantics); PCRE2's need multiline mode for that.
+      out += c == '^' ? "(?m:^)" : "(?m:$)";
       ++i;
       continue;
     }

@@ -12,9 +12,13 @@
 // - Extra ranges (otherwise): every \p{X}, \d, \w gets the code points Oniguruma adds to PCRE2's class.
 //   Slower: PCRE2's JIT tests the ranges one by one even for ASCII text.
 //
-// Either way: \s is White_Space; \w is Oniguruma's (Alphabetic | M | Nd | Pc), not PCRE2's (L | N | _);
-// \h is a hex digit (Oniguruma), not horizontal space (PCRE2). Nested classes and class intersection
+// Either way: \s is White_Space; \w is Oniguruma's (Alphabetic | M | Nd | Pc), not PCRE2's (L | N | _),
+// and so are the word boundaries \b and \B;
+// \h is a hex digit (Oniguruma), not horizontal space (PCRE2); ^ and $ are line anchors (Oniguruma's
+// Ruby semantics), so they become PCRE2's multiline ones. Nested classes and class intersection
 // (&&) are refused: PCRE2 has neither. Negated forms inside a class ([\W], [\P{L}]) stay PCRE2's own.
+// Known differences left: POSIX brackets ([[:alpha:]] is \p{L} in PCRE2, Alphabetic in Oniguruma) and
+// properties other than general categories (\p{Han}, ...) keep PCRE2's Unicode 14 meaning.
 #pragma once
 
 #include <string>

@@ -23,7 +23,7 @@ WordTable& Tokenizer::Impl::thread_cache() const {
   for (Entry& e : caches)
     if (e.uid == uid) return *e.table;
   if (caches.size() >= 4) caches.erase(caches.begin());
-  caches.push_back({uid, std::make_unique<WordTable>(BpeModel::kCacheCapacity)});
+  caches.push_back({uid, std::make_unique<WordTable>(BpeModel::kCacheInitialCapacity)});
   return *caches.back().table;
 }
 

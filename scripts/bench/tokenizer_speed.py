@@ -8,7 +8,12 @@ of the parity tests for about a tenth), encodes it with both, checks that both p
   lines     one encode call per line (HF: encode_batch on one thread, so no Python loop overhead)
 
   python3 scripts/bench/tokenizer_speed.py [--tachyon build/bin/tachyon] [--config qwen3 ...]
-                                           [--tokenizer some/tokenizer.json] [--mb 10] [--repeat 5]
+                                           [--tokenizer some/tokenizer.json] [--train qwen3:50000 ...]
+                                           [--mb 10] [--repeat 5]
+
+--config measures the small fixture tokenizers of the parity tests (vocab 1200-2500); --train builds a
+fixture configuration with a realistic vocabulary size first (scripts/tokenizer/make_fixtures.py, same
+training text, not saved anywhere but a temporary file).
 
 `tokenizers` runs with RAYON_NUM_THREADS=1 and TOKENIZERS_PARALLELISM=false (set before it is imported).
 """
@@ -24,6 +29,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import sysconfig  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -102,6 +108,8 @@ def main():
     ap.add_argument("--config", nargs="*", default=["qwen3", "llama3", "gpt_oss"],
                     help="fixture configurations under tests/fixtures/tokenizer")
     ap.add_argument("--tokenizer", nargs="*", default=[], help="other tokenizer.json files to measure")
+    ap.add_argument("--train", nargs="*", default=[], metavar="CONFIG:VOCAB",
+                    help="train a fixture configuration with this vocabulary size, then measure it")
     ap.add_argument("--mb", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--modes", nargs="*", default=["document", "lines"])
@@ -116,6 +124,23 @@ def main():
     tmp.close()
     paths = [(c, os.path.join(FIXTURES, c, "tokenizer.json")) for c in args.config]
     paths += [(os.path.basename(os.path.dirname(os.path.abspath(p))) or p, p) for p in args.tokenizer]
+    trained = []
+    if args.train:
+        sys.path.insert(0, os.path.join(ROOT, "scripts", "tokenizer"))
+        import make_fixtures  # noqa: E402
+        texts = make_fixtures.training_text()
+        for spec in args.train:
+            config, vocab = spec.split(":")
+            cfg = dict(make_fixtures.CONFIGS[config], vocab_size=int(vocab))
+            t0 = time.perf_counter()
+            tok = make_fixtures.build(config, cfg, texts)
+            out = tempfile.NamedTemporaryFile(prefix=f"tokenizer_{config}_", suffix=".json", delete=False)
+            out.close()
+            tok.save(out.name)
+            trained.append(out.name)
+            paths.append((f"{config} (trained, vocab {tok.get_vocab_size()})", out.name))
+            print(f"# trained {config} with vocab {tok.get_vocab_size()} in {time.perf_counter() - t0:.0f} s",
+                  file=sys.stderr)
 
     print(f"# tokenizer speed, {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(f"# machine: {machine()}")
@@ -141,7 +166,8 @@ def main():
                       f"{ours['mb_per_s']:.1f} ({ours['mb_per_s_cpu']:.1f}) | {hf_mbps:.2f} ({hf_mbps_cpu:.2f}) | "
                       f"{ours['mb_per_s'] / hf_mbps:.1f}x ({ours['mb_per_s_cpu'] / hf_mbps_cpu:.1f}x) |", flush=True)
     finally:
-        os.unlink(tmp.name)
+        for path in [tmp.name] + trained:
+            os.unlink(path)
 
 
 if __name__ == "__main__":

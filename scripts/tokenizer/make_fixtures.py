@@ -8,6 +8,9 @@ pre-tokenizer regex, normalizer, special tokens and post-processor, and writes
   tests/fixtures/tokenizer/<config>/expected.json   ids and decodes of the golden corpus, by `tokenizers`
 and, for all configurations,
   tests/fixtures/tokenizer/corpus.json              the golden corpus (scripts/tokenizer/corpus.py)
+  tests/fixtures/tokenizer/regex_cases.json         matches of Oniguruma (inside `tokenizers`) for assorted
+                                                     patterns and texts: anchors, \b, \s, \w, \h, (?i),
+                                                     lookahead, empty matches, Unicode 16 letters
   tests/fixtures/tokenizer/sweep.json               per-chunk hashes of the ids of a text that holds
                                                      every code point of planes 0-3 and 14 (and samples of
                                                      the others) in several contexts
@@ -15,7 +18,7 @@ and, for all configurations,
 Every expected id comes from `tokenizers` itself; nothing is hand-written. The C++ tests
 (tests/unit/test_tokenizer_parity.cpp) compare against these files and need no Python.
 
-Run: python3 scripts/tokenizer/make_fixtures.py      (needs `tokenizers`; about a minute)
+Run: python3 scripts/tokenizer/make_fixtures.py [--only regex]   (needs `tokenizers`; about two minutes)
 """
 import glob
 import json
@@ -222,8 +225,43 @@ def expected(tok, lines, rng):
     return out
 
 
+REGEX_PATTERNS = [
+    r"$", r"^", r"b$", r"^b", r".+", r"\A.", r"\z", r"\bb", r"\Bb", r"\s+", r"\S+", r"\w+", r"\W+", r"\d+",
+    r"\D+", r"\h+", r"a*", r"x*", r"(?i:'s|'t|'re|'ve|'m|'ll|'d)", r"\s+(?!\S)", r"[^\s\p{L}\p{N}]+",
+    r"\p{L}+", r"\P{L}+", r"\p{Lu}\p{Ll}*", r"\p{N}{1,3}", r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+", r"é+|ñ",
+    r"[а-я]+", r"\x{1F600}|\p{So}", r"[[:alpha:]]+", r"(?=a)", r"\p{Han}+", r"[\w\d]+",
+]
+REGEX_TEXTS = [
+    "a\nb\nab b", "Hello, World! it's THE 'LL 1234567 ab_cd", "café naïve Ελληνικά русский 中文 日本語 한국어",
+    "x\u0301 e\u0301 \u0915\u093c\u093f a\u0300b", "\u1c89\u1c8a \U00010d50\U00010d70 \U00031350 \u1171e\U0001171e",
+    "tabs\t\tand\r\nnewlines\n\n  \u00a0\u3000\u180e\u2028|", "😀 👍🏽 ①②③ ²³ ٣٤ Ⅻ ¼ ＡＢＣ１２３ dead_beef 0xFF",
+    "", "\n", "aaa",
+]
+
+
+def regex_cases():
+    """Matches (byte offsets) of each pattern on each text, as `tokenizers`' Split finds them."""
+    cases = []
+    for pattern in REGEX_PATTERNS:
+        for text in REGEX_TEXTS:
+            to_byte = lambda k: len(text[:k].encode())  # noqa: E731
+            # Non-empty matches, and the pieces of an Isolated split (where empty matches cut too).
+            matched = pre_tokenizers.Split(Regex(pattern), "removed", invert=True).pre_tokenize_str(text)
+            isolated = pre_tokenizers.Split(Regex(pattern), "isolated").pre_tokenize_str(text)
+            cases.append({"pattern": pattern, "text": text,
+                          "matches": [[to_byte(a), to_byte(b)] for _, (a, b) in matched],
+                          "isolated": [[to_byte(a), to_byte(b)] for _, (a, b) in isolated]})
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "regex_cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"tokenizers_version": tokenizers.__version__, "cases": regex_cases()}, f, ensure_ascii=False,
+                  separators=(",", ":"))
+        f.write("\n")
+    if sys.argv[1:] == ["--only", "regex"]:
+        return
     lines = corpus.corpus()
     with open(os.path.join(OUT, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(lines, f, ensure_ascii=False, indent=0)
