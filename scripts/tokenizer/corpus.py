@@ -168,4 +168,4 @@ def random_lines(n, seed=20240501):
 
 
 def corpus():
-    return HAND + random_lines(240)
+    return HAND + random_lines(150)

@@ -216,7 +216,7 @@ def expected(tok, lines, rng):
     n = tok.get_vocab_size(with_added_tokens=True)
     specials = [tok.token_to_id(t.content) for t in tok.get_added_tokens_decoder().values()]
     rand = []
-    for _ in range(80):
+    for _ in range(50):
         ids = [rng.choice(specials) if rng.random() < 0.1 else rng.randrange(0, n + 3) for _ in range(rng.randint(1, 16))]
         rand.append({"ids": ids, "text": tok.decode(ids, skip_special_tokens=False),
                      "text_skip_special": tok.decode(ids, skip_special_tokens=True)})

@@ -86,7 +86,7 @@ std::string ids_hash(const std::vector<int32_t>& ids) {
 
 TEST_CASE("tokenizer parity: golden corpus ids, decodes and streaming decodes equal HF tokenizers'") {
   const json corpus = load_json("tokenizer/corpus.json");
-  REQUIRE(corpus.size() > 300);
+  REQUIRE(corpus.size() > 250);
   for (const std::string config : kConfigs) {
     CAPTURE(config);
     const Tokenizer tok = load(config);
