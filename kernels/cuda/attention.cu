@@ -39,6 +39,7 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kTileKeys = 64;
 constexpr int kMaxHeads = 256;
+constexpr int kMaxCluster = 16;
 constexpr float kLog2e = 1.4426950408889634f;
 
 struct AttnArgs {
@@ -113,6 +114,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   extern __shared__ __align__(128) uint8_t smem[];
   __shared__ int heads[kMaxHeads];
   __shared__ int group_size;
+  __shared__ float row_weight[kWarps * 16 * kMaxCluster];  // final combine: weight of each rank, per row
 
   cg::cluster_group cluster = cg::this_cluster();
   const int C = a.splits;
@@ -335,25 +337,49 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   }
   cluster.sync();
 
-  // Rank r finishes rows r, r + C, ... of the CTA's row tiles, reading every rank's partials.
+  // Rank r finishes rows r, r + C, ... of the CTA's row tiles, reading every rank's partials. First one
+  // thread per row turns the ranks' (max, sum) and the sink into a weight per rank (all remote loads
+  // issued before the first use), then the outputs are weighted sums of the ranks' O, 4 values a thread.
   const int my_rows = (RW * 16 - rank + C - 1) / C;
-  for (int idx = threadIdx.x; idx < my_rows * DV; idx += kThreads) {
-    const int rr = rank + (idx / DV) * C, d = idx % DV;
-    const int r = mtile0 * 16 + rr;
-    if (r >= rows) continue;
-    const int qi = r / G, h = heads[r % G];
-    float M = -INFINITY;
-    for (int j = 0; j < C; ++j) M = fmaxf(M, cluster.map_shared_rank(cM, j)[rr]);
-    const float sink = a.sinks ? a.sinks[h] * kLog2e : -INFINITY;
-    M = fmaxf(M, sink);
-    const float Mu = M == -INFINITY ? 0.0f : M;
-    float acc = 0.0f, L = a.sinks ? exp2f(sink - Mu) : 0.0f;
-    for (int j = 0; j < C; ++j) {
-      const float w = exp2f(cluster.map_shared_rank(cM, j)[rr] - Mu);
-      acc += w * cluster.map_shared_rank(cw, j)[rr * DV + d];
-      L += w * cluster.map_shared_rank(cL, j)[rr];
+  for (int i = threadIdx.x; i < my_rows; i += kThreads) {
+    const int rr = rank + i * C, r = mtile0 * 16 + rr;
+    float mj[kMaxCluster], lj[kMaxCluster];
+#pragma unroll
+    for (int j = 0; j < kMaxCluster; ++j) {
+      mj[j] = j < C ? cluster.map_shared_rank(cM, j)[rr] : -INFINITY;
+      lj[j] = j < C ? cluster.map_shared_rank(cL, j)[rr] : 0.0f;
     }
-    a.out[(static_cast<size_t>(first_row + qi) * a.num_q_heads + h) * DV + d] = L > 0.0f ? acc / L : 0.0f;
+    const float sink = (a.sinks && r < rows) ? a.sinks[heads[r % G]] * kLog2e : -INFINITY;
+    float M = sink;
+#pragma unroll
+    for (int j = 0; j < kMaxCluster; ++j) M = fmaxf(M, mj[j]);
+    const float Mu = M == -INFINITY ? 0.0f : M;
+    float L = a.sinks ? exp2f(sink - Mu) : 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxCluster; ++j) L += exp2f(mj[j] - Mu) * lj[j];
+#pragma unroll
+    for (int j = 0; j < kMaxCluster; ++j)
+      if (j < C) row_weight[i * kMaxCluster + j] = L > 0.0f ? exp2f(mj[j] - Mu) / L : 0.0f;
+  }
+  __syncthreads();
+  constexpr int kQuads = DV / 4;
+  for (int idx = threadIdx.x; idx < my_rows * kQuads; idx += kThreads) {
+    const int i = idx / kQuads, d = (idx % kQuads) * 4;
+    const int rr = rank + i * C, r = mtile0 * 16 + rr;
+    if (r >= rows) continue;
+    float4 v[kMaxCluster];
+#pragma unroll
+    for (int j = 0; j < kMaxCluster; ++j)
+      v[j] = j < C ? *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * DV + d)
+                   : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int j = 0; j < kMaxCluster; ++j) {
+      const float w = j < C ? row_weight[i * kMaxCluster + j] : 0.0f;
+      acc.x += w * v[j].x, acc.y += w * v[j].y, acc.z += w * v[j].z, acc.w += w * v[j].w;
+    }
+    const int qi = r / G, h = heads[r % G];
+    *reinterpret_cast<float4*>(a.out + (static_cast<size_t>(first_row + qi) * a.num_q_heads + h) * DV + d) = acc;
   }
   cluster.sync();  // peers may still be reading this CTA's partials
 }
