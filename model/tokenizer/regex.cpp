@@ -85,9 +85,10 @@ struct Regex::Impl {
   ~Impl() { pcre2_code_free(code); }
 };
 
-Regex Regex::from_pcre2(std::string_view pattern, std::string_view where) {
+Regex Regex::compile(std::string_view pattern, std::string_view where, bool use_stand_ins) {
   auto impl = std::make_shared<Impl>();
   impl->pattern = std::string(pattern);
+  impl->use_stand_ins = use_stand_ins;
   int error = 0;
   PCRE2_SIZE error_offset = 0;
   impl->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(impl->pattern.data()), impl->pattern.size(),
@@ -101,11 +102,11 @@ Regex Regex::from_pcre2(std::string_view pattern, std::string_view where) {
   return r;
 }
 
+Regex Regex::from_pcre2(std::string_view pattern, std::string_view where) { return compile(pattern, where, false); }
+
 Regex Regex::from_onig(std::string_view pattern, std::string_view where) {
   const TranslatedRegex t = translate_onig_to_pcre2(pattern, where);
-  Regex r = from_pcre2(t.pattern, where);
-  std::const_pointer_cast<Impl>(r.impl_)->use_stand_ins = t.use_stand_ins;
-  return r;
+  return compile(t.pattern, where, t.use_stand_ins);
 }
 
 std::string_view Regex::subject_for(std::string_view text, std::string& storage) const {

@@ -49,6 +49,7 @@ class Regex {
 
  private:
   struct Impl;
+  static Regex compile(std::string_view pattern, std::string_view where, bool use_stand_ins);
   // The text to match: `text` itself, or (when the pattern runs on stand-ins and `text` holds a code point
   // that has one) a copy in `storage` with the stand-ins in place; same length, same offsets.
   std::string_view subject_for(std::string_view text, std::string& storage) const;

@@ -181,7 +181,7 @@ TranslatedRegex translate_onig_to_pcre2(std::string_view p, std::string_view whe
           }
           {
             // A word boundary by Oniguruma's \w, not PCRE2's: a word character on exactly one side.
-            const std::string w = "[" + word_items() + "]";
+            const std::string w = fmt::format("[{}]", word_items());
             out += e == 'b' ? fmt::format("(?:(?<={0})(?!{0})|(?<!{0})(?={0}))", w)
                             : fmt::format("(?:(?<={0})(?={0})|(?<!{0})(?!{0}))", w);
           }
