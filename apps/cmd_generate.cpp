@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 
+#include <fmt/ranges.h>
+
 #include "apps/command.h"
 #include "apps/options.h"
 #include "comm/mpi_collectives.h"
@@ -13,6 +15,8 @@
 #include "comm/world.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "model/drafter_config.h"
+#include "runtime/cpu_drafter.h"
 #include "model/error.h"
 #include "model/tokenizer/tokenizer.h"
 #include "runtime/backend.h"
@@ -22,7 +26,8 @@ namespace tachyon::apps {
 namespace {
 
 struct GenerateArgs {
-  std::string model, moe_parallel, device;
+  std::string model, moe_parallel, device, drafter;
+  int block_size = 0;
   GenerateOptions options;
   double step_timeout_s = 600;
   int64_t max_model_len = 0;
@@ -73,11 +78,26 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
       spdlog::info("loading weights: {}/{} tensors, {:.1f} MB read by this rank", done, total, bytes / 1e6);
     }
   };
+  // Speculative decoding: every rank needs the drafter's tapped layers (its step outputs them); rank 0
+  // alone holds and runs the drafter.
+  std::optional<CheckpointReader> drafter_reader;
+  DrafterConfig drafter_config;
+  if (!args.drafter.empty()) {
+    drafter_reader.emplace(args.drafter);
+    TACHYON_REQUIRE(drafter_reader->kind() == "drafter", "--drafter {}: this is a {} checkpoint, not a drafter "
+                    "(make one with `tachyon convert --drafter`)", args.drafter, drafter_reader->kind());
+    drafter_config = parse_drafter_config(drafter_reader->config_json(), args.drafter + ": config.json");
+    validate_drafter_for_target(drafter_config, args.drafter, config, args.model);
+    options.block_size = args.block_size > 0 ? args.block_size : drafter_config.block_size;
+    TACHYON_REQUIRE(options.block_size >= 2 && options.block_size <= 16, "--block-size {} must be in [2, 16]",
+                    options.block_size);
+  }
   StepConfig step_config;
   step_config.num_slots = options.max_batch;
   step_config.capacity = options.max_model_len;
   step_config.max_step_tokens = options.max_step_tokens;
-  step_config.max_logit_rows = options.max_batch;
+  step_config.max_logit_rows = options.max_batch * std::max(1, options.block_size);
+  step_config.tap_layers = drafter_config.target_layer_ids;
   step_config.cuda_graphs = !args.no_cuda_graphs;
   std::unique_ptr<TargetRuntime> runtime =
       make_target_runtime(device, reader, config, plan, comm, mpi.world(), world, step_config, progress);
@@ -89,13 +109,26 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   if (world.rank == 0 && reader.tokenizer_json()) tokenizer = Tokenizer::from_json(*reader.tokenizer_json());
   if (world.rank == 0 && !tokenizer) spdlog::info("this checkpoint has no tokenizer: prompts must be given as input_ids");
 
+  std::optional<CpuDrafter> drafter;
+  if (world.rank == 0 && drafter_reader) {
+    // The drafter's cache holds the context plus one block of scratch past it.
+    drafter.emplace(CpuDrafter::load(*drafter_reader, reader, options.max_batch, options.max_model_len + options.block_size));
+    spdlog::info("drafter {}: {} layers, block {}, taps target layers [{}]", args.drafter, drafter_config.num_layers(),
+                 options.block_size, fmt::join(drafter_config.target_layer_ids, ", "));
+  }
+
   StepWatchdog watchdog(args.step_timeout_s);
-  const GenerationSummary s =
-      run_generation(options, config, runtime->step(), comm, watchdog, tokenizer ? &*tokenizer : nullptr);
-  if (world.rank == 0)
+  const GenerationSummary s = run_generation(options, config, runtime->step(), comm, watchdog,
+                                             tokenizer ? &*tokenizer : nullptr, drafter ? &*drafter : nullptr);
+  if (world.rank == 0) {
     spdlog::info("done: {} requests ({} errors), {} prompt + {} generated tokens in {:.2f} s ({:.1f} tokens/s), {} steps",
                  s.requests, s.errors, s.prompt_tokens, s.completion_tokens, s.seconds,
                  s.seconds > 0 ? s.completion_tokens / s.seconds : 0.0, s.steps);
+    if (drafter)
+      spdlog::info("speculative: acceptance length {:.2f} (tokens per target pass, bonus included), {} of {} drafts "
+                   "accepted; draft {:.2f} s, verify {:.2f} s", s.acceptance_length(), s.accepted, s.drafted,
+                   s.draft_seconds, s.verify_seconds);
+  }
   return 0;
 }
 
@@ -113,6 +146,8 @@ int run_generate(int argc, char** argv) {
       ("max-tokens", po::value(&o.defaults.max_tokens)->default_value(256), "default max_tokens of a request")
       ("seed", po::value(&o.defaults.seed)->default_value(0), "run seed: requests without a seed derive theirs from it")
       ("moe-parallel", po::value(&args.moe_parallel)->default_value("auto"), "MoE plan across ranks: ep, tp or auto")
+      ("drafter", po::value(&args.drafter), "DFlash drafter checkpoint (.h5, from `tachyon convert --drafter`): speculative decoding")
+      ("block-size", po::value(&args.block_size)->default_value(0), "speculative block, anchor included (2-16; 0: the drafter's)")
       ("device", po::value(&args.device)->default_value("auto"), "cpu, cuda or auto (cuda when a GPU is visible)")
       ("no-cuda-graphs", po::bool_switch(&args.no_cuda_graphs), "launch every kernel of a step instead of replaying a CUDA graph")
       ("step-timeout", po::value(&args.step_timeout_s)->default_value(600), "seconds one step may take before the job is ended (0: off)");

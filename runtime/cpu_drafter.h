@@ -23,36 +23,14 @@
 
 #include "model/checkpoint.h"
 #include "model/drafter_config.h"
+#include "runtime/drafter.h"
 #include "runtime/drafter_weights.h"
 #include "runtime/kv_cache.h"
 #include "runtime/shard_plan.h"
 
 namespace tachyon {
 
-// Target features for `count` consecutive positions start.. of one slot. `taps` points at
-// [count, K, H] floats: for each position, the target's residual stream after each of the drafter's
-// target_layer_ids, in that order (exactly CpuTargetStep's StepOutput::taps rows when the step was
-// built with tap_layers = target_layer_ids).
-struct DraftContext {
-  int32_t slot = 0;
-  int32_t start = 0;   // must equal the slot's context length (append only; rollback first to rewrite)
-  int32_t count = 0;
-  const float* taps = nullptr;
-};
-
-struct DraftRequest {
-  int32_t slot = 0;
-  int32_t anchor_token = 0;  // the last committed token, which has no target features yet
-  int32_t position = 0;      // the anchor's position p; the slot's context length must be p
-  int32_t block_size = 0;    // B in [2, kMaxDraftBlock]: B - 1 draft tokens; 0 = the config's block_size
-};
-
-struct Draft {
-  std::vector<float> logits;    // [B - 1, vocab]: block rows 1..B-1 through the target's LM head
-  std::vector<int32_t> tokens;  // [B - 1]: arg-max of each row, lowest id on ties
-};
-
-class CpuDrafter {
+class CpuDrafter final : public Drafter {
  public:
   // `config` must have been validated against the target (validate_drafter_for_target). `capacity`:
   // positions per slot, context plus one block of scratch (p + B <= capacity).
@@ -66,12 +44,13 @@ class CpuDrafter {
   int context_length(int slot) const;
 
   // Appends context for each chunk (distinct slots or consecutive chunks of one slot, in order).
-  void add_context(const std::vector<DraftContext>& chunks);
+  const std::vector<int>& tap_layers() const override { return config_.target_layer_ids; }
+  void add_context(const std::vector<DraftContext>& chunks) override;
   void add_context(int slot, int start_position, int n, const float* taps);
   // Forgets context positions >= length (length <= the current length).
-  void rollback(int slot, int length);
+  void rollback(int slot, int length) override;
   // One draft per request (distinct slots), batched through the layers.
-  std::vector<Draft> draft(const std::vector<DraftRequest>& requests);
+  std::vector<Draft> draft(const std::vector<DraftRequest>& requests) override;
 
  private:
   void attention(int layer, const std::vector<DraftRequest>& reqs, const std::vector<size_t>& first_row,

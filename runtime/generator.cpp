@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "model/error.h"
+#include "runtime/drafter.h"
 #include "runtime/fault_injection.h"
 #include "runtime/result_writer.h"
 #include "runtime/sampler.h"
@@ -46,12 +47,13 @@ class PromptReader {
 class Driver {
  public:
   Driver(const GenerateOptions& o, const ModelConfig& c, TargetStep& step, comm::Collectives& comm,
-         StepWatchdog& watchdog, const Tokenizer* tokenizer)
-      : o_(o), c_(c), step_(step), comm_(comm), watchdog_(watchdog), tokenizer_(tokenizer),
+         StepWatchdog& watchdog, const Tokenizer* tokenizer, Drafter* drafter)
+      : o_(o), c_(c), step_(step), comm_(comm), watchdog_(watchdog), tokenizer_(tokenizer), drafter_(drafter),
         sampler_(comm, step.plan().vocab), reader_(o.prompts_path), writer_(o.output_path),
         slots_(step.num_slots(), nullptr) {
     TACHYON_REQUIRE(o.max_model_len <= step.capacity(), "--max-model-len {} exceeds the KV capacity {}",
                     o.max_model_len, step.capacity());
+    TACHYON_CHECK(!drafter_ || o.block_size >= 2, "speculative block size {}", o.block_size);
   }
 
   GenerationSummary run() {
@@ -65,12 +67,14 @@ class Driver {
       out.want_host_logits = DistributedSampler::any_sampled(plan.rows);
       watchdog_.begin(fmt::format("step {} ({} tokens, {} sequences)", summary_.steps, plan.batch.tokens.size(),
                                   plan.batch.seqs.size()));
+      const auto verify_start = Clock::now();
       inject_fault_if_requested(comm_.rank(), summary_.steps);
       step_.run(plan.batch, out);
       const std::vector<int32_t> chosen = sampler_.choose(out, plan.rows);
+      summary_.verify_seconds += std::chrono::duration<double>(Clock::now() - verify_start).count();
       watchdog_.end();
       ++summary_.steps;
-      apply(plan, chosen);
+      apply(plan, chosen, out);
     }
     StepPlan stop;
     stop.stop = true;
@@ -105,6 +109,7 @@ class Driver {
       seq->admitted = Clock::now();
       seq->slot = free_slot();
       seq->request = std::move(req);
+      if (drafter_) drafter_->rollback(seq->slot, 0);  // the slot's previous sequence's context
       if (tokenizer_) seq->detokenizer = std::make_unique<IncrementalDecoder>(*tokenizer_, /*skip_special_tokens=*/true);
       summary_.prompt_tokens += seq->prompt_len();
       slots_[seq->slot] = seq.get();
@@ -153,11 +158,47 @@ class Driver {
     return -1;
   }
 
+  // The block a decoding sequence verifies this step: as long as the drafter's block, but no more tokens
+  // than the request may still produce and no position past the context (1: plain decoding).
+  int block_for(const ActiveSequence& seq) const {
+    if (!drafter_) return 1;
+    const int remaining = seq.request.max_tokens - static_cast<int>(seq.output.size());
+    const int room = o_.max_model_len - seq.next_position();
+    return std::max(1, std::min({o_.block_size, remaining, room}));
+  }
+
+  // Drafts the blocks of every decoding sequence that verifies more than one token, in one batch.
+  std::vector<std::vector<int32_t>> draft_blocks(size_t budget) {
+    std::vector<std::vector<int32_t>> drafts(active_.size());
+    if (!drafter_) return drafts;
+    const auto start = Clock::now();
+    std::vector<DraftRequest> requests;
+    std::vector<size_t> owner;
+    size_t used = 0;
+    for (size_t i = 0; i < active_.size() && used < budget; ++i) {
+      const ActiveSequence& seq = *active_[i];
+      used += seq.in_prefill() ? seq.prompt_len() - seq.prompt_done : block_for(seq);
+      if (seq.in_prefill() || block_for(seq) < 2) continue;
+      requests.push_back({seq.slot, seq.output.back(), seq.next_position(), block_for(seq), seq.request.prompt_ids, seq.output});
+      owner.push_back(i);
+    }
+    if (requests.empty()) return drafts;
+    std::vector<Draft> made = drafter_->draft(requests);
+    for (size_t j = 0; j < made.size(); ++j) {
+      drafts[owner[j]] = std::move(made[j].tokens);
+      summary_.drafted += drafts[owner[j]].size();
+    }
+    summary_.draft_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    return drafts;
+  }
+
   StepPlan build_plan() {
     StepPlan plan;
     producers_.clear();
     int budget = o_.max_step_tokens;
-    for (auto& seq : active_) {
+    const std::vector<std::vector<int32_t>> drafts = draft_blocks(static_cast<size_t>(budget));
+    for (size_t i = 0; i < active_.size(); ++i) {
+      ActiveSequence* seq = active_[i].get();
       if (budget <= 0) break;
       SequenceChunk chunk;
       chunk.slot = seq->slot;
@@ -171,32 +212,62 @@ class Driver {
                                  seq->request.prompt_ids.begin() + seq->prompt_done + n);
         if (last) plan.rows.push_back({seq->request.sampling, 0});
       } else {
+        // [last token, drafts...]; row i chooses the request's output token number size() + i.
         chunk.start = seq->next_position();
-        chunk.count = 1;
+        chunk.count = 1 + static_cast<int>(drafts[i].size());
+        if (chunk.count > budget) break;
         chunk.logits_from = 0;
         plan.batch.tokens.push_back(seq->output.back());
-        plan.rows.push_back({seq->request.sampling, seq->output.size()});
+        plan.batch.tokens.insert(plan.batch.tokens.end(), drafts[i].begin(), drafts[i].end());
+        for (int r = 0; r < chunk.count; ++r) plan.rows.push_back({seq->request.sampling, seq->output.size() + r});
       }
       budget -= chunk.count;
       plan.batch.seqs.push_back(chunk);
-      producers_.push_back(seq.get());
+      producers_.push_back(seq);
     }
     return plan;
   }
 
-  void apply(const StepPlan& plan, const std::vector<int32_t>& chosen) {
-    size_t row = 0;
+  void apply(const StepPlan& plan, const std::vector<int32_t>& chosen, const StepOutput& out) {
+    size_t row = 0;  // logits row
+    size_t token_row = 0;  // the chunk's first token row in the step (for the taps)
     const auto now = Clock::now();
+    std::vector<DraftContext> context;
+    const size_t tap_row = drafter_ ? static_cast<size_t>(drafter_->tap_layers().size()) * c_.hidden_size : 0;
     for (size_t s = 0; s < plan.batch.seqs.size(); ++s) {
       ActiveSequence& seq = *producers_[s];
       const SequenceChunk& chunk = plan.batch.seqs[s];
-      if (seq.in_prefill()) seq.prompt_done += chunk.count;
-      if (chunk.logits_from == chunk.count) continue;  // a prefill chunk that is not the last
-      const int32_t token = chosen[row++];
-      if (seq.output.empty()) seq.first_token = now;
-      seq.output.push_back(token);
+      const float* taps = drafter_ ? out.taps.data() + token_row * tap_row : nullptr;
+      token_row += chunk.count;
+      if (seq.in_prefill()) {
+        seq.prompt_done += chunk.count;
+        if (drafter_) context.push_back({seq.slot, chunk.start, chunk.count, taps});  // the prompt's features
+        if (chunk.logits_from == chunk.count) continue;  // a prefill chunk that is not the last
+        const int32_t token = chosen[row++];
+        seq.first_token = now;
+        seq.output.push_back(token);
+        ++seq.target_passes;
+        finish_if_done(seq, token);
+        continue;
+      }
+      // Decode or verify: keep the target's choices while the drafts agree with them, plus one more.
+      const int32_t* c = &chosen[row];
+      row += chunk.count;
+      int accepted = 0;
+      while (accepted + 1 < chunk.count && plan.batch.tokens[token_row - chunk.count + accepted + 1] == c[accepted]) ++accepted;
+      summary_.accepted += accepted;
       ++seq.target_passes;
-      finish_if_done(seq, token);
+      for (int i = 0; i <= accepted && seq.finish_reason.empty(); ++i) {
+        seq.output.push_back(c[i]);
+        finish_if_done(seq, c[i]);
+      }
+      // The anchor and the accepted drafts are now committed positions with target features.
+      if (drafter_ && seq.finish_reason.empty()) context.push_back({seq.slot, chunk.start, accepted + 1, taps});
+    }
+    if (drafter_ && !context.empty()) {
+      const auto start = Clock::now();
+      drafter_->add_context(context);
+      summary_.draft_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     }
     // Retire finished sequences: their slots are free for the next admit().
     for (auto it = active_.begin(); it != active_.end();) {
@@ -204,6 +275,7 @@ class Driver {
       ActiveSequence& seq = **it;
       seq.finished = now;
       summary_.completion_tokens += seq.output.size();
+      summary_.target_passes += seq.target_passes;
       writer_.submit(seq.request.index, result_json(seq, tokenizer_ != nullptr));
       slots_[seq.slot] = nullptr;
       it = active_.erase(it);
@@ -251,6 +323,7 @@ class Driver {
   comm::Collectives& comm_;
   StepWatchdog& watchdog_;
   const Tokenizer* tokenizer_;
+  Drafter* drafter_;
   DistributedSampler sampler_;
   PromptReader reader_;
   ResultWriter writer_;
@@ -285,9 +358,10 @@ GenerationSummary serve(TargetStep& step, comm::Collectives& comm, StepWatchdog&
 }  // namespace
 
 GenerationSummary run_generation(const GenerateOptions& options, const ModelConfig& config, TargetStep& step,
-                                 comm::Collectives& comm, StepWatchdog& watchdog, const Tokenizer* tokenizer) {
+                                 comm::Collectives& comm, StepWatchdog& watchdog, const Tokenizer* tokenizer,
+                                 Drafter* drafter) {
   if (comm.rank() != 0) return serve(step, comm, watchdog);
-  Driver driver(options, config, step, comm, watchdog, tokenizer);
+  Driver driver(options, config, step, comm, watchdog, tokenizer, drafter);
   return driver.run();
 }
 

@@ -125,3 +125,24 @@ TEST_CASE("multi-rank generate: a hung rank is ended by the step watchdog") {
 TEST_CASE("multi-rank generate: a SIGKILLed rank ends the job within 10 s, finished results kept whole") {
   expect_job_failure("kill", "", "", "", 10, /*kill_a_rank=*/true);
 }
+
+TEST_CASE("multi-rank generate with the DFlash drafter: identical to plain decoding on 1, 2 and 4 ranks") {
+  test::TempDir tmp("mr-dflash");
+  std::string out;
+  REQUIRE(test::run_tachyon("convert --from " + test::fixture("parity/qwen3_moe") + " --to " + tmp.file("t.h5"), &out) == 0);
+  REQUIRE(test::run_tachyon("convert --drafter --from " + test::fixture("dflash/swa/drafter") + " --to " + tmp.file("d.h5"), &out) == 0);
+  write_prompts(tmp.file("p.jsonl"), 6, 400, 12);
+  const std::string args = " generate --model " + tmp.file("t.h5") + " --prompts " + tmp.file("p.jsonl") + " --max-batch 3";
+  REQUIRE(test::run_tachyon(args + " --out " + tmp.file("plain.jsonl"), &out) == 0);
+  const auto plain = lines_of(tmp.file("plain.jsonl"));
+  for (int ranks : {1, 2, 4}) {
+    const std::string o = tmp.file(fmt::format("spec-{}.jsonl", ranks));
+    REQUIRE_MESSAGE(test::run(test::mpirun(ranks) + TACHYON_EXE + args + " --drafter " + tmp.file("d.h5") +
+                              " --block-size 8 --out " + o + " > " + o + ".log 2>&1") == 0, test::read_file(o + ".log"));
+    const auto got = lines_of(o);
+    REQUIRE(got.size() == plain.size());
+    for (size_t i = 0; i < plain.size(); ++i)
+      CHECK_MESSAGE(json::parse(got[i])["token_ids"] == json::parse(plain[i])["token_ids"], "ranks ", ranks, " request ", i);
+    CHECK(test::read_file(o + ".log").find("speculative: acceptance length") != std::string::npos);
+  }
+}
