@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds the tokenizer parity fixtures with Hugging Face `tokenizers`.
+r"""Builds the tokenizer parity fixtures with Hugging Face `tokenizers`.
 
 For each configuration below it trains a small byte-level BPE (vocab ~1500-2500) on this machine's
 Python standard library sources (found at run time; nothing of them is committed), with that family's
