@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/checkpoint.h"
 #include "model/error.h"
 #include "model/tokenizer/bpe_model.h"
 #include "model/tokenizer/tokenizer.h"
@@ -268,6 +269,18 @@ TEST_CASE("tokenizer commands: tokenize, detokenize, per-line errors, --bench, r
   const json bench = json::parse(out);
   CHECK(bench["mb_per_s"].get<double>() > 0);
   CHECK(bench["tokens"].get<size_t>() == tok.encode(test::read_file(tmp.file("bench.txt"))).size());
+
+  // A checkpoint that stores the tokenizer serves as --tokenizer too; one that stores none is refused.
+  {
+    CheckpointWriter w(tmp.file("with.h5"), "target", "{}", test::read_file(qwen));
+    w.close();
+    CheckpointWriter none(tmp.file("without.h5"), "target", "{}", std::nullopt);
+    none.close();
+  }
+  REQUIRE(test::run_tachyon("tokenize --tokenizer " + tmp.file("with.h5") + " --text 'Hello, 世界!'", &out) == 0);
+  CHECK(json::parse(out).get<std::vector<int32_t>>() == ids);
+  CHECK(test::run_tachyon("tokenize --tokenizer " + tmp.file("without.h5") + " --text hi", &out) != 0);
+  CHECK(contains(out, "stores no tokenizer"));
 
   {
     json j = json::parse(test::read_file(qwen));
