@@ -66,3 +66,53 @@ __device__ __forceinline__ void decode_e4m3x4_bf16_scaled(uint32_t w, uint32_t& 
 }
 
 }  // namespace tachyon::cuda
+
+// ---- appended for the MoE expert GEMM (kernels/cuda/moe_gemm_mma.cuh): MXFP4 -> BF16 pairs ----
+
+namespace tachyon::cuda {
+
+// The same trick in BF16 (Marlin's kFE2M1f): an E2M1 code s.e1e0.m placed as s -> bit 15,
+// e1e0 -> exponent bits 8..7, m -> mantissa bit 6 of a BF16 is exactly code_value * 2^-126 (0.5
+// lands in BF16's subnormal range, which mul.bf16x2 keeps). A multiply by a BF16x2 factor restores the
+// value and applies the block scale at once; the factor 2^(b-1) is a finite BF16 only for E8M0 bytes
+// b <= 128, so larger scales take a second multiply (mxfp4_bf16x2_factors).
+//
+// Pair P (0..3) of word w holds the nibbles at bits 4P..4P+3 and 16+4P..16+4P+3, i.e. elements P and
+// P+4 of the word's eight (element 2j in the low nibble of byte j): low half <- element P, high half
+// <- element P+4. The multiply by 2^12 + 2^6 (one IMAD) makes both shifted copies of each masked nibble
+// at once (sign to bit 15, magnitude to bits 8..6; the copies do not overlap, so no carries), and one
+// mask keeps exactly those bits: 3 instructions a pair, no lookup table.
+template <int P>
+__device__ __forceinline__ uint32_t e2m1x2_to_bf16x2_scaled(uint32_t w) {
+  static_assert(P >= 0 && P < 4, "pair index");
+  const uint32_t src = P < 2 ? w : w >> 8;  // pairs 2 and 3: nibbles 2, 3 (and 6, 7) moved down a byte
+  const uint32_t x = (P % 2 == 0) ? (src & 0x000F000Fu) * 0x1040u   // nibble at bit 0:  << 12 and << 6
+                                  : (src & 0x00F000F0u) * 0x0104u;  // nibble at bit 4:  << 8 and << 2
+  return x & 0x81C081C0u;
+}
+
+// Multiplies two BF16 pairs (round to nearest; BF16 subnormals are kept by mul.bf16x2).
+__device__ __forceinline__ uint32_t bf16x2_mul(uint32_t a, uint32_t b) {
+  uint32_t d;
+  asm("mul.rn.bf16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+
+// The factor(s) that turn e2m1x2_to_bf16x2_scaled's values into real ones for E8M0 byte b, replicated
+// in both halves. `first` is 2^(b-1) for b <= 128 (one multiply suffices); for b > 128 it is 2^126 and
+// `second` is 2^(b-127) (NaN for b = 0xFF), to be applied after it. Both products are exact.
+struct Bf16x2Factors {
+  uint32_t first, second;
+  bool two;  // b > 128: apply `second` too
+};
+__device__ __forceinline__ Bf16x2Factors mxfp4_bf16x2_factors(uint32_t b) {
+  Bf16x2Factors f;
+  f.two = b > 128u;
+  const uint32_t h1 = f.two ? 0x7E80u : (b + 126u) << 7;               // 2^126 or 2^(b-1)
+  const uint32_t h2 = b == 0xFFu ? 0x7FC0u : (f.two ? b << 7 : 0x3F80u);  // 2^(b-127), NaN, or 1
+  f.first = h1 * 0x10001u;
+  f.second = h2 * 0x10001u;
+  return f;
+}
+
+}  // namespace tachyon::cuda

@@ -25,7 +25,8 @@ namespace tachyon::cuda {
 // Routing sorted by expert; every array lives on the device and has room for m*k pairs.
 struct MoeRouting {
   int32_t* expert_offsets = nullptr;  // [local_experts + 1]: local expert e owns sorted pairs [off[e], off[e+1])
-  int32_t* pair_index = nullptr;      // [m*k]: sorted pair -> original pair t*k + slot
+  int32_t* pair_index = nullptr;      // [m*k]: sorted pair -> original pair t*k + slot; positions
+                                      // [off[local_experts], m*k) hold the non-local pairs (any order)
   int32_t* active_count = nullptr;    // [1]: number of local experts with at least one pair
   int32_t* active_experts = nullptr;  // [local_experts]: those experts, ascending
   int local_experts = 0;

@@ -1,0 +1,35 @@
+// moe_down (kernels/cuda/moe.h): out[pair] = router_weight[pair] * (down_e . act[pair] +
+// bias_scale * down_bias_e) for every pair of a local expert, zero rows for the others
+// (moe_gemm_launch.cuh picks the kernel).
+#include "kernels/cuda/moe.h"
+#include "kernels/cuda/moe_gemm_launch.cuh"
+
+namespace tachyon::cuda {
+
+void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
+              const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream) {
+  const int n_pairs = m * top_k;
+  CUDA_REQUIRE(n_pairs <= routing.max_pairs, "moe_down: m*top_k exceeds the routing buffers' capacity");
+  CUDA_REQUIRE(down.experts >= routing.local_experts, "moe_down: fewer expert weights than local experts");
+  if (n_pairs == 0 || down.first.rows == 0) return;
+  moe_detail::MoeGemmParams p;
+  p.in = act;
+  p.in_row_div = 1;
+  p.K = down.first.cols;
+  p.rows = down.first.rows;
+  p.w0 = down;
+  p.w1 = down;
+  p.bias0 = down_bias;
+  p.bias_scale = bias_scale;
+  p.pair_weight = weights;
+  p.out = out;
+  p.offsets = routing.expert_offsets;
+  p.pair_index = routing.pair_index;
+  p.active_count = routing.active_count;
+  p.active_experts = routing.active_experts;
+  p.local_experts = routing.local_experts;
+  p.n_pairs = n_pairs;
+  moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream);
+}
+
+}  // namespace tachyon::cuda

@@ -1,0 +1,39 @@
+// moe_gate_up (kernels/cuda/moe.h): act[pair] = SwiGLU(gate_e . x[token] + gate_bias_e,
+// up_e . x[token] + up_bias_e) for every pair of a local expert, gate and up in one pass over the
+// expert's weights (moe_gemm_launch.cuh picks the kernel).
+#include "kernels/cuda/moe.h"
+#include "kernels/cuda/moe_gemm_launch.cuh"
+
+namespace tachyon::cuda {
+
+void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, const DeviceExperts& gate,
+                 const DeviceExperts& up, const float* gate_bias, const float* up_bias, const cpu::SwigluParams& act,
+                 float* act_out, cudaStream_t stream) {
+  const int n_pairs = m * top_k;
+  CUDA_REQUIRE(n_pairs <= routing.max_pairs, "moe_gate_up: m*top_k exceeds the routing buffers' capacity");
+  CUDA_REQUIRE(gate.first.rows == up.first.rows && gate.first.cols == up.first.cols,
+               "moe_gate_up: gate and up must have the same shape");
+  CUDA_REQUIRE(gate.experts >= routing.local_experts && up.experts >= routing.local_experts,
+               "moe_gate_up: fewer expert weights than local experts");
+  if (n_pairs == 0 || gate.first.rows == 0) return;
+  moe_detail::MoeGemmParams p;
+  p.in = x;
+  p.in_row_div = top_k;
+  p.K = gate.first.cols;
+  p.rows = gate.first.rows;
+  p.w0 = gate;
+  p.w1 = up;
+  p.bias0 = gate_bias;
+  p.bias1 = up_bias;
+  p.act = act;
+  p.out = act_out;
+  p.offsets = routing.expert_offsets;
+  p.pair_index = routing.pair_index;
+  p.active_count = routing.active_count;
+  p.active_experts = routing.active_experts;
+  p.local_experts = routing.local_experts;
+  p.n_pairs = n_pairs;
+  moe_detail::launch_moe_gemm<moe_detail::Proj::GateUp>(p, stream);
+}
+
+}  // namespace tachyon::cuda

@@ -1,0 +1,101 @@
+// Picks and launches the expert GEMM for one projection: the tensor-core kernel (moe_gemm_mma.cuh) for
+// MXFP4 and BF16 weights whose rows allow 16-byte loads, the FP32 kernel (moe_gemm_simple.cuh)
+// otherwise. Both use a fixed grid (one CTA per SM) and read the routing from the device only.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/moe_gemm_mma.cuh"
+#include "kernels/cuda/moe_gemm_simple.cuh"
+
+namespace tachyon::cuda::moe_detail {
+
+
+struct DeviceLimits {
+  int sms = 0, smem_optin = 0;
+};
+
+inline DeviceLimits device_limits() {
+  static DeviceLimits cached[16];
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  DeviceLimits& l = cached[dev % 16];
+  if (l.sms == 0) {
+    CUDA_CHECK(cudaDeviceGetAttribute(&l.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, dev));
+  }
+  return l;
+}
+
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
+void launch_mma(const MoeGemmParams& p, size_t smem, cudaStream_t stream) {
+  auto* kernel = moe_mma_kernel<F, P, W, D, NTMAX, kPerSlot>;
+  static bool configured = false;  // raise the dynamic shared-memory limit once per instantiation
+  if (!configured) {
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, device_limits().smem_optin));
+    configured = true;
+  }
+  kernel<<<device_limits().sms, W * 32, smem, stream>>>(p);
+  CUDA_CHECK_LAUNCH();
+}
+
+// The largest tokens-per-pass (in n-tiles of 8: 32, 16 or 8 tokens, at most max_tiles) whose staging
+// fits in shared memory; 0 if none does. Experts with more tokens take several passes over their weights.
+inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles) {
+  for (int ntmax : {4, 2, 1})
+    if (ntmax <= max_tiles &&
+        mma_smem_bytes(warps, ntmax, p.rs, p.local_experts) <= static_cast<size_t>(device_limits().smem_optin))
+      return ntmax;
+  return 0;
+}
+
+template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot>
+bool launch_mma_tokens(const MoeGemmParams& p, cudaStream_t stream) {
+  const int ntmax = pick_ntmax(p, W, kMaxTiles);
+  const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts);
+  if constexpr (kMaxTiles >= 4)
+    if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot>(p, smem, stream), true;
+  if constexpr (kMaxTiles >= 2)
+    if (ntmax == 2) return launch_mma<F, P, W, D, 2, kPerSlot>(p, smem, stream), true;
+  if (ntmax == 1) return launch_mma<F, P, W, D, 1, kPerSlot>(p, smem, stream), true;
+  return false;
+}
+
+inline bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+// Whether the tensor-core kernel can take these weights: MXFP4 or BF16 (the same for both matrices),
+// rows and experts starting on 16-byte boundaries, K a whole number of 16-byte blocks, and activation
+// rows that allow float4 loads.
+inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
+  const DeviceMatrix& m = p.w0.first;
+  if (m.format != WeightFormat::MXFP4 && m.format != WeightFormat::BF16) return false;
+  if (two_matrices && (p.w1.first.format != m.format || p.w1.first.data_row_stride != m.data_row_stride)) return false;
+  const int block = m.format == WeightFormat::MXFP4 ? 32 : 8;
+  if (p.K <= 0 || p.K % block != 0 || !aligned16(p.in)) return false;
+  for (const DeviceExperts* w : {&p.w0, &p.w1})
+    if (!aligned16(w->first.data) || w->first.data_row_stride % 16 != 0 || w->expert_data_stride % 16 != 0) return false;
+  return true;
+}
+
+template <Proj P>
+void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
+  if (mma_path_applies(p, P == Proj::GateUp)) {
+    const WeightFormat f = p.w0.first.format;
+    p.nb = p.K / (f == WeightFormat::MXFP4 ? 32 : 8);
+    p.rs = (2 * p.K + 127) / 128 * 128 + 32;  // BF16 row, padded to 32 (mod 128) bytes against bank conflicts
+    // The configurations that measured best on H100/H200 (kernels/cuda/bench_moe.cu): warps per CTA,
+    // k-iterations in flight per warp, at most 2 n-tiles (16 tokens) per pass, per-slot big-scale
+    // decision (MXFP4). MXFP4 is bound by the decoder's latency chains, so it gets fewer warps with more
+    // registers each and a deeper load ring; BF16 is bound by memory and gets more warps.
+    if (f == WeightFormat::MXFP4 ? launch_mma_tokens<WeightFormat::MXFP4, P, 8, 4, 2, true>(p, stream)
+                                 : launch_mma_tokens<WeightFormat::BF16, P, 16, 2, 2, false>(p, stream))
+      return;
+  }
+  moe_simple_kernel<P><<<device_limits().sms * 4, 256, 0, stream>>>(p);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tachyon::cuda::moe_detail

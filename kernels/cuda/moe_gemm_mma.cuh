@@ -1,0 +1,543 @@
+// The tensor-core expert GEMM (MXFP4 and BF16 weights), for decode-sized token counts per expert.
+//
+// Shape of the work ("swap AB"): weight rows sit on the M side of mma.sync.m16n8k16 (BF16 in, FP32
+// accumulate) and the expert's tokens on N (8 per n-tile), so one token per expert wastes tensor-core
+// lanes but not memory bandwidth, which is what decode is bound by. Weights are the A operand and are
+// never staged: each thread loads 16 contiguous bytes of a row (one MXFP4 block of 32 values with its
+// scale byte, or 8 BF16 values) straight into registers, D k-iterations ahead (a ring of register
+// buffers, the loop unrolled by D so that the ring is indexed by constants), and decodes them in
+// registers (dequant.cuh). The thread's K positions inside its block do not match the MMA fragment's K
+// positions; they do not have to, because a dot product does not care about the order of K as long as
+// A and B agree: the activations are staged in shared memory (BF16) already permuted to the order the
+// decoder produces, so each B fragment is one 8-byte shared load and the weights need no offline
+// reshuffle.
+//
+// Work: a persistent grid (one CTA per SM, a fixed size: CUDA graphs) walks a device-side list of items
+// (active expert, pass over <= NP of its tokens, group of R row tiles); each CTA owns a contiguous run
+// of items, so it stages an expert's activations once for many row tiles. Inside an item the W warps
+// are R row tiles x S K-splits (S chosen on the device from the amount of work, so that a few active
+// experts still fill the GPU); K-split partials are summed in shared memory over a fixed tree
+// (deterministic). Experts with no pairs have no items. Epilogues are fused: gate_up computes the gate
+// and up tiles of the same rows in the same warp and writes SwiGLU(gate + b, up + b); down writes
+// router weight * (acc + bias_scale * bias).
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include <climits>
+#include <cstdint>
+
+#include "kernels/cuda/dequant.cuh"
+#include "kernels/cuda/moe_gemm_params.cuh"
+
+namespace tachyon::cuda::moe_detail {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kMT = 2;  // m-tiles (of 16 rows) per warp: gate + up rows (gate_up), 32 rows (down)
+
+template <Proj P>
+constexpr int tile_rows() { return P == Proj::GateUp ? 16 : 32; }  // rows per matrix of one warp tile
+
+// Shared memory of one CTA, in bytes, for a given staging row stride and tokens per pass.
+inline size_t mma_smem_bytes(int warps, int ntmax, int rs, int local_experts) {
+  const size_t np = 8 * static_cast<size_t>(ntmax);
+  return np * rs                                               // staged activations
+         + static_cast<size_t>(warps / 2) * kMT * ntmax * 512  // K-split partials of half the warps
+         + (4 * static_cast<size_t>(local_experts) + 1) * 4    // per-active-expert tables
+         + np * 8 + 16;                                        // the pass's pair ids and router weights; misc
+}
+
+__device__ __forceinline__ void ldg_weight_block(const uint8_t* ptr, uint32_t (&w)[4]) {
+  // Streamed once: skip L1; ask L2 for 256 bytes, since the next iterations read the rest of the row.
+  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3])
+               : "l"(ptr));
+}
+
+__device__ __forceinline__ void mma_bf16_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+__device__ __forceinline__ uint32_t decode_pair(uint32_t w, int pair) {
+  switch (pair) {  // a compile-time constant after unrolling
+    case 0: return e2m1x2_to_bf16x2_scaled<0>(w);
+    case 1: return e2m1x2_to_bf16x2_scaled<1>(w);
+    case 2: return e2m1x2_to_bf16x2_scaled<2>(w);
+    default: return e2m1x2_to_bf16x2_scaled<3>(w);
+  }
+}
+
+// One k-iteration of MXFP4: the thread's 32 values of rows gid and gid + 8 of each m-tile, 8 MMA steps.
+// Step s uses word s/2 of the block; its A registers are pairs (2h, 2h+4) and (2h+1, 2h+5) of that word,
+// h = s % 2 (see e2m1x2_to_bf16x2_scaled); the staging below puts x in the same order. kTwoFactors:
+// some scale byte of the warp is above 128 and needs the second multiply (mxfp4_bf16x2_factors); the
+// common case builds only the single factor 2^(b-1).
+template <bool kTwoFactors, int NT>
+__device__ __forceinline__ void mma_steps_mxfp4(const uint32_t (&w)[kMT][2][4], const uint32_t (&sc)[kMT][2],
+                                                const uint8_t* xb, int rs, int nb8, float (&acc)[kMT][NT][4]) {
+  uint32_t f1[kMT][2], f2[kMT][2];
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      if constexpr (kTwoFactors) {
+        const Bf16x2Factors f = mxfp4_bf16x2_factors(sc[mt][h]);
+        f1[mt][h] = f.first;
+        f2[mt][h] = f.second;
+      } else {
+        f1[mt][h] = ((sc[mt][h] + 126u) << 7) * 0x10001u;  // 2^(b-1), b <= 128
+      }
+    }
+#pragma unroll
+  for (int s = 0; s < 8; ++s) {
+    const int wi = s / 2, h = s % 2;
+    uint32_t a[kMT][4];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt) {
+      a[mt][0] = bf16x2_mul(decode_pair(w[mt][0][wi], 2 * h), f1[mt][0]);
+      a[mt][1] = bf16x2_mul(decode_pair(w[mt][1][wi], 2 * h), f1[mt][1]);
+      a[mt][2] = bf16x2_mul(decode_pair(w[mt][0][wi], 2 * h + 1), f1[mt][0]);
+      a[mt][3] = bf16x2_mul(decode_pair(w[mt][1][wi], 2 * h + 1), f1[mt][1]);
+      if constexpr (kTwoFactors) {
+        a[mt][0] = bf16x2_mul(a[mt][0], f2[mt][0]);
+        a[mt][1] = bf16x2_mul(a[mt][1], f2[mt][1]);
+        a[mt][2] = bf16x2_mul(a[mt][2], f2[mt][0]);
+        a[mt][3] = bf16x2_mul(a[mt][3], f2[mt][1]);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * 8 * rs + s * nb8);
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) mma_bf16_16816(acc[mt][nt], a[mt], b.x, b.y);
+    }
+  }
+}
+
+// One k-iteration of BF16: 8 values per row, 2 MMA steps, no decoding (the natural K order).
+template <int NT>
+__device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], const uint8_t* xb, int rs, int nb8,
+                                               float (&acc)[kMT][NT][4]) {
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+    uint32_t a[kMT][4];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt) {
+      a[mt][0] = w[mt][0][2 * s];
+      a[mt][1] = w[mt][1][2 * s];
+      a[mt][2] = w[mt][0][2 * s + 1];
+      a[mt][3] = w[mt][1][2 * s + 1];
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * 8 * rs + s * nb8);
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) mma_bf16_16816(acc[mt][nt], a[mt], b.x, b.y);
+    }
+  }
+}
+
+// Shared-memory layout of one staged activation row (token n of the pass), in 8-byte chunks of 4 BF16:
+// chunk (step s, block kb) at byte n*rs + (s*nb + kb)*8 holds the 4 values that the thread owning block
+// kb feeds to MMA step s. Step-major order makes the 4 threads of a quad (consecutive blocks) read 32
+// contiguous bytes, and rs = 32 (mod 128) puts the quads of a half-warp on distinct banks.
+template <WeightFormat F, Proj P, int NTMAX>
+__device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int ntok, int nt_used, uint8_t* xs) {
+  const int K = p.K, nb = p.nb, rs = p.rs;
+  const int nrows = nt_used * 8;  // rows past ntok are zeros (their MMA columns are discarded)
+  if constexpr (F == WeightFormat::MXFP4) {
+    // Unit = (row n, word wi, block kb): 8 consecutive values -> chunks of steps 2wi and 2wi+1 as
+    // (e0, e4, e1, e5) and (e2, e6, e3, e7), the decoder's pair order.
+    const int units = nrows * 4 * nb;
+    for (int u = threadIdx.x; u < units; u += blockDim.x) {
+      const int kb = u % nb, rest = u / nb, wi = rest % 4, n = rest / 4;
+      uint2 c0 = make_uint2(0, 0), c1 = make_uint2(0, 0);
+      if (n < ntok) {
+        const float* src = p.in + static_cast<size_t>(s_pair[n] / p.in_row_div) * K + kb * 32 + 8 * wi;
+        const float4 f0 = __ldg(reinterpret_cast<const float4*>(src));
+        const float4 f1 = __ldg(reinterpret_cast<const float4*>(src + 4));
+        c0 = make_uint2(pack_bf16x2(f0.x, f1.x), pack_bf16x2(f0.y, f1.y));
+        c1 = make_uint2(pack_bf16x2(f0.z, f1.z), pack_bf16x2(f0.w, f1.w));
+      }
+      uint8_t* row = xs + static_cast<size_t>(n) * rs;
+      *reinterpret_cast<uint2*>(row + ((2 * wi) * nb + kb) * 8) = c0;
+      *reinterpret_cast<uint2*>(row + ((2 * wi + 1) * nb + kb) * 8) = c1;
+    }
+  } else {
+    // Unit = (row n, step s, block kb): 4 consecutive values, in order.
+    const int units = nrows * 2 * nb;
+    for (int u = threadIdx.x; u < units; u += blockDim.x) {
+      const int kb = u % nb, rest = u / nb, s = rest % 2, n = rest / 2;
+      uint2 c = make_uint2(0, 0);
+      if (n < ntok) {
+        const float* src = p.in + static_cast<size_t>(s_pair[n] / p.in_row_div) * K + kb * 8 + 4 * s;
+        const float4 f = __ldg(reinterpret_cast<const float4*>(src));
+        c = make_uint2(pack_bf16x2(f.x, f.y), pack_bf16x2(f.z, f.w));
+      }
+      *reinterpret_cast<uint2*>(xs + static_cast<size_t>(n) * rs + (s * nb + kb) * 8) = c;
+    }
+  }
+}
+
+// The n-tiles an item runs with: its token count rounded up to 1, 2 or 4 tiles (each count is its own
+// unrolled loop, so the MMA steps carry no per-tile predicates or branches).
+template <int NTMAX>
+__device__ __forceinline__ int exec_tiles(int ntok) {
+  const int t = (ntok + 7) / 8;
+  return t <= 1 ? 1 : t <= 2 ? 2 : NTMAX;
+}
+
+// One CTA of moe_mma_kernel: its shared-memory tables, the warp's role, the load cursor (which runs D
+// k-iterations ahead of the compute, across item boundaries) and the register ring it fills.
+// kPerSlot (MXFP4): decide the big-scale path per ring slot rather than per round of D slots. A round
+// is then D blocks of code, each ending in its slot's reload; deciding per round lets the whole round
+// be scheduled as one block, but its decision needs the scale bytes of the slot loaded last.
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
+struct MmaCta {
+  static constexpr int kNP = NTMAX * 8;  // tokens per pass
+  static constexpr int kTR = tile_rows<P>();
+
+  const MoeGemmParams& p;
+  uint8_t* xs;
+  float* red;
+  const int *s_pref, *s_exp, *s_start, *s_cnt;
+  int* s_pair;
+  float* s_wt;
+  int warp, lane, gid, tig;
+  int rows, nb, nb8, rs, n_it, T, S, R, RG, J, r_local, ks;
+  long long i1;
+  // load cursor
+  long long li;
+  int lj, la;
+  const uint8_t* lrow[kMT];   // row gid of m-tile mt at the item's expert; row gid + 8 is 8 rows further
+  const uint8_t* lsrow[kMT];
+  bool lvalid[kMT][2];
+  uint32_t wbuf[D][kMT][2][4];
+  uint32_t sbuf[D][kMT][2];
+
+  __device__ __forceinline__ MmaCta(const MoeGemmParams& params) : p(params) {}
+
+  __device__ __forceinline__ void set_load_item() {
+    const bool item_ok = li < i1;
+    int e = 0, rt = 0;
+    if (item_ok) {
+      const long long pi = li / RG;
+      const int g = static_cast<int>(li - pi * RG);
+      while (s_pref[la + 1] <= pi) ++la;
+      e = s_exp[la];
+      rt = g * R + r_local;
+    }
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt) {
+      const DeviceExperts& we = (P == Proj::GateUp && mt == 1) ? p.w1 : p.w0;
+      const int row = (P == Proj::GateUp ? rt * 16 : rt * 32 + mt * 16) + gid;
+      lvalid[mt][0] = item_ok && row < rows;
+      lvalid[mt][1] = item_ok && row + 8 < rows;
+      lrow[mt] = we.first.data + e * we.expert_data_stride + static_cast<size_t>(row) * we.first.data_row_stride;
+      lsrow[mt] = nullptr;
+      if constexpr (F == WeightFormat::MXFP4)
+        lsrow[mt] = we.first.scales + e * we.expert_scale_stride + static_cast<size_t>(row) * we.first.scale_row_stride;
+    }
+  }
+
+  // Loads k-iteration lj + d of the load cursor's item into ring slot d.
+  __device__ __forceinline__ void issue(int d) {
+    const int kb = (ks * J + lj + d) * 4 + tig;
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        wbuf[d][mt][h][0] = wbuf[d][mt][h][1] = wbuf[d][mt][h][2] = wbuf[d][mt][h][3] = 0;
+        sbuf[d][mt][h] = 0;
+        if (lvalid[mt][h] && kb < nb) {
+          // The two matrices of gate_up share their row strides (mma_path_applies checks it).
+          ldg_weight_block(lrow[mt] + h * 8 * p.w0.first.data_row_stride + static_cast<size_t>(kb) * 16, wbuf[d][mt][h]);
+          if constexpr (F == WeightFormat::MXFP4) sbuf[d][mt][h] = __ldg(lsrow[mt] + h * 8 * p.w0.first.scale_row_stride + kb);
+        }
+      }
+  }
+
+  // Moves the load cursor D iterations on. J is a multiple of D, so items change only between rounds.
+  __device__ __forceinline__ void advance() {
+    lj += D;
+    if (lj == J) {
+      lj = 0;
+      ++li;
+      set_load_item();
+    }
+  }
+
+  // The MMA steps of ring slot d (k-iteration kit) into acc. kTwo: some scale byte needs the second
+  // factor (decided for a whole round of D slots, so that a round is one basic block).
+  template <int NT, bool kTwo>
+  __device__ __forceinline__ void compute(int d, int kit, float (&acc)[kMT][NT][4]) {
+    // Lanes past the last block multiply zero weights; point them at a real block's activations.
+    const int kb = min(kit * 4 + tig, nb - 1);
+    const uint8_t* xb = xs + gid * rs + kb * 8;
+    if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(wbuf[d], sbuf[d], xb, rs, nb8, acc);
+    else mma_steps_bf16<NT>(wbuf[d], xb, rs, nb8, acc);
+  }
+
+  // One round: the D ring slots' MMA steps, each slot reloaded right after it is consumed.
+  template <int NT, bool kTwo>
+  __device__ __forceinline__ void round(int kit0, float (&acc)[kMT][NT][4]) {
+#pragma unroll
+    for (int d = 0; d < D; ++d) {
+      compute<NT, kTwo>(d, kit0 + d, acc);
+      issue(d);
+    }
+    advance();
+  }
+
+  // One item (expert e, row group g) over the staged pass of ntok tokens, NT n-tiles.
+  template <int NT>
+  __device__ __forceinline__ void run_item(int e, int g, int ntok) {
+    float acc[kMT][NT][4];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.0f;
+
+    for (int jj = 0; jj < J; jj += D) {
+      const int kit0 = ks * J + jj;
+      if (kit0 >= n_it) {  // warp-uniform: past the row's end only the ring turns
+#pragma unroll
+        for (int d = 0; d < D; ++d) issue(d);
+        advance();
+        continue;
+      }
+      // Slots past the row's end hold zero weights: computing them adds exact zeros, which is cheaper
+      // than a branch per slot (it would split the round's code into separately scheduled blocks).
+      if constexpr (F == WeightFormat::MXFP4 && kPerSlot) {
+#pragma unroll
+        for (int d = 0; d < D; ++d) {
+          bool two = false;
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) two |= sbuf[d][mt][h] > 128u;
+          if (__any_sync(kFullMask, two)) compute<NT, true>(d, kit0 + d, acc);
+          else compute<NT, false>(d, kit0 + d, acc);
+          issue(d);
+        }
+        advance();
+      } else if constexpr (F == WeightFormat::MXFP4) {
+        bool two = false;
+#pragma unroll
+        for (int d = 0; d < D; ++d)
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) two |= sbuf[d][mt][h] > 128u;
+        if (__any_sync(kFullMask, two)) round<NT, true>(kit0, acc);
+        else round<NT, false>(kit0, acc);
+      } else {
+        round<NT, false>(kit0, acc);
+      }
+    }
+
+    // K-split partials, summed over a fixed tree of the splits (deterministic): in round `step`, split
+    // ks = step (mod 2 step) hands its partial to split ks - step through slot warp / 2.
+    for (int step = 1; step < S; step *= 2) {
+      __syncthreads();  // the slots' previous readers are done
+      if (ks % (2 * step) == step) {
+        float* slot = red + (warp >> 1) * (kMT * NT * 128);
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) slot[(mt * NT + nt) * 128 + i * 32 + lane] = acc[mt][nt][i];
+      }
+      __syncthreads();
+      if (ks % (2 * step) == 0) {
+        const float* slot = red + ((warp + step) >> 1) * (kMT * NT * 128);
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) acc[mt][nt][i] += slot[(mt * NT + nt) * 128 + i * 32 + lane];
+      }
+    }
+
+    const int rt = g * R + r_local;
+    if (ks != 0 || rt >= T) return;
+    // Accumulator i of n-tile nt: row gid + 8 (i / 2), token nt * 8 + 2 tig + i % 2.
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int n = nt * 8 + 2 * tig + (i & 1);
+        if (n >= ntok) continue;
+        float* out = p.out + static_cast<size_t>(s_pair[n]) * rows;
+        if constexpr (P == Proj::GateUp) {
+          const int row = rt * 16 + gid + 8 * (i >> 1);
+          if (row < rows) out[row] = epilogue_value<P>(p, e, row, acc[0][nt][i], acc[1][nt][i], 1.0f);
+        } else {
+#pragma unroll
+          for (int mt = 0; mt < kMT; ++mt) {
+            const int row = rt * 32 + mt * 16 + gid + 8 * (i >> 1);
+            if (row < rows) out[row] = epilogue_value<P>(p, e, row, acc[mt][nt][i], 0.0f, s_wt[n]);
+          }
+        }
+      }
+    }
+  }
+};
+
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
+__global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
+  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot>;
+  constexpr int kNP = Cta::kNP;
+  extern __shared__ __align__(16) uint8_t smem[];
+  const int L = p.local_experts;
+  uint8_t* xs = smem;
+  float* red = reinterpret_cast<float*>(smem + static_cast<size_t>(kNP) * p.rs);
+  int* s_pref = reinterpret_cast<int*>(red + (W / 2) * kMT * NTMAX * 128);  // [A + 1]: passes before active expert a
+  int* s_exp = s_pref + L + 1;                                              // [A]: local expert id
+  int* s_start = s_exp + L;                                                 // [A]: its first sorted pair
+  int* s_cnt = s_start + L;                                                 // [A]: its pair count
+  int* s_pair = s_cnt + L;                                                  // [kNP]: the staged pass's pairs
+  float* s_wt = reinterpret_cast<float*>(s_pair + kNP);                     // [kNP]: their router weights
+  int* s_misc = reinterpret_cast<int*>(s_wt + kNP);
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int n_it = (p.nb + 3) / 4;  // k-iterations of a whole row: one 16-byte block per quad thread
+  const int T = (p.rows + Cta::kTR - 1) / Cta::kTR;
+
+  if constexpr (P == Proj::Down) zero_nonlocal_rows(p);
+
+  // Per-CTA tables of the active experts and their passes, and the K-split S (same on every CTA).
+  const int A = *p.active_count;
+  if (warp == 0) {
+    int carry = 0;
+    for (int base = 0; base < A; base += 32) {
+      const int a = base + lane;
+      int passes = 0;
+      if (a < A) {
+        const int e = p.active_experts[a];
+        const int st = p.offsets[e], cnt = p.offsets[e + 1] - st;
+        s_exp[a] = e;
+        s_start[a] = st;
+        s_cnt[a] = cnt;
+        passes = (cnt + kNP - 1) / kNP;
+      }
+      int incl = passes;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const int v = __shfl_up_sync(kFullMask, incl, o);
+        if (lane >= o) incl += v;
+      }
+      if (a < A) s_pref[a + 1] = carry + incl;
+      carry += __shfl_sync(kFullMask, incl, 31);
+    }
+    if (lane == 0) {
+      s_pref[0] = 0;
+      // Per-CTA cost of a split S: items per CTA (the largest share) x iterations per item per warp.
+      int best_s = 1;
+      long long best = LLONG_MAX;
+      for (int S = 1; S <= 8 && W % S == 0; S *= 2) {
+        const int R = W / S;
+        const long long items = static_cast<long long>(carry) * ((T + R - 1) / R);
+        const long long per_cta = (items + gridDim.x - 1) / gridDim.x;
+        const int J = ((n_it + S - 1) / S + D - 1) / D * D;
+        if (per_cta * J < best) {
+          best = per_cta * J;
+          best_s = S;
+        }
+      }
+      s_misc[0] = carry;
+      s_misc[1] = best_s;
+    }
+  }
+  __syncthreads();
+
+  Cta c(p);
+  c.xs = xs;
+  c.red = red;
+  c.s_pref = s_pref;
+  c.s_exp = s_exp;
+  c.s_start = s_start;
+  c.s_cnt = s_cnt;
+  c.s_pair = s_pair;
+  c.s_wt = s_wt;
+  c.warp = warp;
+  c.lane = lane;
+  c.gid = lane / 4;
+  c.tig = lane % 4;
+  c.rows = p.rows;
+  c.nb = p.nb;
+  c.nb8 = p.nb * 8;
+  c.rs = p.rs;
+  c.n_it = n_it;
+  c.T = T;
+  c.S = s_misc[1];
+  c.R = W / c.S;
+  c.RG = (T + c.R - 1) / c.R;
+  c.J = ((n_it + c.S - 1) / c.S + D - 1) / D * D;  // iterations per item per warp (a multiple of D)
+  c.r_local = warp / c.S;
+  c.ks = warp % c.S;
+  const long long items = static_cast<long long>(s_misc[0]) * c.RG;
+  const long long i0 = items * blockIdx.x / gridDim.x;
+  c.i1 = items * (blockIdx.x + 1) / gridDim.x;
+  if (i0 >= c.i1) return;
+
+  c.li = i0;
+  c.lj = 0;
+  c.la = 0;
+  c.set_load_item();
+  int ca = c.la;  // the compute cursor's active-expert index starts where the load cursor's did
+#pragma unroll
+  for (int d = 0; d < D; ++d) c.issue(d);
+  c.advance();
+
+  int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
+  for (long long item = i0; item < c.i1; ++item) {
+    const long long pi = item / c.RG;
+    const int g = static_cast<int>(item - pi * c.RG);
+    while (s_pref[ca + 1] <= pi) ++ca;
+    const int q = static_cast<int>(pi - s_pref[ca]);
+    if (ca != staged_a || q != staged_q) {
+      __syncthreads();  // every warp is done with the previous pass's activations
+      ntok = min(kNP, s_cnt[ca] - q * kNP);
+      tiles = exec_tiles<NTMAX>(ntok);
+      for (int n = tid; n < ntok; n += blockDim.x) {
+        const int pr = p.pair_index[s_start[ca] + q * kNP + n];
+        s_pair[n] = pr;
+        s_wt[n] = (P == Proj::Down && p.pair_weight) ? p.pair_weight[pr] : 1.0f;
+      }
+      __syncthreads();
+      stage_activations<F, P, NTMAX>(p, s_pair, ntok, tiles, xs);
+      __syncthreads();
+      staged_a = ca;
+      staged_q = q;
+    }
+    const int e = s_exp[ca];
+    if constexpr (NTMAX >= 4) {
+      if (tiles > 2) {
+        c.template run_item<NTMAX>(e, g, ntok);
+        continue;
+      }
+    }
+    if constexpr (NTMAX >= 2) {
+      if (tiles == 2) {
+        c.template run_item<2>(e, g, ntok);
+        continue;
+      }
+    }
+    c.template run_item<1>(e, g, ntok);
+  }
+}
+
+}  // namespace tachyon::cuda::moe_detail

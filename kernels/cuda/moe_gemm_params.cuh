@@ -1,0 +1,77 @@
+// What the expert GEMM kernels (moe_gemm_mma.cuh, moe_gemm_simple.cuh) share: their parameters, the
+// fused epilogues (SwiGLU for gate_up; router weight and bias for down) and the zeroing of the rows of
+// pairs whose expert is not local. The launchers are in moe_gemm_launch.cuh.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/swiglu.h"
+#include "kernels/cuda/device_weight.h"
+
+namespace tachyon::cuda::moe_detail {
+
+enum class Proj { GateUp, Down };
+
+struct MoeGemmParams {
+  // Activations: the input row of pair p is in + (p / in_row_div) * K (gate_up: the token's hidden
+  // state, in_row_div = top_k; down: the pair's own SwiGLU output, in_row_div = 1).
+  const float* in = nullptr;
+  int in_row_div = 1;
+  int K = 0;     // input features (weight columns)
+  int rows = 0;  // output features (weight rows): inter_local (gate_up) or hidden (down)
+  DeviceExperts w0, w1;          // gate, up (gate_up); down, down (down)
+  const float* bias0 = nullptr;  // [local_experts, rows]: gate bias (gate_up) or down bias (down), or null
+  const float* bias1 = nullptr;  // [local_experts, rows]: up bias (gate_up), or null
+  float bias_scale = 1.0f;       // down: multiplies bias0
+  const float* pair_weight = nullptr;  // down: router weight of each pair [n_pairs]
+  cpu::SwigluParams act;
+  float* out = nullptr;          // [n_pairs, rows], row = original pair index
+  // Routing (moe.h's MoeRouting)
+  const int32_t* offsets = nullptr;
+  const int32_t* pair_index = nullptr;
+  const int32_t* active_count = nullptr;
+  const int32_t* active_experts = nullptr;
+  int local_experts = 0;
+  int n_pairs = 0;
+  // Tensor-core path only (set by the launcher): 16-byte weight blocks per row, and the byte stride of
+  // one staged BF16 activation row in shared memory.
+  int nb = 0;
+  int rs = 0;
+};
+
+__device__ __forceinline__ float swiglu_value(float g, float u, const cpu::SwigluParams& a) {
+  if (a.kind == SwigluKind::Standard) return g / (1.0f + expf(-g)) * u;
+  g = fminf(g, a.limit);
+  u = fminf(fmaxf(u, -a.limit), a.limit);
+  return (u + 1.0f) * (g / (1.0f + expf(-a.alpha * g)));
+}
+
+// The output value of one (pair, row): gate_up takes both projections (v1 = up), down only v0.
+template <Proj P>
+__device__ __forceinline__ float epilogue_value(const MoeGemmParams& p, int e, int row, float v0, float v1, float pair_w) {
+  const size_t b = static_cast<size_t>(e) * p.rows + row;
+  if constexpr (P == Proj::GateUp) {
+    if (p.bias0) v0 += p.bias0[b];
+    if (p.bias1) v1 += p.bias1[b];
+    return swiglu_value(v0, v1, p.act);
+  } else {
+    if (p.bias0) v0 += p.bias_scale * p.bias0[b];
+    return pair_w * v0;
+  }
+}
+
+// down: pairs sorted after the local experts' (moe_align puts the non-local ones there) get zero rows.
+// Grid-strided over all threads of the launch.
+__device__ __forceinline__ void zero_nonlocal_rows(const MoeGemmParams& p) {
+  const int first = p.offsets[p.local_experts];
+  const int64_t total = static_cast<int64_t>(p.n_pairs - first) * p.rows;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int pr = p.pair_index[first + static_cast<int>(i / p.rows)];
+    p.out[static_cast<size_t>(pr) * p.rows + static_cast<size_t>(i % p.rows)] = 0.0f;
+  }
+}
+
+}  // namespace tachyon::cuda::moe_detail

@@ -1,0 +1,584 @@
+// GPU MoE kernels (kernels/cuda/moe.h) against their CPU twins: cpu::route for every router kind, the
+// invariants of moe_align, moe_gate_up / moe_down per expert against cpu::matmul + cpu::swiglu and
+// cpu::gated_mlp in every weight format (ep-style local expert ranges, tp-style intermediate slices,
+// 0..64 tokens per expert), and the whole route -> align -> gate_up -> down -> combine pipeline against
+// the CPU step's composition. Also the benchmark driver "bench: moe" (skipped unless asked for).
+//
+// Tolerances. The FP32 kernel (F32, FP8 weights) differs from the CPU only by FP32 summation order:
+// atol/rtol 1e-4 on unit-scale outputs. The tensor-core kernel (MXFP4, BF16 weights) feeds the MMAs
+// BF16 activations (weights are exact in BF16): against the CPU fed the same BF16-rounded activations
+// only the summation order differs (atol/rtol 1e-3, looser than FP32's because the MMA's internal
+// accumulation is not IEEE-sequential); against the CPU on the FP32 activations the rounding of the
+// activations (2^-9 relative each) shows, ~1e-2 relative: atol 2e-2 x rms(ref), rtol 2e-2.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "gpu_test_util.h"
+#include "kernels/cpu/gated_mlp.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/router.h"
+#include "kernels/cpu/swiglu.h"
+#include "kernels/cuda/bench.h"
+#include "kernels/cuda/device_weight.h"
+#include "kernels/cuda/moe.h"
+#include "model/bf16.h"
+#include "model/fp8.h"
+#include "model/mxfp4.h"
+
+using namespace tachyon;
+using cuda::DeviceBuffer;
+
+namespace {
+
+constexpr WeightFormat kFormats[] = {WeightFormat::F32, WeightFormat::BF16, WeightFormat::FP8, WeightFormat::MXFP4};
+
+bool uses_tensor_cores(WeightFormat f) { return f == WeightFormat::MXFP4 || f == WeightFormat::BF16; }
+
+// Routing buffers on the device, sized for `max_pairs`.
+struct DeviceRouting {
+  DeviceBuffer<int32_t> offsets, pairs, count, active;
+  cuda::MoeRouting r;
+  DeviceRouting(int local_experts, int expert_begin, int max_pairs)
+      : offsets(local_experts + 1), pairs(std::max(max_pairs, 1)), count(1), active(local_experts) {
+    r.expert_offsets = offsets.get();
+    r.pair_index = pairs.get();
+    r.active_count = count.get();
+    r.active_experts = active.get();
+    r.local_experts = local_experts;
+    r.expert_begin = expert_begin;
+    r.max_pairs = max_pairs;
+  }
+};
+
+uint64_t lcg(uint64_t& s) {
+  s = s * 6364136223846793005ull + 1442695040888963407ull;
+  return s >> 33;
+}
+
+// expert_ids [m*top_k] in which global expert e appears counts[e] times, in a seeded random order.
+std::vector<int32_t> ids_with_counts(const std::vector<int>& counts, uint64_t seed) {
+  std::vector<int32_t> ids;
+  for (size_t e = 0; e < counts.size(); ++e) ids.insert(ids.end(), counts[e], static_cast<int32_t>(e));
+  for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[lcg(seed) % i]);
+  return ids;
+}
+
+std::vector<float> bf16_rounded(std::vector<float> v) {
+  for (float& x : v) x = bf16_to_float(float_to_bf16(x));
+  return v;
+}
+
+double rms(const std::vector<float>& v) {
+  double s = 0;
+  for (float x : v) s += double(x) * x;
+  return v.empty() ? 0.0 : std::sqrt(s / v.size());
+}
+
+// The part [e0,e1) x [r0,r1) x [c0,c1) of a 3-D weight, as a checkpoint read of that box would return
+// it (fp8: the covering scale blocks, with the box's offset inside its first block).
+HostWeight slice_weight(const HostWeight& w, size_t e0, size_t e1, size_t r0, size_t r1, size_t c0, size_t c1) {
+  const size_t rows = w.rows(), cols = w.cols();
+  HostWeight s;
+  s.format = w.format;
+  s.shape = {static_cast<int64_t>(e1 - e0), static_cast<int64_t>(r1 - r0), static_cast<int64_t>(c1 - c0)};
+  switch (w.format) {
+    case WeightFormat::F32:
+    case WeightFormat::BF16:
+    case WeightFormat::FP8: {
+      const size_t es = weight_data_bytes(w.format, 1, 1);
+      for (size_t e = e0; e < e1; ++e)
+        for (size_t r = r0; r < r1; ++r) {
+          const uint8_t* src = w.data.data() + ((e * rows + r) * cols + c0) * es;
+          s.data.insert(s.data.end(), src, src + (c1 - c0) * es);
+        }
+      if (w.format == WeightFormat::FP8) {
+        const size_t gr = fp8_scale_rows(rows), gc = fp8_scale_cols(cols);
+        const auto* sc = reinterpret_cast<const float*>(w.scales.data());
+        std::vector<float> out;
+        for (size_t e = e0; e < e1; ++e)
+          for (size_t i = r0 / kFp8BlockSize; i < (r1 + kFp8BlockSize - 1) / kFp8BlockSize; ++i)
+            for (size_t j = c0 / kFp8BlockSize; j < (c1 + kFp8BlockSize - 1) / kFp8BlockSize; ++j)
+              out.push_back(sc[(e * gr + i) * gc + j]);
+        s.scales.resize(out.size() * sizeof(float));
+        std::memcpy(s.scales.data(), out.data(), s.scales.size());
+        s.scale_row0 = r0 % kFp8BlockSize;
+        s.scale_col0 = c0 % kFp8BlockSize;
+      }
+      break;
+    }
+    case WeightFormat::MXFP4: {
+      REQUIRE(c0 % kMxfp4BlockSize == 0);
+      REQUIRE(c1 % kMxfp4BlockSize == 0);
+      const size_t rb = cols / 2, sb = cols / kMxfp4BlockSize;
+      for (size_t e = e0; e < e1; ++e)
+        for (size_t r = r0; r < r1; ++r) {
+          const uint8_t* d = w.data.data() + (e * rows + r) * rb;
+          s.data.insert(s.data.end(), d + c0 / 2, d + c1 / 2);
+          const uint8_t* sc = w.scales.data() + (e * rows + r) * sb;
+          s.scales.insert(s.scales.end(), sc + c0 / kMxfp4BlockSize, sc + c1 / kMxfp4BlockSize);
+        }
+      break;
+    }
+  }
+  return s;
+}
+
+// [E, n] f32 vectors (biases): experts [e0, e1), columns [c0, c1).
+std::vector<float> slice_rows(const std::vector<float>& v, size_t n, size_t e0, size_t e1, size_t c0, size_t c1) {
+  std::vector<float> out;
+  for (size_t e = e0; e < e1; ++e) out.insert(out.end(), v.begin() + e * n + c0, v.begin() + e * n + c1);
+  return out;
+}
+
+// Random expert weights W[E, rows, cols] ~ N(0, scale^2) in `format`; `big_experts` get weights 64x
+// larger (MXFP4 scale bytes above 128 take the decoder's two-factor path).
+HostWeight random_experts(WeightFormat format, int E, int rows, int cols, uint64_t seed, float scale,
+                          int big_experts = 0) {
+  auto v = test::random_floats(static_cast<size_t>(E) * rows * cols, seed, scale);
+  for (int e = 0; e < big_experts; ++e)
+    for (size_t i = 0; i < static_cast<size_t>(rows) * cols; ++i) v[e * static_cast<size_t>(rows) * cols + i] *= 64.0f;
+  return make_host_weight(v.data(), {E, rows, cols}, format);
+}
+
+// One expert's gate/up output for one token: swiglu(gate . x + gb, up . x + ub) [rows].
+std::vector<float> cpu_gate_up(const HostWeight& gate, const HostWeight& up, size_t e, const float* gb, const float* ub,
+                               const float* x, const cpu::SwigluParams& act) {
+  const size_t I = gate.rows();
+  std::vector<float> g(I), u(I), a(I);
+  cpu::matmul(x, 1, gate.matrix(e), g.data());
+  cpu::matmul(x, 1, up.matrix(e), u.data());
+  if (gb) cpu::add_bias(g.data(), 1, I, gb + e * I);
+  if (ub) cpu::add_bias(u.data(), 1, I, ub + e * I);
+  cpu::swiglu(g.data(), u.data(), I, act, a.data());
+  return a;
+}
+
+struct ExpertSet {
+  HostWeight gate, up, down;
+  std::vector<float> gate_bias, up_bias, down_bias;  // [E, I], [E, I], [E, H]
+};
+
+ExpertSet random_expert_set(WeightFormat f, int E, int H, int I, uint64_t seed, bool biases, int big_experts = 0) {
+  ExpertSet s;
+  s.gate = random_experts(f, E, I, H, seed, 1.0f / std::sqrt(float(H)), big_experts);
+  s.up = random_experts(f, E, I, H, seed + 1, 1.0f / std::sqrt(float(H)), big_experts);
+  s.down = random_experts(f, E, H, I, seed + 2, 1.0f / std::sqrt(float(I)), big_experts);
+  if (biases) {
+    s.gate_bias = test::random_floats(static_cast<size_t>(E) * I, seed + 3, 0.5f);
+    s.up_bias = test::random_floats(static_cast<size_t>(E) * I, seed + 4, 0.5f);
+    s.down_bias = test::random_floats(static_cast<size_t>(E) * H, seed + 5, 0.5f);
+  }
+  return s;
+}
+
+const float* ptr_or_null(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
+
+template <typename T>
+DeviceBuffer<T> upload_or_empty(const std::vector<T>& v) {
+  return v.empty() ? DeviceBuffer<T>() : DeviceBuffer<T>::from(v);
+}
+
+const cpu::SwigluParams kStandard{SwigluKind::Standard, 0.0f, 1.0f};
+const cpu::SwigluParams kGptOss{SwigluKind::GptOssClamped, 7.0f, 1.702f};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+TEST_CASE("gpu moe_route equals cpu::route for every router kind (ties: lower expert id first)") {
+  struct Case {
+    RouterKind kind;
+    bool normalize;
+    float scaling;
+    bool correction;
+    bool logit_bias;  // gpt-oss adds a router bias to the logits before top-k-then-softmax
+    int E, k;
+  };
+  const Case cases[] = {
+      {RouterKind::SoftmaxTopK, false, 1.0f, false, false, 128, 8},   // softmax top-k, no renormalisation
+      {RouterKind::SoftmaxTopK, true, 1.0f, false, false, 128, 8},    // Qwen3-MoE
+      {RouterKind::SoftmaxTopK, true, 1.0f, false, false, 60, 1},
+      {RouterKind::TopKSoftmax, false, 1.0f, false, true, 128, 4},    // gpt-oss
+      {RouterKind::TopKSoftmax, false, 1.0f, false, true, 32, 4},
+      {RouterKind::SigmoidTopK, true, 2.5f, true, false, 384, 8},     // MiMo / DeepSeek-style
+      {RouterKind::SigmoidTopK, false, 1.0f, true, false, 256, 8},
+  };
+  uint64_t seed = 100;
+  for (const Case& c : cases) {
+    for (int m : {1, 7, 64}) {
+      CAPTURE(int(c.kind));
+      CAPTURE(c.E);
+      CAPTURE(m);
+      auto logits = test::random_floats(static_cast<size_t>(m) * c.E, ++seed, 2.0f);
+      if (c.logit_bias) {
+        const auto bias = test::random_floats(c.E, ++seed, 0.5f);
+        for (int t = 0; t < m; ++t)
+          for (int e = 0; e < c.E; ++e) logits[t * c.E + e] += bias[e];
+      }
+      // Exact ties among the winners: two equal maxima in every token, and a tie further down.
+      for (int t = 0; t < m; ++t) {
+        float* l = &logits[static_cast<size_t>(t) * c.E];
+        const float mx = *std::max_element(l, l + c.E) + 1.0f;
+        l[(t * 7 + 5) % c.E] = mx;
+        l[(t * 7 + 3) % c.E] = mx;
+        l[(t * 11 + 9) % c.E] = l[(t * 13 + 1) % c.E];
+      }
+      std::vector<float> corr;
+      if (c.correction) corr = test::random_floats(c.E, ++seed, 0.1f);
+
+      cpu::RouterParams cp{c.kind, c.E, c.k, c.normalize, c.scaling, ptr_or_null(corr)};
+      std::vector<int32_t> ref_ids(static_cast<size_t>(m) * c.k);
+      std::vector<float> ref_w(ref_ids.size());
+      cpu::route(logits.data(), m, cp, ref_ids.data(), ref_w.data());
+
+      auto d_logits = DeviceBuffer<float>::from(logits);
+      auto d_corr = upload_or_empty(corr);
+      DeviceBuffer<int32_t> d_ids(ref_ids.size());
+      DeviceBuffer<float> d_w(ref_w.size());
+      test::poison(d_w.get(), d_w.size());
+      cuda::RouterDeviceParams dp{c.kind, c.E, c.k, c.normalize, c.scaling, corr.empty() ? nullptr : d_corr.get()};
+      cuda::moe_route(d_logits.get(), m, dp, d_ids.get(), d_w.get(), nullptr);
+      CHECK(d_ids.download() == ref_ids);
+      const auto cmp = test::compare(d_w.download(), ref_w, 1e-6, 1e-5);  // exp in double / expf: ~1 ulp
+      CHECK_MESSAGE(cmp.ok, cmp.report);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+TEST_CASE("gpu moe_align: offsets, ascending pairs per expert, active list, non-local pairs last") {
+  struct Case {
+    int E, begin, L, m, k;
+  };
+  const Case cases[] = {{128, 0, 128, 1, 8}, {128, 0, 128, 64, 8}, {128, 32, 32, 9, 4},
+                        {16, 4, 8, 33, 8},   {8, 0, 8, 1000, 8},   {384, 96, 48, 64, 8}};
+  uint64_t seed = 7;
+  for (const Case& c : cases) {
+    CAPTURE(c.E);
+    CAPTURE(c.m);
+    CAPTURE(c.begin);
+    const int n = c.m * c.k;
+    std::vector<int32_t> ids(n);
+    for (auto& id : ids) id = static_cast<int32_t>(lcg(seed) % c.E);
+    if (c.m == 64) ids.back() = -1;  // an invalid id is simply not local
+    DeviceRouting dr(c.L, c.begin, n + 5);
+    auto d_ids = DeviceBuffer<int32_t>::from(ids);
+    cuda::moe_align(d_ids.get(), c.m, c.k, dr.r, nullptr);
+    const auto off = dr.offsets.download(), pairs = dr.pairs.download(n);
+    const int active = dr.count.download()[0];
+    const auto act = dr.active.download(active);
+
+    std::vector<std::vector<int>> expect(c.L);
+    std::vector<int> nonlocal;
+    for (int i = 0; i < n; ++i) {
+      const int l = ids[i] - c.begin;
+      if (l >= 0 && l < c.L) expect[l].push_back(i);
+      else nonlocal.push_back(i);
+    }
+    std::vector<int> exp_off(c.L + 1, 0), exp_active, exp_pairs;
+    for (int e = 0; e < c.L; ++e) {
+      exp_off[e + 1] = exp_off[e] + static_cast<int>(expect[e].size());
+      if (!expect[e].empty()) exp_active.push_back(e);
+      exp_pairs.insert(exp_pairs.end(), expect[e].begin(), expect[e].end());
+    }
+    CHECK(std::vector<int>(off.begin(), off.end()) == exp_off);
+    CHECK(std::vector<int>(act.begin(), act.end()) == exp_active);
+    CHECK(std::vector<int>(pairs.begin(), pairs.begin() + exp_off[c.L]) == exp_pairs);
+    std::vector<int> tail(pairs.begin() + exp_off[c.L], pairs.end());
+    std::sort(tail.begin(), tail.end());
+    CHECK(tail == nonlocal);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// gate_up and down of local experts [begin, begin + L) of E, with `counts[e]` pairs for global expert e.
+namespace {
+
+void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int begin, int L, int H, int I,
+                   const std::vector<int>& counts, int top_k, uint64_t seed, bool biases, int big_experts = 0) {
+  CAPTURE(format_name(f));
+  CAPTURE(int(act_kind.kind));
+  CAPTURE(E);
+  CAPTURE(begin);
+  CAPTURE(H);
+  CAPTURE(I);
+  const auto ids = ids_with_counts(counts, seed);
+  REQUIRE(ids.size() % top_k == 0);
+  const int n = static_cast<int>(ids.size()), m = n / top_k;
+  const ExpertSet full = random_expert_set(f, E, H, I, seed, biases, big_experts);
+  const HostWeight gate = slice_weight(full.gate, begin, begin + L, 0, I, 0, H);
+  const HostWeight up = slice_weight(full.up, begin, begin + L, 0, I, 0, H);
+  const HostWeight down = slice_weight(full.down, begin, begin + L, 0, H, 0, I);
+  const auto gb = biases ? slice_rows(full.gate_bias, I, begin, begin + L, 0, I) : std::vector<float>{};
+  const auto ub = biases ? slice_rows(full.up_bias, I, begin, begin + L, 0, I) : std::vector<float>{};
+  const auto db = biases ? slice_rows(full.down_bias, H, begin, begin + L, 0, H) : std::vector<float>{};
+  const auto x = test::random_floats(static_cast<size_t>(m) * H, seed + 10);
+  const auto act_in = test::random_floats(static_cast<size_t>(n) * I, seed + 11);
+  auto rw = test::random_floats(n, seed + 12, 0.3f, 0.5f);
+  const float bias_scale = seed % 2 ? 1.0f : 0.5f;
+
+  // GPU
+  const cuda::DeviceWeight dgate(gate), dup(up), ddown(down);
+  auto d_ids = DeviceBuffer<int32_t>::from(ids);
+  DeviceRouting dr(L, begin, n);
+  cuda::moe_align(d_ids.get(), m, top_k, dr.r, nullptr);
+  auto d_x = DeviceBuffer<float>::from(x), d_actin = DeviceBuffer<float>::from(act_in), d_rw = DeviceBuffer<float>::from(rw);
+  auto d_gb = upload_or_empty(gb), d_ub = upload_or_empty(ub), d_db = upload_or_empty(db);
+  DeviceBuffer<float> d_act(static_cast<size_t>(n) * I), d_out(static_cast<size_t>(n) * H);
+  test::poison(d_act.get(), d_act.size());
+  test::poison(d_out.get(), d_out.size());
+  cuda::moe_gate_up(d_x.get(), m, top_k, dr.r, dgate.experts(), dup.experts(), biases ? d_gb.get() : nullptr,
+                    biases ? d_ub.get() : nullptr, act_kind, d_act.get(), nullptr);
+  cuda::moe_down(d_actin.get(), m, top_k, dr.r, ddown.experts(), biases ? d_db.get() : nullptr, bias_scale, d_rw.get(),
+                 d_out.get(), nullptr);
+  const auto g_act = d_act.download(), g_out = d_out.download();
+
+  // CPU, per pair of a local expert; the tight reference takes the activations the MMAs see.
+  const bool tc = uses_tensor_cores(f);
+  const auto xr = tc ? bf16_rounded(x) : x;
+  const auto ar = tc ? bf16_rounded(act_in) : act_in;
+  std::vector<float> got_act, ref_act, loose_act, got_out, ref_out, loose_out;
+  size_t nonlocal_nonzero = 0;
+  for (int p = 0; p < n; ++p) {
+    const int e = ids[p] - begin;
+    if (e < 0 || e >= L) {
+      for (int h = 0; h < H; ++h) nonlocal_nonzero += g_out[static_cast<size_t>(p) * H + h] != 0.0f;
+      continue;
+    }
+    const int t = p / top_k;
+    const auto a = cpu_gate_up(gate, up, e, ptr_or_null(gb), ptr_or_null(ub), &xr[static_cast<size_t>(t) * H], act_kind);
+    got_act.insert(got_act.end(), g_act.begin() + static_cast<size_t>(p) * I, g_act.begin() + static_cast<size_t>(p + 1) * I);
+    ref_act.insert(ref_act.end(), a.begin(), a.end());
+    std::vector<float> y(H);
+    cpu::matmul(&ar[static_cast<size_t>(p) * I], 1, down.matrix(e), y.data());
+    for (int h = 0; h < H; ++h) ref_out.push_back(rw[p] * (y[h] + (biases ? bias_scale * db[e * H + h] : 0.0f)));
+    got_out.insert(got_out.end(), g_out.begin() + static_cast<size_t>(p) * H, g_out.begin() + static_cast<size_t>(p + 1) * H);
+    if (tc) {
+      const auto la = cpu_gate_up(gate, up, e, ptr_or_null(gb), ptr_or_null(ub), &x[static_cast<size_t>(t) * H], act_kind);
+      loose_act.insert(loose_act.end(), la.begin(), la.end());
+      cpu::matmul(&act_in[static_cast<size_t>(p) * I], 1, down.matrix(e), y.data());
+      for (int h = 0; h < H; ++h) loose_out.push_back(rw[p] * (y[h] + (biases ? bias_scale * db[e * H + h] : 0.0f)));
+    }
+  }
+  CHECK(nonlocal_nonzero == 0);
+  const double tol = tc ? 1e-3 : 1e-4;
+  const double sa = std::max(1.0, rms(ref_act)), so = std::max(1.0, rms(ref_out));  // big experts: scale atol
+  auto c1 = test::compare(got_act, ref_act, tol * sa, tol);
+  CHECK_MESSAGE(c1.ok, "gate_up: ", c1.report);
+  auto c2 = test::compare(got_out, ref_out, tol * so, tol);
+  CHECK_MESSAGE(c2.ok, "down: ", c2.report);
+  if (tc) {
+    auto c3 = test::compare(got_act, loose_act, 2e-2 * rms(loose_act), 2e-2);
+    CHECK_MESSAGE(c3.ok, "gate_up vs FP32 activations: ", c3.report);
+    auto c4 = test::compare(got_out, loose_out, 2e-2 * rms(loose_out), 2e-2);
+    CHECK_MESSAGE(c4.ok, "down vs FP32 activations: ", c4.report);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gpu moe_gate_up / moe_down equal the CPU per expert: every format, both SwiGLU kinds, 0..64 tokens") {
+  // 8 experts with 0, 1, 2, 5, 16, 0, 64, 12 pairs (100 = 25 tokens x top-4). K has a partial last
+  // k-iteration (H = 320: 10 MXFP4 blocks).
+  const std::vector<int> counts = {0, 1, 2, 5, 16, 0, 64, 12};
+  uint64_t seed = 1000;
+  for (WeightFormat f : kFormats) {
+    check_experts(f, kStandard, 8, 0, 8, 320, 96, counts, 4, ++seed, false);
+    check_experts(f, kGptOss, 8, 0, 8, 320, 96, counts, 4, ++seed, true);  // gpt-oss: clamped SwiGLU + biases
+  }
+}
+
+TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-oss width, big MXFP4 scales") {
+  uint64_t seed = 2000;
+  // BF16 with rows and K that are not multiples of the tiles (H = 200: 25 blocks of 8; I = 40).
+  check_experts(WeightFormat::BF16, kGptOss, 8, 0, 8, 200, 40, {3, 0, 9, 1, 0, 0, 7, 4}, 8, ++seed, true);
+  check_experts(WeightFormat::F32, kStandard, 8, 0, 8, 36, 20, {3, 0, 9, 1, 0, 0, 7, 4}, 8, ++seed, true);
+  // 64 experts with 1..4 pairs each: enough items that the kernel picks no K split.
+  std::vector<int> many(64);
+  for (int e = 0; e < 64; ++e) many[e] = 1 + e % 4;
+  for (WeightFormat f : {WeightFormat::MXFP4, WeightFormat::BF16})
+    check_experts(f, kStandard, 64, 0, 64, 256, 64, many, 8, ++seed, false);
+  // gpt-oss hidden width (90 MXFP4 blocks), 64 tokens in one expert: several passes of the staged tokens.
+  check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 2880, 64, {64, 3, 0, 13}, 4, ++seed, true);
+  // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply.
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 96, {5, 8, 2, 1}, 4, ++seed, true, 2);
+}
+
+TEST_CASE("gpu moe experts, ep: local expert ranges; pairs of other experts get zero rows") {
+  const std::vector<int> counts = {2, 0, 5, 1, 9, 3, 0, 4, 7, 1, 0, 2, 6, 3, 1, 4};  // 48 = 12 x top-4
+  uint64_t seed = 3000;
+  for (WeightFormat f : kFormats) {
+    check_experts(f, kGptOss, 16, 4, 8, 256, 64, counts, 4, ++seed, true);
+    check_experts(f, kStandard, 16, 12, 4, 256, 64, counts, 4, ++seed, false);
+  }
+}
+
+TEST_CASE("gpu moe experts, tp: intermediate slices sum to the whole expert (down bias counted once)") {
+  // Two ranks split the intermediate dimension; rank r runs gate_up and down on its slice with
+  // bias_scale = (r == 0). The sum over ranks must equal the whole expert: gated_mlp + bias.
+  const int E = 4, H = 256, I = 160, top_k = 4;
+  const std::vector<int> counts = {9, 0, 17, 6};
+  uint64_t seed = 4000;
+  for (WeightFormat f : kFormats) {
+    for (const auto& act_kind : {kStandard, kGptOss}) {
+      CAPTURE(format_name(f));
+      // MXFP4 slices at a multiple of 32 (down's K blocks); the others at 40, inside an FP8 scale block.
+      const int cut = f == WeightFormat::MXFP4 ? 64 : 40;
+      const auto ids = ids_with_counts(counts, ++seed);
+      const int n = static_cast<int>(ids.size()), m = n / top_k;
+      const ExpertSet full = random_expert_set(f, E, H, I, ++seed, true);
+      const auto x = test::random_floats(static_cast<size_t>(m) * H, ++seed);
+      const auto rw = test::random_floats(n, ++seed, 0.3f, 0.5f);
+      auto d_ids = DeviceBuffer<int32_t>::from(ids);
+      auto d_x = DeviceBuffer<float>::from(x), d_rw = DeviceBuffer<float>::from(rw);
+      auto d_db = DeviceBuffer<float>::from(full.down_bias);
+      DeviceRouting dr(E, 0, n);
+      cuda::moe_align(d_ids.get(), m, top_k, dr.r, nullptr);
+      std::vector<float> sum(static_cast<size_t>(n) * H, 0.0f);
+      for (int rank = 0; rank < 2; ++rank) {
+        const int i0 = rank == 0 ? 0 : cut, i1 = rank == 0 ? cut : I;
+        const cuda::DeviceWeight g(slice_weight(full.gate, 0, E, i0, i1, 0, H)), u(slice_weight(full.up, 0, E, i0, i1, 0, H));
+        const cuda::DeviceWeight d(slice_weight(full.down, 0, E, 0, H, i0, i1));
+        auto d_gb = DeviceBuffer<float>::from(slice_rows(full.gate_bias, I, 0, E, i0, i1));
+        auto d_ub = DeviceBuffer<float>::from(slice_rows(full.up_bias, I, 0, E, i0, i1));
+        DeviceBuffer<float> act(static_cast<size_t>(n) * (i1 - i0)), out(static_cast<size_t>(n) * H);
+        test::poison(out.get(), out.size());
+        cuda::moe_gate_up(d_x.get(), m, top_k, dr.r, g.experts(), u.experts(), d_gb.get(), d_ub.get(), act_kind, act.get(), nullptr);
+        cuda::moe_down(act.get(), m, top_k, dr.r, d.experts(), d_db.get(), rank == 0 ? 1.0f : 0.0f, d_rw.get(), out.get(), nullptr);
+        const auto o = out.download();
+        for (size_t i = 0; i < sum.size(); ++i) sum[i] += o[i];
+      }
+      std::vector<float> ref(sum.size());
+      for (int p = 0; p < n; ++p) {
+        const int e = ids[p];
+        cpu::GatedMlpWeights w{full.gate.matrix(e), full.up.matrix(e), full.down.matrix(e),
+                               full.gate_bias.data() + e * I, full.up_bias.data() + e * I};
+        std::vector<float> y(H);
+        cpu::gated_mlp(&x[static_cast<size_t>(p / top_k) * H], 1, w, act_kind, y.data());
+        for (int h = 0; h < H; ++h) ref[static_cast<size_t>(p) * H + h] = rw[p] * (y[h] + full.down_bias[e * H + h]);
+      }
+      // Against FP32 activations: BF16 rounding (twice: x, then act) for the tensor-core formats.
+      const double tol = uses_tensor_cores(f) ? 2e-2 : 1e-4;
+      const auto c = test::compare(sum, ref, tol * rms(ref), tol);
+      CHECK_MESSAGE(c.ok, c.report);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+TEST_CASE("gpu moe pipeline: route -> align -> gate_up -> down -> combine equals the CPU composition") {
+  struct Case {
+    const char* name;
+    RouterKind kind;
+    bool normalize;
+    float scaling;
+    bool correction, router_bias;
+    cpu::SwigluParams act;
+    bool biases;
+    WeightFormat format;
+    int E, k, H, I, m;
+    int ranks;  // ep: experts split across this many simulated ranks, y summed over them
+  };
+  const Case cases[] = {
+      {"gpt-oss-like mxfp4", RouterKind::TopKSoftmax, false, 1.0f, false, true, kGptOss, true, WeightFormat::MXFP4, 32, 4, 320, 128, 9, 1},
+      {"gpt-oss-like mxfp4 ep2", RouterKind::TopKSoftmax, false, 1.0f, false, true, kGptOss, true, WeightFormat::MXFP4, 32, 4, 320, 128, 5, 2},
+      {"qwen-like bf16", RouterKind::SoftmaxTopK, true, 1.0f, false, false, kStandard, false, WeightFormat::BF16, 64, 8, 256, 64, 17, 1},
+      {"mimo-like fp8 ep4", RouterKind::SigmoidTopK, true, 2.5f, true, false, kStandard, false, WeightFormat::FP8, 48, 8, 256, 64, 3, 4},
+      {"f32 softmax", RouterKind::SoftmaxTopK, false, 1.0f, false, false, kStandard, false, WeightFormat::F32, 16, 2, 64, 32, 64, 1},
+  };
+  uint64_t seed = 5000;
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const ExpertSet full = random_expert_set(c.format, c.E, c.H, c.I, ++seed, c.biases);
+    const auto x = test::random_floats(static_cast<size_t>(c.m) * c.H, ++seed);
+    auto logits = test::random_floats(static_cast<size_t>(c.m) * c.E, ++seed, 2.0f);
+    if (c.router_bias) {
+      const auto b = test::random_floats(c.E, ++seed, 0.5f);
+      for (int t = 0; t < c.m; ++t)
+        for (int e = 0; e < c.E; ++e) logits[t * c.E + e] += b[e];
+    }
+    std::vector<float> corr;
+    if (c.correction) corr = test::random_floats(c.E, ++seed, 0.1f);
+    const auto y0 = test::random_floats(static_cast<size_t>(c.m) * c.H, ++seed);  // the residual stream
+
+    // CPU: route, then every (token, slot) through its expert, summed in slot order onto y.
+    const int n = c.m * c.k;
+    std::vector<int32_t> ids(n);
+    std::vector<float> w(n);
+    cpu::route(logits.data(), c.m, {c.kind, c.E, c.k, c.normalize, c.scaling, ptr_or_null(corr)}, ids.data(), w.data());
+    std::vector<float> ref = y0;
+    for (int t = 0; t < c.m; ++t) {
+      std::vector<float> acc(c.H, 0.0f), y(c.H);
+      for (int j = 0; j < c.k; ++j) {
+        const int e = ids[t * c.k + j];
+        cpu::GatedMlpWeights ew{full.gate.matrix(e), full.up.matrix(e), full.down.matrix(e),
+                                c.biases ? full.gate_bias.data() + e * c.I : nullptr,
+                                c.biases ? full.up_bias.data() + e * c.I : nullptr};
+        cpu::gated_mlp(&x[static_cast<size_t>(t) * c.H], 1, ew, c.act, y.data());
+        for (int h = 0; h < c.H; ++h) acc[h] += w[t * c.k + j] * (y[h] + (c.biases ? full.down_bias[e * c.H + h] : 0.0f));
+      }
+      for (int h = 0; h < c.H; ++h) ref[static_cast<size_t>(t) * c.H + h] += acc[h];
+    }
+
+    // GPU: each simulated rank routes, aligns its local experts and adds its share onto its copy of y.
+    auto d_logits = DeviceBuffer<float>::from(logits), d_x = DeviceBuffer<float>::from(x);
+    auto d_corr = upload_or_empty(corr);
+    DeviceBuffer<int32_t> d_ids(n);
+    DeviceBuffer<float> d_w(n);
+    cuda::RouterDeviceParams rp{c.kind, c.E, c.k, c.normalize, c.scaling, corr.empty() ? nullptr : d_corr.get()};
+    std::vector<float> got(y0.size(), 0.0f);
+    for (int rank = 0; rank < c.ranks; ++rank) {
+      const int L = c.E / c.ranks, begin = rank * L;
+      cuda::moe_route(d_logits.get(), c.m, rp, d_ids.get(), d_w.get(), nullptr);
+      DeviceRouting dr(L, begin, n);
+      cuda::moe_align(d_ids.get(), c.m, c.k, dr.r, nullptr);
+      const cuda::DeviceWeight g(slice_weight(full.gate, begin, begin + L, 0, c.I, 0, c.H));
+      const cuda::DeviceWeight u(slice_weight(full.up, begin, begin + L, 0, c.I, 0, c.H));
+      const cuda::DeviceWeight d(slice_weight(full.down, begin, begin + L, 0, c.H, 0, c.I));
+      auto d_gb = upload_or_empty(c.biases ? slice_rows(full.gate_bias, c.I, begin, begin + L, 0, c.I) : std::vector<float>{});
+      auto d_ub = upload_or_empty(c.biases ? slice_rows(full.up_bias, c.I, begin, begin + L, 0, c.I) : std::vector<float>{});
+      auto d_db = upload_or_empty(c.biases ? slice_rows(full.down_bias, c.H, begin, begin + L, 0, c.H) : std::vector<float>{});
+      DeviceBuffer<float> act(static_cast<size_t>(n) * c.I), out(static_cast<size_t>(n) * c.H);
+      auto d_y = DeviceBuffer<float>::from(rank == 0 ? y0 : std::vector<float>(y0.size(), 0.0f));
+      test::poison(out.get(), out.size());
+      cuda::moe_gate_up(d_x.get(), c.m, c.k, dr.r, g.experts(), u.experts(), c.biases ? d_gb.get() : nullptr,
+                        c.biases ? d_ub.get() : nullptr, c.act, act.get(), nullptr);
+      cuda::moe_down(act.get(), c.m, c.k, dr.r, d.experts(), c.biases ? d_db.get() : nullptr, 1.0f, d_w.get(), out.get(), nullptr);
+      cuda::moe_combine(out.get(), c.m, c.k, c.H, d_y.get(), nullptr);
+      const auto yr = d_y.download();
+      for (size_t i = 0; i < got.size(); ++i) got[i] += yr[i];
+    }
+    CHECK(d_ids.download() == ids);
+    std::vector<float> delta_ref(ref.size()), delta_got(ref.size());  // judge the MoE output, not y0
+    for (size_t i = 0; i < ref.size(); ++i) {
+      delta_ref[i] = ref[i] - y0[i];
+      delta_got[i] = got[i] - y0[i];
+    }
+    const double tol = uses_tensor_cores(c.format) ? 2e-2 : 1e-4;
+    const auto cmp = test::compare(delta_got, delta_ref, tol * rms(delta_ref), tol);
+    CHECK_MESSAGE(cmp.ok, cmp.report);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Benchmark driver: ./build/tests/tachyon_gpu_tests -tc="bench: moe*" --no-skip
+TEST_CASE("bench: moe kernels at decode shapes (MXFP4, BF16) vs the measured copy bandwidth" * doctest::skip()) {
+  cuda::Stream stream;
+  const double copy = cuda::copy_bandwidth_gbs(stream.get());
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  fmt::print("device: {} ({} SMs, L2 {} MB); copy bandwidth (read + write) {:.0f} GB/s\n", prop.name,
+             prop.multiProcessorCount, prop.l2CacheSize >> 20, copy);
+  fmt::print("| kernel | model | shape | us | GB/s | of copy |\n|---|---|---|---|---|---|\n");
+  for (const auto& r : cuda::bench_moe_kernels(stream.get())) {
+    const double gbs = r.bytes / (r.median_us * 1e-6) / 1e9;
+    fmt::print("| {} | {} | {} | {:.1f} | {:.0f} | {:.0f}% |\n", r.kernel, r.model, r.shape, r.median_us, gbs, 100 * gbs / copy);
+    std::fflush(stdout);
+  }
+}
