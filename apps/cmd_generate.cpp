@@ -1,8 +1,11 @@
-// tachyon generate: batch generation over a prompt file, on one rank or many (mpirun / srun).
+// tachyon generate: batch generation over prompt files, on one rank or many (mpirun / srun).
 //   mpirun -np N tachyon generate --model target.h5 --prompts in.jsonl --out out.jsonl
+// Rank 0 checks every input file before any rank loads weights: a missing, unreadable or wrong file
+// ends the job at once, naming the file and line.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -27,6 +30,8 @@ namespace {
 
 struct GenerateArgs {
   std::string model, moe_parallel, device, drafter;
+  std::vector<std::string> prompts;
+  std::string format, progress;
   int block_size = 0;
   GenerateOptions options;
   double step_timeout_s = 600;
@@ -66,6 +71,22 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   TACHYON_REQUIRE(options.max_model_len <= config.max_position_embeddings,
                   "--max-model-len {} exceeds the model's max_position_embeddings {}", options.max_model_len,
                   config.max_position_embeddings);
+  if (world.rank == 0) {
+    // Before any weights move: a wrong input should cost seconds, not a model load.
+    InputOptions input_options;
+    input_options.format = parse_input_format(args.format);
+    options.inputs = resolve_inputs(args.prompts, options.output_path, input_options);
+    uint64_t total = 0;
+    bool counted = true;
+    for (const auto& f : options.inputs) {
+      if (f.requests) total += *f.requests;
+      else counted = false;
+    }
+    spdlog::info("{} input file{} ({}){}", options.inputs.size(), options.inputs.size() == 1 ? "" : "s",
+                 input_format_name(options.inputs.front().format),
+                 counted ? fmt::format(", {} requests", total) : std::string());
+    if (options.model_name.empty()) options.model_name = std::filesystem::path(args.model).stem().string();
+  }
   spdlog::info("model {}: {} layers, {} experts, {} ranks, moe plan {}", args.model, config.num_layers,
                config.num_experts, world.size, moe_parallel_name(moe));
 
@@ -121,9 +142,16 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   const GenerationSummary s = run_generation(options, config, runtime->step(), comm, watchdog,
                                              tokenizer ? &*tokenizer : nullptr, drafter ? &*drafter : nullptr);
   if (world.rank == 0) {
-    spdlog::info("done: {} requests ({} errors), {} prompt + {} generated tokens in {:.2f} s ({:.1f} tokens/s), {} steps",
-                 s.requests, s.errors, s.prompt_tokens, s.completion_tokens, s.seconds,
-                 s.seconds > 0 ? s.completion_tokens / s.seconds : 0.0, s.steps);
+    spdlog::info("done: {} requests ({} errors{}), {} prompt + {} generated tokens in {:.2f} s ({:.1f} tokens/s), {} steps",
+                 s.requests, s.errors, s.resumed ? fmt::format(", {} already done before --resume", s.resumed) : "",
+                 s.prompt_tokens, s.completion_tokens, s.seconds, s.seconds > 0 ? s.completion_tokens / s.seconds : 0.0,
+                 s.steps);
+    const size_t ran = s.requests - s.resumed;
+    spdlog::info("summary: {:.2f} requests/s, {:.1f} output tokens/s, {:.1f} total tokens/s; TTFT p50 {:.1f} ms, p99 "
+                 "{:.1f} ms; TPOT p50 {:.2f} ms, p99 {:.2f} ms; acceptance length {:.2f}; peak RSS {:.0f} MiB (rank 0)",
+                 s.seconds > 0 ? ran / s.seconds : 0.0, s.seconds > 0 ? s.completion_tokens / s.seconds : 0.0,
+                 s.seconds > 0 ? (s.completion_tokens + s.prompt_tokens) / s.seconds : 0.0, s.ttft_ms_p50, s.ttft_ms_p99,
+                 s.tpot_ms_p50, s.tpot_ms_p99, s.acceptance_length(), s.peak_rss_mib);
     if (drafter)
       spdlog::info("speculative: acceptance length {:.2f} (tokens per target pass, bonus included), {} of {} drafts "
                    "accepted; draft {:.2f} s, verify {:.2f} s", s.acceptance_length(), s.accepted, s.drafted,
@@ -138,8 +166,20 @@ int run_generate(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()
       ("model", po::value(&args.model)->required(), "target checkpoint (.h5, from `tachyon convert`)")
-      ("prompts", po::value(&o.prompts_path)->required(), "prompt file: JSONL, one request per line")
-      ("out", po::value(&o.output_path)->default_value("-"), "output JSONL, one result per request in input order ('-': stdout)")
+      ("prompts", po::value(&args.prompts)->required()->composing(),
+       "prompt file or directory of them; may repeat (several inputs: --out is a directory, OUT/<name>.jsonl each)")
+      ("out", po::value(&o.output_path)->default_value("-"), "output JSONL, one result per request in input order ('-': stdout), or a directory")
+      ("format", po::value(&args.format)->default_value("auto"), "input format: tachyon, openai (vllm run-batch), text (one prompt a line) or auto")
+      ("resume", po::bool_switch(&o.resume), "carry on from the output file(s) of an interrupted run: skip answered requests, cut a torn last line")
+      ("reproducible", po::bool_switch(&o.reproducible), "no wall-clock figures in output lines: the output is a pure function of input, model and seeds")
+      ("served-model-name", po::value(&o.model_name)->default_value(""), "\"model\" of OpenAI responses when a request names none (default: the checkpoint's name)")
+      ("metrics-json", po::value(&o.metrics_json)->default_value(""), "write aggregate and per-request metrics (TTFT, TPOT, tokens/s, acceptance, queue) here at the end")
+      ("prometheus-file", po::value(&o.prometheus_file)->default_value(""), "Prometheus text file of counters and histograms, rewritten periodically (textfile collector)")
+      ("prometheus-interval", po::value(&o.prometheus_interval_s)->default_value(5.0), "seconds between rewrites of --prometheus-file")
+      ("progress", po::value(&args.progress)->default_value("auto"), "auto (a bar on a terminal, else log lines), bar, log or off")
+      ("log-interval", po::value(&o.log_interval_s)->default_value(10.0), "seconds between progress log lines")
+      ("sync-interval", po::value(&o.sync_interval_s)->default_value(2.0), "seconds between fsyncs of the output while results come")
+      ("max-pending", po::value(&o.max_pending)->default_value(65536), "finished results held back waiting for an earlier one before reading pauses")
       ("max-batch", po::value(&o.max_batch)->default_value(8), "sequences generated concurrently")
       ("max-model-len", po::value(&args.max_model_len)->default_value(0), "positions per sequence (prompt + output); 0: min(model, 4096)")
       ("max-step-tokens", po::value(&o.max_step_tokens)->default_value(2048), "tokens per step (long prompts are prefilled in chunks)")
@@ -159,6 +199,11 @@ int run_generate(int argc, char** argv) {
   TACHYON_REQUIRE(o.max_batch >= 1, "--max-batch must be at least 1");
   TACHYON_REQUIRE(o.max_step_tokens >= 1, "--max-step-tokens must be at least 1");
   TACHYON_REQUIRE(o.defaults.max_tokens >= 1, "--max-tokens must be at least 1");
+  TACHYON_REQUIRE(o.max_pending >= 1, "--max-pending must be at least 1");
+  TACHYON_REQUIRE(o.sync_interval_s >= 0 && o.log_interval_s > 0 && o.prometheus_interval_s > 0,
+                  "--sync-interval, --log-interval and --prometheus-interval must be positive");
+  o.progress = parse_progress_mode(args.progress);
+  parse_input_format(args.format);  // a bad --format is an error before MPI starts
 
   comm::MpiSession mpi(&argc, &argv);
   try {

@@ -10,8 +10,8 @@
 
 namespace tachyon {
 
-ResultWriter::ResultWriter(const std::string& path, bool append, double sync_interval_s)
-    : path_(path), sync_interval_s_(sync_interval_s), last_sync_(std::chrono::steady_clock::now()) {
+ResultWriter::ResultWriter(const std::string& path, bool append, double sync_interval_s, size_t first_index)
+    : path_(path), next_(first_index), sync_interval_s_(sync_interval_s), last_sync_(std::chrono::steady_clock::now()) {
   if (path == "-") {
     fd_ = STDOUT_FILENO;
     return;
@@ -21,10 +21,13 @@ ResultWriter::ResultWriter(const std::string& path, bool append, double sync_int
   owns_fd_ = true;
 }
 
-ResultWriter::~ResultWriter() {
+ResultWriter::~ResultWriter() { close(); }
+
+void ResultWriter::close() {
   if (fd_ < 0) return;
   ::fsync(fd_);
   if (owns_fd_) ::close(fd_);
+  fd_ = -1;
 }
 
 void ResultWriter::write_all(const std::string& bytes) {
@@ -38,6 +41,7 @@ void ResultWriter::write_all(const std::string& bytes) {
 }
 
 void ResultWriter::submit(size_t index, std::string line) {
+  TACHYON_CHECK(fd_ >= 0, "result {} submitted to the closed '{}'", index, path_);
   TACHYON_CHECK(index >= next_ && !waiting_.count(index), "result {} submitted twice", index);
   line.push_back('\n');
   waiting_.emplace(index, std::move(line));
@@ -55,13 +59,22 @@ void ResultWriter::drain() {
   for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_; it = waiting_.erase(it), ++next_)
     batch += it->second;
   // Whole lines only, in one write each batch: a kill between writes loses no completed line.
-  if (!batch.empty()) write_all(batch);
+  if (!batch.empty()) {
+    write_all(batch);
+    dirty_ = true;
+  }
+  poll();
+}
+
+void ResultWriter::poll() {
+  if (!dirty_ || fd_ < 0) return;
   const auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - last_sync_).count() >= sync_interval_s_) sync();
 }
 
 void ResultWriter::sync() {
-  ::fsync(fd_);
+  if (fd_ >= 0) ::fsync(fd_);
+  dirty_ = false;
   last_sync_ = std::chrono::steady_clock::now();
 }
 
