@@ -14,6 +14,7 @@ packages=(
   libfmt-dev libspdlog-dev            # formatting and logging
   libpcre2-dev                        # tokenizer regexes (Unicode classes)
   doctest-dev                         # unit tests
+  slurm-wlm munge                     # the Slurm test runs slurm/ scripts on a one-node cluster (tests/slurm)
 )
 
 missing=()
