@@ -341,7 +341,7 @@ TEST_CASE("bad requests: one clear error line each, the good lines around them u
   fails_fast("--format yaml --prompts " + tmp.file("good.jsonl"), "--format 'yaml': expected tachyon, openai, text or auto");
 }
 
-TEST_CASE("determinism: the same bytes whatever --max-batch or the rank count; n samples; text and directory inputs") {
+TEST_CASE("determinism: the same bytes whatever --max-batch or the rank count - n samples - text and directory inputs") {
   test::TempDir tmp("batch-determinism");
   const std::string model = model_with_tokenizer(tmp, "qwen3");
   std::filesystem::create_directories(tmp.file("in"));
@@ -405,7 +405,7 @@ TEST_CASE("determinism: the same bytes whatever --max-batch or the rank count; n
   CHECK(out.find("need --out to name a directory") != std::string::npos);
 }
 
-TEST_CASE("10,000 prompts in bounded memory; SIGKILL halfway and --resume give the uninterrupted bytes") {
+TEST_CASE("10000 prompts in bounded memory - SIGKILL halfway then --resume gives the uninterrupted bytes") {
   test::TempDir tmp("batch-scale");
   std::string out;
   const std::string model = tmp.file("m.h5");
