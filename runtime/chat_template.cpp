@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "model/tokenizer/tokenizer.h"
 #include "runtime/request.h"
 
 namespace tachyon {
@@ -114,6 +117,40 @@ std::vector<std::string> chat_stop_tokens(ChatFormat format) {
     case ChatFormat::None: break;
   }
   return {};
+}
+
+ChatReply split_harmony_reply(const Tokenizer& tok, std::span<const int32_t> ids) {
+  auto id = [&](const char* t) { return tok.token_to_id(t).value_or(-1); };
+  const int32_t start = id("<|start|>"), channel = id("<|channel|>"), message = id("<|message|>"), end = id("<|end|>"),
+                ret = id("<|return|>"), call = id("<|call|>");
+  ChatReply reply;
+  if (message < 0 || std::find(ids.begin(), ids.end(), message) == ids.end()) {
+    reply.content = tok.decode(ids, /*skip_special_tokens=*/true);
+    return reply;
+  }
+  // Messages: [<|start|>role] [<|channel|>name ...] <|message|> body (<|end|> | <|return|> | <|call|> | the end).
+  size_t i = 0;
+  while (i < ids.size()) {
+    size_t header = i;
+    while (i < ids.size() && ids[i] != message) ++i;
+    if (i == ids.size()) break;  // a header cut off before its message
+    std::string name;
+    for (size_t k = header; k < i; ++k)
+      if (ids[k] == channel) {
+        size_t e = k + 1;
+        while (e < i && ids[e] != start && ids[e] != channel && !tok.is_special(ids[e])) ++e;
+        name = tok.decode(ids.subspan(k + 1, e - k - 1), true);
+        if (const size_t sp = name.find(' '); sp != std::string::npos) name.resize(sp);  // "commentary to=functions.x"
+      }
+    const size_t body = ++i;
+    while (i < ids.size() && ids[i] != end && ids[i] != ret && ids[i] != call) ++i;
+    const std::string text = tok.decode(ids.subspan(body, i - body), true);
+    if (name == "final") reply.content = text;
+    else if (name == "analysis") reply.reasoning += text;
+    if (i < ids.size()) ++i;  // the terminator
+    if (i < ids.size() && ids[i] == start) ++i;
+  }
+  return reply;
 }
 
 }  // namespace tachyon

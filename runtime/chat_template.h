@@ -19,10 +19,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace tachyon {
+
+class Tokenizer;
 
 enum class ChatFormat { None, ChatMl, Harmony };
 
@@ -51,5 +55,16 @@ std::string render_chat(ChatFormat format, const std::vector<ChatMessage>& messa
 // Special tokens that end an assistant turn in the format (added as stop tokens when the tokenizer
 // knows them): <|im_end|> for ChatML; <|return|> and <|call|> for Harmony.
 std::vector<std::string> chat_stop_tokens(ChatFormat format);
+
+// A harmony reply split by channel: gpt-oss first writes its reasoning on the analysis channel, then
+// the answer on the final channel (<|channel|>analysis<|message|>...<|end|><|start|>assistant
+// <|channel|>final<|message|>...<|return|>). `content` is the final channel's text (none when the
+// reply ended before it, e.g. at max_tokens), `reasoning` the analysis channel's. A reply without
+// channel markers is all content.
+struct ChatReply {
+  std::optional<std::string> content;
+  std::string reasoning;
+};
+ChatReply split_harmony_reply(const Tokenizer& tokenizer, std::span<const int32_t> ids);
 
 }  // namespace tachyon

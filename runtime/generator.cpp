@@ -296,7 +296,7 @@ class Driver {
     std::string line;
     if (f.spec.format == InputFormat::OpenAi)
       line = openai_result_line(g, OpenAiLineOptions{o_.reproducible ? f.spec.mtime : created_, o_.model_name,
-                                                     tokenizer_ != nullptr});
+                                                     tokenizer_ != nullptr, chat_, tokenizer_});
     else
       line = result_json(g, tokenizer_ != nullptr, !o_.reproducible);
     RunCounters& c = metrics_.counters;

@@ -180,8 +180,20 @@ std::string openai_result_line(const RequestGroup& g, const OpenAiLineOptions& o
     const SampleResult& s = g.samples[i];
     ojson c;
     c["index"] = i;
-    if (chat) c["message"] = {{"role", "assistant"}, {"content", s.text}};
-    else c["text"] = s.text;
+    if (chat && o.chat == ChatFormat::Harmony && o.tokenizer) {
+      ChatReply reply = split_harmony_reply(*o.tokenizer, s.output);
+      // A stop string ends the text, not the token ids: cut the answer there too.
+      if (reply.content && s.stop_reason.is_string())
+        if (const size_t at = reply.content->find(s.stop_reason.get<std::string>()); at != std::string::npos)
+          reply.content->resize(at);
+      c["message"] = {{"role", "assistant"}};
+      c["message"]["content"] = reply.content ? ojson(*reply.content) : ojson(nullptr);
+      if (!reply.reasoning.empty()) c["message"]["reasoning_content"] = reply.reasoning;
+    } else if (chat) {
+      c["message"] = {{"role", "assistant"}, {"content", s.text}};
+    } else {
+      c["text"] = s.text;
+    }
     if (!o.with_text) c["token_ids"] = s.output;
     c["logprobs"] = nullptr;
     c["finish_reason"] = s.finish_reason;

@@ -40,6 +40,10 @@ struct OpenAiLineOptions {
   int64_t created = 0;       // the bodies' "created" (unix seconds)
   std::string model;         // the bodies' "model" when the request named none
   bool with_text = true;     // false: the checkpoint has no tokenizer, choices carry token_ids only
+  // Harmony chat replies are split by channel: message.content is the final channel, and the analysis
+  // channel goes to message.reasoning_content (as vLLM's harmony parsing does).
+  ChatFormat chat = ChatFormat::None;
+  const Tokenizer* tokenizer = nullptr;
 };
 
 // The output line of a finished request (without the newline).

@@ -7,7 +7,10 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <mutex>
 
 #include "model/error.h"
 
@@ -67,14 +70,43 @@ std::string ProgressReporter::log_text(const ProgressSnapshot& s) {
   return t;
 }
 
+namespace {
+// Passes log lines to the logger's own sinks, first clearing the bar's line when one is drawn.
+class BarAwareSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BarAwareSink(std::vector<spdlog::sink_ptr> inner, std::shared_ptr<std::atomic<bool>> drawn)
+      : inner_(std::move(inner)), drawn_(std::move(drawn)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (drawn_->exchange(false)) std::fputs("\r\033[K", stderr);
+    for (auto& s : inner_)
+      if (s->should_log(msg.level)) s->log(msg);
+  }
+  void flush_() override {
+    for (auto& s : inner_) s->flush();
+  }
+
+ private:
+  std::vector<spdlog::sink_ptr> inner_;
+  std::shared_ptr<std::atomic<bool>> drawn_;
+};
+}  // namespace
+
 ProgressReporter::ProgressReporter(ProgressMode mode, double log_interval_s) : mode_(mode), interval_s_(log_interval_s) {
   if (mode_ == ProgressMode::Auto) mode_ = ::isatty(STDERR_FILENO) ? ProgressMode::Bar : ProgressMode::Log;
-  if (mode_ == ProgressMode::Bar) interval_s_ = 0.2;
+  if (mode_ == ProgressMode::Bar) {
+    interval_s_ = 0.2;
+    auto logger = spdlog::default_logger();
+    saved_sinks_ = logger->sinks();
+    logger->sinks() = {std::make_shared<BarAwareSink>(saved_sinks_, drawn_)};
+  }
   if (mode_ == ProgressMode::Log) last_ = 0.0;  // the first log line after one interval, not at the start
 }
 
 ProgressReporter::~ProgressReporter() {
-  if (drawn_) std::fputc('\n', stderr);
+  if (drawn_->exchange(false)) std::fputc('\n', stderr);
+  if (!saved_sinks_.empty()) spdlog::default_logger()->sinks() = saved_sinks_;
 }
 
 void ProgressReporter::update(const ProgressSnapshot& s) {
@@ -83,7 +115,7 @@ void ProgressReporter::update(const ProgressSnapshot& s) {
   if (mode_ == ProgressMode::Bar) {
     std::fprintf(stderr, "\r\033[K%s", bar_text(s, 24).c_str());
     std::fflush(stderr);
-    drawn_ = true;
+    *drawn_ = true;
   } else {
     spdlog::info("{}", log_text(s));
   }
@@ -93,8 +125,7 @@ void ProgressReporter::finish(const ProgressSnapshot& s) {
   if (mode_ == ProgressMode::Off) return;
   last_ = -1e9;
   update(s);
-  if (drawn_) std::fputc('\n', stderr);
-  drawn_ = false;
+  if (drawn_->exchange(false)) std::fputc('\n', stderr);
 }
 
 }  // namespace tachyon

@@ -3,13 +3,20 @@
 //     generate  45%|#########           | 4500/10000 [00:12<00:15, 360.1 req/s, out 2900 tok/s, acc 1.00, 8 running]
 //   Otherwise (a log file, a Slurm job's output): a log line every --log-interval seconds:
 //     progress: 4500/10000 requests (45.0%), 3 errors, 8 running | 360.1 req/s, 2900 output tok/s | ...
+// While the bar is up, log lines first clear it (a sink wrapped around the default logger's), and the
+// next update draws it again below them.
 // Rates count this run's work only (not requests skipped by --resume); the ETA divides what is left by
 // the request rate so far.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <spdlog/common.h>
 
 namespace tachyon {
 
@@ -46,7 +53,8 @@ class ProgressReporter {
   ProgressMode mode_;
   double interval_s_;
   double last_ = -1e9;
-  bool drawn_ = false;
+  std::shared_ptr<std::atomic<bool>> drawn_ = std::make_shared<std::atomic<bool>>(false);
+  std::vector<spdlog::sink_ptr> saved_sinks_;  // the default logger's own, put back at the end
 };
 
 std::string format_duration(double seconds);  // 00:12, 1:02:03

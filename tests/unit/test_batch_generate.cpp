@@ -17,6 +17,7 @@
 
 #include "model/tokenizer/tokenizer.h"
 #include "runtime/chat_template.h"
+#include "runtime/request.h"
 #include "runtime/openai_batch.h"
 #include "runtime/progress.h"
 #include "test_util.h"
@@ -117,6 +118,19 @@ TEST_CASE("chat rendering: ChatML for Qwen3, harmony for gpt-oss, an error for u
   CHECK(error_of(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", ChatFormat::ChatMl).find("messages[0].content[0]") != std::string::npos);
   CHECK(error_of(R"({"messages": []})", ChatFormat::ChatMl).find("'messages': is empty") != std::string::npos);
   CHECK(error_of(R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true})", ChatFormat::ChatMl).find("'logprobs': is not supported") != std::string::npos);
+
+  // A harmony reply splits into the analysis channel (reasoning) and the final channel (content).
+  const auto reply = oss.encode("<|channel|>analysis<|message|>User wants a sum.<|end|><|start|>assistant<|channel|>final"
+                                "<|message|>Four.<|return|>", false);
+  ChatReply r = split_harmony_reply(oss, reply);
+  CHECK(r.content == std::optional<std::string>("Four."));
+  CHECK(r.reasoning == "User wants a sum.");
+  const auto body = std::find(reply.begin(), reply.end(), *oss.token_to_id("<|message|>")) + 3;
+  const std::vector<int32_t> cut(reply.begin(), body);  // max_tokens hit while reasoning
+  r = split_harmony_reply(oss, cut);
+  CHECK(!r.content.has_value());
+  CHECK(!r.reasoning.empty());
+  CHECK(split_harmony_reply(oss, oss.encode("plain words", false)).content == std::optional<std::string>("plain words"));
 }
 
 TEST_CASE("progress: the bar and the log line show done/total, rates, acceptance and ETA") {
@@ -138,6 +152,23 @@ TEST_CASE("progress: the bar and the log line show done/total, rates, acceptance
   CHECK_MESSAGE(log.find("ETA 00:14") != std::string::npos, log);
   s.total.reset();
   CHECK(ProgressReporter::bar_text(s, 20).find("450 done [00:10") != std::string::npos);
+
+  // On a terminal (a pseudo-terminal from util-linux's `script`) `tachyon generate` draws the bar.
+  if (test::run("command -v script > /dev/null") != 0) return;
+  test::TempDir tmp("progress-tty");
+  std::string out;
+  REQUIRE(test::run_tachyon("convert --random-config " + test::fixture("models/random_qwen3_moe.json") + " --seed 3 --to " +
+                            tmp.file("m.h5"), &out) == 0);
+  {
+    std::ofstream p(tmp.file("p.jsonl"));
+    for (int i = 0; i < 30; ++i) p << json{{"id", i}, {"input_ids", {i + 1, 7}}, {"max_tokens", 3}}.dump() << "\n";
+  }
+  const std::string cmd = std::string(TACHYON_EXE) + " generate --model " + tmp.file("m.h5") + " --prompts " +
+                          tmp.file("p.jsonl") + " --out " + tmp.file("o.jsonl");
+  REQUIRE(test::run("script -qec '" + cmd + "' /dev/null > " + tmp.file("tty.txt") + " 2>&1") == 0);
+  const std::string tty = test::read_file(tmp.file("tty.txt"));
+  CHECK_MESSAGE(tty.find("generate 100%|########################| 30/30 [") != std::string::npos, tty);
+  CHECK(tty.find("progress: ") == std::string::npos);  // no log lines on a terminal
 }
 
 TEST_CASE("OpenAI batch round trip: completions and chat for Qwen3 and gpt-oss, errors, metrics and Prometheus") {
@@ -195,7 +226,7 @@ TEST_CASE("OpenAI batch round trip: completions and chat for Qwen3 and gpt-oss, 
         CHECK(ch.contains("logprobs"));
         if (chat) {
           CHECK(ch["message"]["role"] == "assistant");
-          CHECK(ch["message"]["content"].is_string());
+          CHECK((ch["message"]["content"].is_string() || ch["message"]["content"].is_null()));  // harmony: null before the final channel
         } else {
           CHECK(ch["text"].is_string());
         }

@@ -92,7 +92,7 @@ TEST_CASE("generate: a prompt gives the same result alone and among 8 concurrent
     p << r.dump() << "\n";
   }
   p.close();
-  const std::string base = "generate --model " + tmp.file("m.h5") + " --prompts " + tmp.file("prompts.jsonl") + " --seed 11";
+  const std::string base = "generate --model " + tmp.file("m.h5") + " --prompts " + tmp.file("prompts.jsonl") + " --seed 11 --reproducible";
   REQUIRE(test::run_tachyon(base + " --max-batch 1 --out " + tmp.file("alone.jsonl"), &out) == 0);
   REQUIRE(test::run_tachyon(base + " --max-batch 8 --out " + tmp.file("batch.jsonl"), &out) == 0);
   REQUIRE(test::run_tachyon(base + " --max-batch 8 --max-step-tokens 5 --out " + tmp.file("chunked.jsonl"), &out) == 0);
@@ -106,6 +106,9 @@ TEST_CASE("generate: a prompt gives the same result alone and among 8 concurrent
     CHECK(alone[i]["token_ids"] == batch[i]["token_ids"]);
     CHECK(alone[i]["token_ids"] == chunked[i]["token_ids"]);
   }
+  // With --reproducible the files are equal byte for byte.
+  CHECK(test::read_file(tmp.file("alone.jsonl")) == test::read_file(tmp.file("batch.jsonl")));
+  CHECK(test::read_file(tmp.file("alone.jsonl")) == test::read_file(tmp.file("chunked.jsonl")));
 }
 
 TEST_CASE("generate: text prompts, text output, stop strings and invalid UTF-8") {
