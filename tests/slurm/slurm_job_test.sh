@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ctest `slurm_job` (label slurm): a real single-node Slurm cluster on this machine runs the project's own
 # slurm/tachyon-node.sbatch, with the CPU backend and 2 tasks, through `srun --mpi=pmix` and through
-# `mpirun`; each job's output must equal a 1-rank run's byte for byte.
+# `mpirun`, and slurm/tachyon-array.sbatch over 2 shards made by slurm/shard_jsonl.sh; each job's output
+# (the array's shards concatenated) must equal a 1-rank run's byte for byte.
 #
 # It installs nothing (scripts/setup.sh installs slurm-wlm and munge). It starts munged, slurmctld and
 # slurmd with a generated configuration in a temporary directory (their own socket, ports, state and
@@ -97,7 +98,7 @@ echo "slurm: controller on port $port, node $host idle; MPI plugins: $(srun --mp
 "$tachyon" convert --random-config "$src/tests/fixtures/models/random_qwen3_moe.json" --seed 3 --to "$work/m.h5" >/dev/null
 for i in $(seq 0 7); do
   printf '{"id": %d, "input_ids": [%d, %d, %d], "max_tokens": %d%s}\n' "$i" $((i * 7 + 1)) $((i * 13 + 2)) $((i + 5)) \
-    $((3 + i % 3)) "$([ $((i % 2)) -eq 1 ] && echo ', "temperature": 0.8')" >> "$work/prompts.jsonl"
+    $((3 + i % 3)) "$([ $((i % 2)) -eq 1 ] && echo ", \"temperature\": 0.8, \"seed\": $i")" >> "$work/prompts.jsonl"
 done
 common=(--device cpu --reproducible --max-batch 3 --seed 5)
 "$tachyon" generate --model "$work/m.h5" --prompts "$work/prompts.jsonl" --out "$work/ref.jsonl" "${common[@]}" \
@@ -115,4 +116,12 @@ for launcher in srun mpirun; do
   cmp "$work/ref.jsonl" "$OUT" || fail "the $launcher job's output differs from the 1-rank run's"
   echo "slurm: $launcher job: $(wc -l < "$OUT") results, identical to the 1-rank run"
 done
+# --- a job array over shards of the prompts (explicit seeds: results do not depend on the sharding) ---
+"$src/slurm/shard_jsonl.sh" "$work/prompts.jsonl" 2 "$work/shards" >/dev/null
+export SHARDS=$work/shards RESULTS=$work/results
+timeout 120 sbatch --wait --quiet --array=0-1 --gres=none --ntasks-per-node=1 --cpus-per-task=1 --time=5 \
+  --output="$work/job-array-%a.out" "$src/slurm/tachyon-array.sbatch" || fail "the array job failed"
+cat "$work"/results/prompts.*.jsonl > "$work/array.jsonl"
+cmp "$work/ref.jsonl" "$work/array.jsonl" || fail "the array job's concatenated shards differ from the 1-rank run's output"
+echo "slurm: array job: 2 shards, $(wc -l < "$work/array.jsonl") results, identical to the 1-rank run once concatenated"
 echo "PASS"
