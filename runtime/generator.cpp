@@ -133,9 +133,11 @@ class Driver {
     }
   }
 
-  // Reads lines until one becomes a runnable request (returns true) or the inputs end (false).
+  // Reads lines until one becomes a runnable request (true), or the inputs end or too many results wait
+  // (false). The second check is inside the loop because a run of bad lines makes error lines without
+  // admitting anything, and they too wait behind a slow earlier request.
   bool read_next_request() {
-    while (current_ < files_.size()) {
+    while (current_ < files_.size() && pending_results() < o_.max_pending) {
       FileState& f = files_[current_];
       if (!f.reader) open_file(f);
       std::string line, origin;
