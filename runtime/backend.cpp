@@ -5,13 +5,10 @@
 #include "model/error.h"
 #include "runtime/cpu_target_step.h"
 
-// LOCAL GATE (not to be committed): off until the linear/MoE/attention kernels are implemented.
-#define TACHYON_CUDA_STEP_READY 0
 #if TACHYON_HAVE_CUDA
 #include <cuda_runtime.h>
-#if TACHYON_CUDA_STEP_READY
+
 #include "runtime/cuda/cuda_target_step.h"
-#endif
 #endif
 
 namespace tachyon {
@@ -53,7 +50,7 @@ class CpuRuntime final : public TargetRuntime {
   CpuTargetStep step_;
 };
 
-#if TACHYON_HAVE_CUDA && TACHYON_CUDA_STEP_READY
+#if TACHYON_HAVE_CUDA
 class CudaRuntime final : public TargetRuntime {
  public:
   CudaRuntime(const CheckpointReader& reader, const ModelConfig& c, const ShardPlan& plan, MPI_Comm mpi, int device,
@@ -82,7 +79,7 @@ std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const Checkpoi
                                                    const comm::World& world, const StepConfig& step,
                                                    const LoadProgress& progress) {
   if (device == Device::Cpu) return std::make_unique<CpuRuntime>(reader, config, plan, host_comm, step, progress);
-#if TACHYON_HAVE_CUDA && TACHYON_CUDA_STEP_READY
+#if TACHYON_HAVE_CUDA
   TACHYON_CHECK(world.device >= 0, "no GPU assigned to rank {}", world.rank);
   if (cudaSetDevice(world.device) != cudaSuccess) throw Error(fmt::format("cudaSetDevice({}) failed", world.device));
   return std::make_unique<CudaRuntime>(reader, config, plan, mpi, world.device, step, progress);

@@ -52,6 +52,13 @@ NcclComm::NcclComm(MPI_Comm mpi, int device) {
   NCCL_CALL(ncclCommInitRank(&comm_, size_, id, rank_));
 }
 
+NcclComm::NcclComm(int device) {
+  ncclUniqueId id;
+  NCCL_CALL(ncclGetUniqueId(&id));
+  if (cudaSetDevice(device) != cudaSuccess) throw Error(fmt::format("cudaSetDevice({}) failed", device));
+  NCCL_CALL(ncclCommInitRank(&comm_, 1, id, 0));
+}
+
 NcclComm::~NcclComm() {
   if (!comm_) return;
   ncclResult_t async = ncclSuccess;

@@ -17,6 +17,8 @@ namespace tachyon::comm {
 class NcclComm {
  public:
   NcclComm(MPI_Comm mpi, int device);
+  // A communicator of this process alone (no MPI needed): tests and single-GPU tools.
+  explicit NcclComm(int device);
   ~NcclComm();
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;

@@ -27,6 +27,7 @@
 #include <cstdlib>
 
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/attention_generic.cuh"
 #include "kernels/cuda/cuda_check.h"
 
 namespace tachyon::cuda {
@@ -494,7 +495,10 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   const int rows_per_cta = 16 * (kWarps / kw);
   const int row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
   const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, kw);
-  CUDA_REQUIRE(k.fn != nullptr, "attention: head dims must be q/k 64, 128 or 192 and v 64 or 128");
+  if (k.fn == nullptr) {  // head dims the tuned kernel is not built for
+    attention_generic(q, batch, cache, p, out, stream);
+    return;
+  }
 
   // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
   // of the longest possible range (the window, or the cache capacity for full attention).

@@ -537,22 +537,22 @@ KernelChoice choice_n(int ntok) {
   }
 }
 
-bool uses_mma(WeightFormat f, int m) {
-  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > kLinearFp32MaxM;
+bool uses_mma(WeightFormat f, int m, bool fp32_activations) {
+  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > kLinearFp32MaxM && !fp32_activations;
 }
 
 // Tokens per launch group / per CTA for a call of m rows.
-int tokens_per_cta(WeightFormat f, int m) {
-  if (uses_mma(f, m)) return (std::min(m, kMaxMmaTokens) + 7) / 8;  // n-tiles
-  if (f == WeightFormat::BF16 || f == WeightFormat::FP8) return m;    // 1 or 2
+int tokens_per_cta(WeightFormat f, int m, bool fp32_activations) {
+  if (uses_mma(f, m, fp32_activations)) return (std::min(m, kMaxMmaTokens) + 7) / 8;  // n-tiles
+  if ((f == WeightFormat::BF16 || f == WeightFormat::FP8) && m <= kLinearFp32MaxM) return m;  // 1 or 2
   int mb = 1;
   while (mb < m && mb < 4) mb *= 2;
   return mb;
 }
 
-KernelChoice kernel_choice(WeightFormat f, int m) {
-  const int ntok = tokens_per_cta(f, m);
-  const bool mma = uses_mma(f, m);
+KernelChoice kernel_choice(WeightFormat f, int m, bool fp32_activations = false) {
+  const int ntok = tokens_per_cta(f, m, fp32_activations);
+  const bool mma = uses_mma(f, m, fp32_activations);
   switch (f) {
     case WeightFormat::F32: return choice_n<WeightFormat::F32, false>(ntok);
     case WeightFormat::MXFP4: return choice_n<WeightFormat::MXFP4, false>(ntok);
@@ -662,7 +662,7 @@ PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch,
 
 void launch_group(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& e,
                   const LinearPlan& want, cudaStream_t stream) {
-  const KernelChoice c = kernel_choice(w.format, m);
+  const KernelChoice c = kernel_choice(w.format, m, e.fp32_activations);
   const int groups = c.mma ? 1 : (m + c.ntok - 1) / c.ntok;
   const PlanCost pc = choose_plan(c, w, m, groups, want);
   CUDA_REQUIRE(pc.plan.splits > 0, "linear: no launch plan fits (shared memory)");
@@ -727,7 +727,7 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
                                                  w.scale_col0 < kFp8BlockSize),
                "linear: fp8 scale offsets must lie inside a 128-block");
   // The tensor-core path covers 64 tokens per launch; the rows of x are independent.
-  const int step = uses_mma(w.format, m) ? kMaxMmaTokens : m;
+  const int step = uses_mma(w.format, m, epilogue.fp32_activations) ? kMaxMmaTokens : m;
   for (int n0 = 0; n0 < m; n0 += step) {
     const int mg = std::min(step, m - n0);
     launch_group(x + static_cast<size_t>(n0) * w.cols, mg, w, y + static_cast<size_t>(n0) * w.rows, epilogue, plan,

@@ -20,6 +20,9 @@ namespace tachyon::cuda {
 struct LinearEpilogue {
   const float* bias = nullptr;  // [w.rows] or null
   bool accumulate = false;      // y += result instead of y = result
+  // Keep x in FP32 (the FMA path) at any m: for small matrices whose outputs make discrete choices,
+  // such as the MoE router, where BF16-rounded activations can flip a close top-k.
+  bool fp32_activations = false;
 };
 
 // Largest m at which BF16/FP8 weights are multiplied with FP32 activations (see above).

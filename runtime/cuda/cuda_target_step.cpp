@@ -278,7 +278,8 @@ void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
   const MoeWeightsT<cuda::DeviceWeight>& w = w_.layers[l].moe;
   cudaStream_t st = stream_.get();
   const int M = s.tokens, K = c.top_k, H = c.hidden_size;
-  cuda::linear(h_.get(), M, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false}, st);
+  // The router in FP32 activations: its top-k is a discrete choice that BF16 rounding can flip.
+  cuda::linear(h_.get(), M, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false, true}, st);
   cuda::RouterDeviceParams rp;
   rp.kind = c.router;
   rp.num_experts = c.num_experts;

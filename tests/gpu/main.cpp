@@ -1,5 +1,7 @@
-// The doctest runner for GPU tests (ctest label `gpu`): every CUDA kernel against its CPU twin.
-// Exits with 77 (ctest: skipped) on a machine without a GPU, such as CI, which still compiles them.
+// The doctest runner for GPU tests (ctest label `gpu`): every CUDA kernel against its CPU twin, and the
+// whole CUDA step against the CPU reference. Exits with 77 (ctest: skipped) on a machine without a
+// GPU, such as CI, which still compiles them. (No MPI here: the tests start `mpirun` themselves, which
+// Open MPI refuses from inside an MPI process.)
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <cuda_runtime.h>
 #include <doctest/doctest.h>
