@@ -383,7 +383,7 @@ TEST_CASE("determinism: the same bytes whatever --max-batch or the rank count - 
       if (i % 2) body["temperature"] = 0.9, body["top_k"] = 40;
       if (i % 3 == 0) body["n"] = 2, body["temperature"] = 1.0;
       if (i == 4) body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 4}, {"temperature", 0.7}};
-      p << batch_line("r" + std::to_string(i), i == 4 ? "/v1/chat/completions" : "/v1/completions", body).dump() << "\n";
+      p << batch_line(fmt::format("r{}", i), i == 4 ? "/v1/chat/completions" : "/v1/completions", body).dump() << "\n";
     }
     std::ofstream t(tmp.file("in/b.txt"));
     t << "The first prompt\nThe second prompt\n\nThe third prompt\n";
@@ -401,8 +401,8 @@ TEST_CASE("determinism: the same bytes whatever --max-batch or the rank count - 
   CHECK(!text_lines[2]["metrics"].contains("ttft_ms"));  // --reproducible: no wall-clock figures
   // Each file alone, other batch sizes, 2 ranks: the same bytes.
   // (--max-pending 1: reading pauses whenever a finished result waits for an earlier one.)
-  for (const std::string& args : {"--max-batch 1", "--max-batch 3", "--max-batch 4 --max-pending 1"}) {
-    REQUIRE(test::run_tachyon(base + " " + args + " --prompts " + tmp.file("in/a.jsonl") + " --out " + tmp.file("a.jsonl"), &out) == 0);
+  for (const char* args : {"--max-batch 1", "--max-batch 3", "--max-batch 4 --max-pending 1"}) {
+    REQUIRE(test::run_tachyon(base + " " + std::string(args) + " --prompts " + tmp.file("in/a.jsonl") + " --out " + tmp.file("a.jsonl"), &out) == 0);
     CHECK_MESSAGE(test::read_file(tmp.file("a.jsonl")) == a16, args);
   }
   const std::string two_ranks = test::mpirun(2) + TACHYON_EXE + " " + base + " --max-batch 5 --prompts " + tmp.file("in/a.jsonl") +
