@@ -29,6 +29,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/attention_generic.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/mma.cuh"
 
 namespace tachyon::cuda {
 
@@ -84,17 +85,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "r"(a));
 }
 
-__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
 
 // 16-byte chunk c of shared-memory row `row`, XOR-swizzled inside groups of 8 chunks (128 bytes): the
 // 8 rows an ldmatrix reads at one logical chunk land on 8 different bank groups.

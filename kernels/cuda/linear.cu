@@ -31,6 +31,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/linear.h"
 #include "model/fp8.h"
@@ -115,17 +116,6 @@ __device__ __forceinline__ void load_piece(const Args& a, int row, int k, uint32
   v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
 }
 
-__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
 
 // Four consecutive elements (group q of the piece) decoded to FP32, without any scale.
 template <WeightFormat F>

@@ -23,12 +23,7 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
   p.bias_scale = bias_scale;
   p.pair_weight = weights;
   p.out = out;
-  p.offsets = routing.expert_offsets;
-  p.pair_index = routing.pair_index;
-  p.active_count = routing.active_count;
-  p.active_experts = routing.active_experts;
-  p.local_experts = routing.local_experts;
-  p.n_pairs = n_pairs;
+  moe_detail::set_routing(p, routing, n_pairs);
   moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream);
 }
 

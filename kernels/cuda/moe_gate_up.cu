@@ -27,12 +27,7 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
   p.bias1 = up_bias;
   p.act = act;
   p.out = act_out;
-  p.offsets = routing.expert_offsets;
-  p.pair_index = routing.pair_index;
-  p.active_count = routing.active_count;
-  p.active_experts = routing.active_experts;
-  p.local_experts = routing.local_experts;
-  p.n_pairs = n_pairs;
+  moe_detail::set_routing(p, routing, n_pairs);
   moe_detail::launch_moe_gemm<moe_detail::Proj::GateUp>(p, stream);
 }
 

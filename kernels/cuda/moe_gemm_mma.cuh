@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/dequant.cuh"
+#include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/moe_gemm_params.cuh"
 
 namespace tachyon::cuda::moe_detail {
@@ -54,17 +55,6 @@ __device__ __forceinline__ void ldg_weight_block(const uint8_t* ptr, uint32_t (&
                : "l"(ptr));
 }
 
-__device__ __forceinline__ void mma_bf16_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
 
 __device__ __forceinline__ uint32_t decode_pair(uint32_t w, int pair) {
   switch (pair) {  // a compile-time constant after unrolling
@@ -117,7 +107,7 @@ __device__ __forceinline__ void mma_steps_mxfp4(const uint32_t (&w)[kMT][2][4], 
     for (int nt = 0; nt < NT; ++nt) {
       const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * 8 * rs + s * nb8);
 #pragma unroll
-      for (int mt = 0; mt < kMT; ++mt) mma_bf16_16816(acc[mt][nt], a[mt], b.x, b.y);
+      for (int mt = 0; mt < kMT; ++mt) mma_bf16(acc[mt][nt], a[mt], b.x, b.y);
     }
   }
 }
@@ -140,7 +130,7 @@ __device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], c
     for (int nt = 0; nt < NT; ++nt) {
       const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * 8 * rs + s * nb8);
 #pragma unroll
-      for (int mt = 0; mt < kMT; ++mt) mma_bf16_16816(acc[mt][nt], a[mt], b.x, b.y);
+      for (int mt = 0; mt < kMT; ++mt) mma_bf16(acc[mt][nt], a[mt], b.x, b.y);
     }
   }
 }

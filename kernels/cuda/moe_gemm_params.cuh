@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/swiglu.h"
 #include "kernels/cuda/device_weight.h"
+#include "kernels/cuda/moe.h"
 
 namespace tachyon::cuda::moe_detail {
 
@@ -72,6 +73,16 @@ __device__ __forceinline__ void zero_nonlocal_rows(const MoeGemmParams& p) {
     const int pr = p.pair_index[first + static_cast<int>(i / p.rows)];
     p.out[static_cast<size_t>(pr) * p.rows + static_cast<size_t>(i % p.rows)] = 0.0f;
   }
+}
+
+// Points a kernel's parameters at the sorted routing of moe_align.
+inline void set_routing(MoeGemmParams& p, const MoeRouting& routing, int n_pairs) {
+  p.offsets = routing.expert_offsets;
+  p.pair_index = routing.pair_index;
+  p.active_count = routing.active_count;
+  p.active_experts = routing.active_experts;
+  p.local_experts = routing.local_experts;
+  p.n_pairs = n_pairs;
 }
 
 }  // namespace tachyon::cuda::moe_detail
