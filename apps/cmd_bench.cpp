@@ -1,0 +1,67 @@
+// tachyon bench: performance against the roofline, on the GPU this process sees.
+//   tachyon bench kernels [--only linear,moe,attention] [--json results/kernels.json]
+// Every kernel at the decode shapes of MiMo-V2.5-Pro, Qwen3-235B-A22B and gpt-oss-120b: the bytes it must
+// move over its median time, as a fraction of the device's copy bandwidth measured in the same run.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "apps/command.h"
+#include "apps/options.h"
+#include "model/error.h"
+#include "runtime/bench_report.h"
+
+#if TACHYON_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/bench.h"
+#include "kernels/cuda/device_buffer.h"
+#endif
+
+namespace tachyon::apps {
+namespace {
+
+int run_bench(int argc, char** argv) {
+  po::options_description opts("options");
+  std::string what, only, json_path;
+  opts.add_options()
+      ("what", po::value(&what)->required(), "what to measure: kernels")
+      ("only", po::value(&only)->default_value("linear,moe,attention"), "kernel families, comma-separated")
+      ("json", po::value(&json_path), "also write the rows as JSON to this file");
+  po::positional_options_description pos;
+  pos.add("what", 1);
+  po::variables_map vm;
+  if (!parse_options(argc, argv, "usage: tachyon bench kernels [--only linear,moe,attention] [--json FILE]", opts, vm, &pos))
+    return 0;
+  TACHYON_REQUIRE(what == "kernels", "tachyon bench: '{}' is not something it measures (kernels)", what);
+#if TACHYON_HAVE_CUDA
+  int devices = 0;
+  TACHYON_REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0, "tachyon bench kernels needs a GPU");
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  cuda::Stream stream;
+  BenchReport report;
+  report.device = prop.name;
+  report.date = today();
+  report.copy_gbs = cuda::copy_bandwidth_gbs(stream.get());
+  auto add = [&](const std::vector<cuda::KernelTiming>& rows) {
+    for (const auto& r : rows) report.rows.push_back({r.kernel, r.model, r.shape, r.bytes, r.median_us});
+  };
+  if (only.find("linear") != std::string::npos) add(cuda::bench_linear_kernels(stream.get()));
+  if (only.find("moe") != std::string::npos) add(cuda::bench_moe_kernels(stream.get()));
+  if (only.find("attention") != std::string::npos) add(cuda::bench_attention_kernels(stream.get()));
+  std::cout << report.markdown();
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    TACHYON_REQUIRE(out.good(), "cannot write '{}'", json_path);
+    out << report.json() << "\n";
+  }
+  return 0;
+#else
+  throw Error("tachyon bench kernels needs the CUDA backend, which this build lacks (configure with -DTACHYON_CUDA=ON)");
+#endif
+}
+
+}  // namespace
+TACHYON_COMMAND("bench", "measure kernels against the roofline on this GPU", run_bench);
+}  // namespace tachyon::apps
