@@ -12,17 +12,10 @@
 #include "model/convert.h"
 #include "model/drafter_convert.h"
 #include "model/error.h"
+#include "model/text_file.h"
 
 namespace tachyon::apps {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  TACHYON_REQUIRE(in.good(), "cannot read '{}'", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 int run_convert(int argc, char** argv) {
   po::options_description opts("options");
@@ -62,8 +55,8 @@ int run_convert(int argc, char** argv) {
     s = convert_hf_directory(from, to, options, progress);
   } else {
     std::optional<std::string> tok;
-    if (!tokenizer.empty()) tok = read_file(tokenizer);
-    s = write_random_checkpoint(read_file(random_config), to, seed, options, tok, progress);
+    if (!tokenizer.empty()) tok = read_text_file(tokenizer);
+    s = write_random_checkpoint(read_text_file(random_config), to, seed, options, tok, progress);
   }
   std::cout << fmt::format("wrote {}: {} tensors, {:.2f} MB", to, s.tensors, s.bytes / 1e6);
   for (const auto& [fmt_name, n] : s.by_format) std::cout << fmt::format(", {} {}", n, fmt_name);

@@ -15,18 +15,11 @@
 #include "apps/options.h"
 #include "model/checkpoint.h"
 #include "model/error.h"
+#include "model/text_file.h"
 #include "model/tokenizer/tokenizer.h"
 
 namespace tachyon::apps {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  TACHYON_REQUIRE(in.good(), "cannot open {}", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The checkpoint hook: the tokenizer.json string a Tachyon checkpoint stores (docs/checkpoint-format.md).
 std::string checkpoint_tokenizer_json(const std::string& h5_path) {
@@ -38,7 +31,7 @@ std::string checkpoint_tokenizer_json(const std::string& h5_path) {
 
 Tokenizer load_tokenizer(const std::string& path) {
   const bool checkpoint = path.size() >= 3 && path.compare(path.size() - 3, 3, ".h5") == 0;
-  const std::string json = checkpoint ? checkpoint_tokenizer_json(path) : read_file(path);
+  const std::string json = checkpoint ? checkpoint_tokenizer_json(path) : read_text_file(path);
   try {
     return Tokenizer::from_json(json);
   } catch (const Error& e) {
@@ -63,7 +56,7 @@ uint64_t ids_fnv1a(const std::vector<int32_t>& ids) {
 }
 
 int run_bench(const Tokenizer& tok, const std::string& path, int repeat, bool per_line, bool add_special) {
-  const std::string text = read_file(path);
+  const std::string text = read_text_file(path);
   std::vector<std::string_view> lines;
   if (per_line) {
     for (size_t i = 0; i < text.size();) {

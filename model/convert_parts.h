@@ -1,5 +1,5 @@
 // Pieces shared by the converters (model/convert.cpp for targets, model/drafter_convert.cpp for DFlash
-// drafters): reading a text file, the source safetensors with every use recorded, and the emitter that
+// drafters): the source safetensors with every use recorded, and the emitter that
 // writes tensors in their chosen formats and keeps the summary.
 #pragma once
 
@@ -16,16 +16,9 @@
 #include "model/convert.h"
 #include "model/error.h"
 #include "model/safetensors.h"
+#include "model/text_file.h"
 
 namespace tachyon::convert_detail {
-
-inline std::string read_text_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  TACHYON_REQUIRE(in.good(), "cannot read '{}'", p.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Writes tensors in their chosen formats and keeps the summary.
 class Emitter {

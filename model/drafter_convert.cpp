@@ -13,7 +13,6 @@ namespace tachyon {
 
 namespace fs = std::filesystem;
 using convert_detail::Emitter;
-using convert_detail::read_text_file;
 using convert_detail::Source;
 
 namespace {

@@ -5,6 +5,7 @@
 // relative to the data section. Everything in the header is checked against the file before any
 // tensor is handed out, so a view never points outside the mapping.
 #include "model/safetensors.h"
+#include "model/text_file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -63,14 +64,6 @@ const DtypeInfo* find_dtype(const std::string& name) {
 
 // n * m, or false when it overflows: shapes come from untrusted headers.
 bool mul(uint64_t a, uint64_t b, uint64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  TACHYON_REQUIRE(in, "cannot open {}: {}", path, std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Parses a header, refusing duplicate tensor names (nlohmann::json would silently keep the last one).
 json parse_header(const char* begin, const char* end, const std::string& path) {
