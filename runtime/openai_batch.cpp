@@ -4,7 +4,6 @@
 
 #include <set>
 
-#include "model/tokenizer/utf8.h"
 #include "runtime/rng.h"
 #include "runtime/sequence.h"
 
@@ -133,20 +132,9 @@ ojson ordered(const json& j) { return ojson::parse(j.dump()); }
 
 std::variant<Request, RequestError> parse_openai_line(const std::string& line, size_t index, const std::string& origin,
                                                       const RequestDefaults& defaults, ChatFormat chat) {
-  json j;
-  try {
-    j = json::parse(line);
-  } catch (const json::parse_error& e) {
-    if (const size_t bad = utf8::find_invalid(line); bad != utf8::kValid) {
-      std::string repaired;
-      utf8::append_lossy(repaired, line, /*final=*/true);
-      const json r = json::parse(repaired, nullptr, /*allow_exceptions=*/false);
-      json id;
-      if (r.is_object() && r.contains("custom_id")) id = r["custom_id"];
-      return RequestError{index, id, fmt::format("{}: invalid UTF-8 at byte {} of the line (batch files must be UTF-8)", origin, bad)};
-    }
-    return RequestError{index, json(), fmt::format("{}: not valid JSON: {}", origin, e.what())};
-  }
+  JsonLine parsed = parse_json_line(line, origin, "custom_id");
+  if (!parsed.error.empty()) return RequestError{index, parsed.id, parsed.error};
+  const json& j = parsed.value;
   if (!j.is_object()) return RequestError{index, json(), fmt::format("{}: expected a JSON object, got {}", origin, j.type_name())};
   const json id = j.value("custom_id", json());
   try {

@@ -133,25 +133,31 @@ Request parse_object(const json& j, size_t index, const RequestDefaults& d) {
 
 }  // namespace
 
-std::variant<Request, RequestError> parse_request_line(const std::string& line, size_t index, const std::string& origin,
-                                                       const RequestDefaults& defaults) {
-  json id = static_cast<int64_t>(index + 1);  // the line number when the request has no id
-  json j;
+JsonLine parse_json_line(const std::string& line, const std::string& origin, const char* id_field) {
+  JsonLine out;
   try {
-    j = json::parse(line);
+    out.value = json::parse(line);
   } catch (const json::parse_error& e) {
-    // A line that is not UTF-8 is not JSON either; say where the bad byte is, and recover the id from
-    // a repaired copy so that the error line can be matched to its request.
+    // A line that is not UTF-8 is not JSON either: say where the bad byte is.
     if (const size_t bad = utf8::find_invalid(line); bad != utf8::kValid) {
       std::string repaired;
       utf8::append_lossy(repaired, line, /*final=*/true);
       const json r = json::parse(repaired, nullptr, /*allow_exceptions=*/false);
-      if (r.is_object() && r.contains("id")) id = r["id"];
-      return RequestError{index, id, fmt::format("{}: invalid UTF-8 at byte {} of the line (prompt files must be UTF-8)",
-                                                 origin, bad)};
+      if (r.is_object() && r.contains(id_field)) out.id = r[id_field];
+      out.error = fmt::format("{}: invalid UTF-8 at byte {} of the line (input files must be UTF-8)", origin, bad);
+    } else {
+      out.error = fmt::format("{}: not valid JSON: {}", origin, e.what());
     }
-    return RequestError{index, id, fmt::format("{}: not valid JSON: {}", origin, e.what())};
   }
+  return out;
+}
+
+std::variant<Request, RequestError> parse_request_line(const std::string& line, size_t index, const std::string& origin,
+                                                       const RequestDefaults& defaults) {
+  json id = static_cast<int64_t>(index + 1);  // the line number when the request has no id
+  JsonLine parsed = parse_json_line(line, origin, "id");
+  if (!parsed.error.empty()) return RequestError{index, parsed.id.is_null() ? id : parsed.id, parsed.error};
+  const json& j = parsed.value;
   if (!j.is_object()) return RequestError{index, id, fmt::format("{}: expected a JSON object, got {}", origin, j.type_name())};
   if (j.contains("id")) id = j["id"];
   try {

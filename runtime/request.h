@@ -54,6 +54,16 @@ struct RequestError {
 std::variant<Request, RequestError> parse_request_line(const std::string& line, size_t index, const std::string& origin,
                                                        const RequestDefaults& defaults);
 
+// One line of an input file parsed as JSON. On failure `error` says why ("file:line: not valid JSON",
+// or where the first byte of invalid UTF-8 is), and `id` holds the line's `id_field` when a repaired
+// copy of it could be read, so that the error line can be matched to its request.
+struct JsonLine {
+  nlohmann::json value;
+  std::string error;
+  nlohmann::json id;
+};
+JsonLine parse_json_line(const std::string& line, const std::string& origin, const char* id_field);
+
 // The seed a request without one gets: a mix of the run seed and the request's index.
 uint64_t derived_seed(uint64_t run_seed, size_t index);
 // The seed of sample `j` of a request with seed `seed`: sample 0 keeps the request's seed (so n = 1 and
