@@ -1,5 +1,6 @@
 #include "model/convert.h"
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,7 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using convert_detail::Emitter;
-using convert_detail::read_text_file;
 using convert_detail::Source;
 
 // out[cols, rows] = in[rows, cols] transposed.
@@ -90,18 +90,25 @@ void convert_common(Source& src, Emitter& out, const ModelConfig& c, const Forma
   }
 }
 
-// Qwen3-MoE experts: per-expert matrices (what save_pretrained writes), or fused 3-D tensors
-// (gate_up_proj [E, 2I, H] with the gate half first, down_proj [E, H, I]).
-void convert_qwen3_experts(Source& src, Emitter& out, const ModelConfig& c, const Formats& f, int l) {
-  const int64_t E = c.num_experts, H = c.hidden_size, I = c.moe_intermediate_size;
-  const std::string hf = fmt::format("model.layers.{}.mlp.", l);
-  out.values(names::layer(l, "moe.router"), src.f32(hf + "gate.weight", {E, H}), {E, H}, f.router);
+// Creates a layer's gate [E, I, H], up [E, I, H] and down [E, H, I] expert tensors, to be filled one
+// expert at a time; returns their names.
+std::array<std::string, 3> create_expert_tensors(Emitter& out, const Formats& f, int l, int64_t E, int64_t H, int64_t I) {
   const std::string gn = names::layer(l, "moe.gate"), un = names::layer(l, "moe.up"), dn = names::layer(l, "moe.down");
   require_mxfp4_shape(f.experts, gn, H);
   require_mxfp4_shape(f.experts, dn, I);
   out.create_experts(gn, f.experts, {E, I, H});
   out.create_experts(un, f.experts, {E, I, H});
   out.create_experts(dn, f.experts, {E, H, I});
+  return {gn, un, dn};
+}
+
+// Qwen3-MoE experts: per-expert matrices (what save_pretrained writes), or fused 3-D tensors
+// (gate_up_proj [E, 2I, H] with the gate half first, down_proj [E, H, I]).
+void convert_qwen3_experts(Source& src, Emitter& out, const ModelConfig& c, const Formats& f, int l) {
+  const int64_t E = c.num_experts, H = c.hidden_size, I = c.moe_intermediate_size;
+  const std::string hf = fmt::format("model.layers.{}.mlp.", l);
+  out.values(names::layer(l, "moe.router"), src.f32(hf + "gate.weight", {E, H}), {E, H}, f.router);
+  const auto [gn, un, dn] = create_expert_tensors(out, f, l, E, H, I);
   const bool fused = src.has(hf + "experts.gate_up_proj");
   std::vector<float> fused_gu, fused_dn;
   if (fused) {
@@ -148,12 +155,7 @@ void convert_gpt_oss_experts(Source& src, Emitter& out, const ModelConfig& c, co
   out.values(names::layer(l, "moe.gate_bias"), every_other_row(gu_bias.data(), E * 2 * I, 1, 0), {E, I}, WeightFormat::F32);
   out.values(names::layer(l, "moe.up_bias"), every_other_row(gu_bias.data(), E * 2 * I, 1, 1), {E, I}, WeightFormat::F32);
   out.values(names::layer(l, "moe.down_bias"), src.f32(hf + "experts.down_proj_bias", {E, H}), {E, H}, WeightFormat::F32);
-  const std::string gn = names::layer(l, "moe.gate"), un = names::layer(l, "moe.up"), dn = names::layer(l, "moe.down");
-  require_mxfp4_shape(f.experts, gn, H);
-  require_mxfp4_shape(f.experts, dn, I);
-  out.create_experts(gn, f.experts, {E, I, H});
-  out.create_experts(un, f.experts, {E, I, H});
-  out.create_experts(dn, f.experts, {E, H, I});
+  const auto [gn, un, dn] = create_expert_tensors(out, f, l, E, H, I);
   // Writes one expert matrix, converting from MXFP4 when another format is asked for.
   auto emit = [&](const std::string& name, int64_t e, HostWeight w) {
     if (f.experts != w.format) {
