@@ -106,14 +106,7 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
   }
 }
 
-namespace {
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> out;
-  std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-}  // namespace
+using test::lines_of;
 
 TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens, 1 and 2 GPUs, both plans") {
   int gpus = 0;

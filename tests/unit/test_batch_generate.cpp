@@ -27,17 +27,8 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> out;
-  std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> out;
-  for (const auto& l : lines_of(path)) out.push_back(json::parse(l));
-  return out;
-}
+using test::lines_of;
+using test::read_jsonl;
 size_t count_lines(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   size_t n = 0;

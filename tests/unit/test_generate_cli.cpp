@@ -14,12 +14,7 @@ using namespace tachyon;
 using nlohmann::json;
 
 namespace {
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
+using test::read_jsonl;
 std::vector<int32_t> fixture_ints(const std::string& name, const char* tensor) {
   SafetensorsFile f(test::fixture("parity/" + name + "/expected.safetensors"));
   const StTensor& t = f.tensors().at(tensor);

@@ -17,12 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> out;
-  std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using test::lines_of;
 
 void write_prompts(const std::string& path, int n, int vocab, int max_tokens) {
   std::ofstream p(path);

@@ -65,12 +65,7 @@ class OracleDrafter final : public Drafter {
   int wrong_every_, vocab_;
 };
 
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(test::read_file(path));
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
+using test::read_jsonl;
 
 struct Setup {
   test::TempDir tmp{"speculative"};

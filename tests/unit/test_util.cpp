@@ -83,4 +83,17 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> out;
+  std::istringstream in(read_file(path));
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  for (const auto& line : lines_of(path)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 }  // namespace tachyon::test

@@ -3,6 +3,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace tachyon::test {
 
@@ -32,5 +35,7 @@ std::string mpirun(int ranks);
 
 std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
 std::string read_file(const std::string& path);
+std::vector<std::string> lines_of(const std::string& path);  // the file's lines, without newlines
+std::vector<nlohmann::json> read_jsonl(const std::string& path);  // one parsed object per line
 
 }  // namespace tachyon::test
