@@ -16,23 +16,17 @@
 
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/bench.h"
+#include "kernels/cuda/bench_random.cuh"
 #include "kernels/cuda/device_buffer.h"
 
 namespace tachyon::cuda {
 
 namespace {
 
-__device__ __forceinline__ uint32_t mix32(uint64_t i, uint32_t seed) {
-  uint64_t z = i * 0x9e3779b97f4a7c15ull + seed;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return static_cast<uint32_t>(z ^ (z >> 31));
-}
-
 // BF16 values in [-2, 2) (kind 0) or FP32 values in [-1, 1) (kind 1).
 __global__ void fill_kernel(void* p, size_t n, int kind, uint32_t seed) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const float u = static_cast<float>(mix32(i, seed) >> 8) * (1.0f / 16777216.0f) * 2.0f - 1.0f;
+    const float u = static_cast<float>(bench_hash32(i, seed) >> 8) * (1.0f / 16777216.0f) * 2.0f - 1.0f;
     if (kind == 0) static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(2.0f * u);
     else static_cast<float*>(p)[i] = u;
   }

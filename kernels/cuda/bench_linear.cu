@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/cuda/bench.h"
+#include "kernels/cuda/bench_random.cuh"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/linear.h"
 #include "model/fp8.h"
@@ -24,18 +25,11 @@ namespace tachyon::cuda {
 
 namespace {
 
-__device__ __forceinline__ uint32_t hash32(uint64_t i, uint32_t seed) {
-  uint64_t z = i * 0x9e3779b97f4a7c15ull + seed;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return static_cast<uint32_t>(z ^ (z >> 31));
-}
-
 // FP8 codes without the NaN codes; BF16 values in [2^-9, 2^3) of random sign; FP32 values in (-1, 1).
 __global__ void fill_random_kernel(uint8_t* p, size_t n_elems, int kind, uint32_t seed) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n_elems;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const uint32_t h = hash32(i, seed);
+    const uint32_t h = bench_hash32(i, seed);
     if (kind == 0) {  // fp8
       uint8_t b = static_cast<uint8_t>(h);
       if ((b & 0x7f) == 0x7f) b ^= 1;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/cuda/bench.h"
+#include "kernels/cuda/bench_random.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/moe.h"
@@ -26,17 +27,10 @@ namespace tachyon::cuda {
 
 namespace {
 
-__device__ __forceinline__ uint32_t hash32(uint64_t i, uint32_t seed) {
-  uint64_t z = i * 0x9e3779b97f4a7c15ull + seed;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return static_cast<uint32_t>(z ^ (z >> 31));
-}
-
 // kind 0: random bytes; 1: MXFP4 scale bytes in [118, 125]; 2: BF16 pairs of magnitude 2^-8..2^-1.
 __global__ void fill_kernel(uint32_t* p, size_t words, uint32_t seed, int kind) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < words; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    uint32_t h = hash32(i, seed);
+    uint32_t h = bench_hash32(i, seed);
     if (kind == 1) h = 0x76767676u + (h & 0x07070707u);
     if (kind == 2) h = (h & 0x807f807fu) | (((120u + (h >> 8 & 7u)) << 7) * 0x10001u);
     p[i] = h;
@@ -45,7 +39,7 @@ __global__ void fill_kernel(uint32_t* p, size_t words, uint32_t seed, int kind) 
 
 __global__ void fill_floats(float* p, size_t n, uint32_t seed, float scale, float offset) {
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x)
-    p[i] = offset + scale * (static_cast<float>(hash32(i, seed) >> 8) * 0x1p-24f - 0.5f);
+    p[i] = offset + scale * (static_cast<float>(bench_hash32(i, seed) >> 8) * 0x1p-24f - 0.5f);
 }
 
 void fill(uint8_t* p, size_t bytes, uint32_t seed, int kind, cudaStream_t s) {
