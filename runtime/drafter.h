@@ -27,7 +27,7 @@ struct DraftRequest {
   int32_t block_size = 0;    // B in [2, kMaxDraftBlock]: B - 1 draft tokens; 0 = the config's block_size
   // The sequence's committed tokens (prompt, then output; output.back() is the anchor), for drafters
   // that work from the text (the DFlash drafter uses the target's features instead).
-  std::span<const int32_t> prompt, output;
+  std::span<const int32_t> prompt = {}, output = {};
 };
 
 struct Draft {

@@ -358,24 +358,26 @@ class Driver {
     return std::max(1, std::min({o_.block_size, remaining, room}));
   }
 
-  // Drafts the blocks of every decoding sequence that verifies more than one token, in one batch.
-  std::vector<std::vector<int32_t>> draft_blocks(size_t budget) {
-    std::vector<std::vector<int32_t>> drafts(active_.size());
+  // Drafts, in one batch, the block of every decode chunk of the plan that verifies more than one token
+  // (its count - 1 tokens); other chunks get none.
+  std::vector<std::vector<int32_t>> draft_blocks(const StepPlan& plan) {
+    std::vector<std::vector<int32_t>> drafts(plan.batch.seqs.size());
     if (!drafter_) return drafts;
     const auto start = Clock::now();
     std::vector<DraftRequest> requests;
     std::vector<size_t> owner;
-    size_t used = 0;
-    for (size_t i = 0; i < active_.size() && used < budget; ++i) {
-      const ActiveSequence& seq = *active_[i];
-      used += seq.in_prefill() ? seq.prompt_len() - seq.prompt_done : block_for(seq);
-      if (seq.in_prefill() || block_for(seq) < 2) continue;
-      requests.push_back({seq.slot, seq.output.back(), seq.next_position(), block_for(seq), seq.request.prompt_ids, seq.output});
-      owner.push_back(i);
+    for (size_t s = 0; s < plan.batch.seqs.size(); ++s) {
+      const ActiveSequence& seq = *producers_[s];
+      const SequenceChunk& chunk = plan.batch.seqs[s];
+      if (seq.in_prefill() || chunk.count < 2) continue;
+      requests.push_back({seq.slot, seq.output.back(), chunk.start, chunk.count, seq.request.prompt_ids, seq.output});
+      owner.push_back(s);
     }
     if (requests.empty()) return drafts;
     std::vector<Draft> made = drafter_->draft(requests);
     for (size_t j = 0; j < made.size(); ++j) {
+      TACHYON_CHECK(static_cast<int>(made[j].tokens.size()) == requests[j].block_size - 1, "a block of {} got {} drafts",
+                    requests[j].block_size, made[j].tokens.size());
       drafts[owner[j]] = std::move(made[j].tokens);
       metrics_.counters.draft_tokens += drafts[owner[j]].size();
       ++metrics_.counters.drafts;
@@ -387,35 +389,43 @@ class Driver {
   StepPlan build_plan() {
     StepPlan plan;
     producers_.clear();
+    // Which sequences step, and with how many tokens: prefill chunks and decode blocks within the budget.
     int budget = o_.max_step_tokens;
-    const std::vector<std::vector<int32_t>> drafts = draft_blocks(static_cast<size_t>(budget));
-    for (size_t i = 0; i < active_.size(); ++i) {
-      ActiveSequence* seq = active_[i].get();
+    for (auto& owned : active_) {
+      ActiveSequence* seq = owned.get();
       if (budget <= 0) break;
       SequenceChunk chunk;
       chunk.slot = seq->slot;
       if (seq->in_prefill()) {
-        const int n = std::min(seq->prompt_len() - seq->prompt_done, budget);
         chunk.start = seq->prompt_done;
-        chunk.count = n;
-        const bool last = seq->prompt_done + n == seq->prompt_len();
-        chunk.logits_from = last ? n - 1 : n;
-        plan.batch.tokens.insert(plan.batch.tokens.end(), seq->request.prompt_ids.begin() + seq->prompt_done,
-                                 seq->request.prompt_ids.begin() + seq->prompt_done + n);
-        if (last) plan.rows.push_back({seq->request.sampling, 0});
+        chunk.count = std::min(seq->prompt_len() - seq->prompt_done, budget);
+        const bool last = seq->prompt_done + chunk.count == seq->prompt_len();
+        chunk.logits_from = last ? chunk.count - 1 : chunk.count;
       } else {
-        // [last token, drafts...]; row i chooses the request's output token number size() + i.
         chunk.start = seq->next_position();
-        chunk.count = 1 + static_cast<int>(drafts[i].size());
+        chunk.count = block_for(*seq);
         if (chunk.count > budget) break;
         chunk.logits_from = 0;
-        plan.batch.tokens.push_back(seq->output.back());
-        plan.batch.tokens.insert(plan.batch.tokens.end(), drafts[i].begin(), drafts[i].end());
-        for (int r = 0; r < chunk.count; ++r) plan.rows.push_back({seq->request.sampling, seq->output.size() + r});
       }
       budget -= chunk.count;
       plan.batch.seqs.push_back(chunk);
       producers_.push_back(seq);
+    }
+    // Their tokens and sampling rows: the prompt chunk, or [last token, drafts...] where row i chooses
+    // the request's output token number size() + i.
+    const std::vector<std::vector<int32_t>> drafts = draft_blocks(plan);
+    for (size_t s = 0; s < plan.batch.seqs.size(); ++s) {
+      const ActiveSequence& seq = *producers_[s];
+      const SequenceChunk& chunk = plan.batch.seqs[s];
+      if (seq.in_prefill()) {
+        const auto first = seq.request.prompt_ids.begin() + chunk.start;
+        plan.batch.tokens.insert(plan.batch.tokens.end(), first, first + chunk.count);
+        if (chunk.logits_from < chunk.count) plan.rows.push_back({seq.request.sampling, 0});
+      } else {
+        plan.batch.tokens.push_back(seq.output.back());
+        plan.batch.tokens.insert(plan.batch.tokens.end(), drafts[s].begin(), drafts[s].end());
+        for (int r = 0; r < chunk.count; ++r) plan.rows.push_back({seq.request.sampling, seq.output.size() + r});
+      }
     }
     return plan;
   }
