@@ -1,6 +1,7 @@
 #include "runtime/cpu_target_step.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/attention.h"
@@ -60,6 +61,7 @@ void CpuTargetStep::run(const StepBatch& batch, StepOutput& out) {
     for (int i = 0; i < s.count; ++i) rows.positions.push_back(s.start + i);
   }
   TACHYON_CHECK(rows.positions.size() == M, "{} tokens for chunks of {}", M, rows.positions.size());
+  if (route_margins_) route_margins_->assign(M, INFINITY);
 
   std::vector<float> x(M * H), partial(M * H), h(M * H);
   cpu::embed(batch.tokens.data(), M, weights_.embed.matrix(), plan_.vocab.begin, x.data());
@@ -178,6 +180,14 @@ void CpuTargetStep::expert_outputs(const MoeWeights& w, int local_expert, const 
   cpu::gated_mlp(x, m, e, swiglu_params(config_), out);
 }
 
+void CpuTargetStep::record_route_margins(const float* router_logits, size_t m, const cpu::RouterParams& params) {
+  if (!route_margins_) return;
+  for (size_t t = 0; t < m; ++t) {
+    float& worst = (*route_margins_)[t];
+    worst = std::min(worst, cpu::route_margin(router_logits + t * params.num_experts, params));
+  }
+}
+
 void CpuTargetStep::moe_tp(int l, const float* h, size_t m, float* partial) {
   const MoeWeights& w = weights_.layers[l].moe;
   const size_t H = config_.hidden_size, K = config_.top_k, E = config_.num_experts;
@@ -186,6 +196,7 @@ void CpuTargetStep::moe_tp(int l, const float* h, size_t m, float* partial) {
   cpu::matmul(h, m, w.router.matrix(), logits.data());
   if (!w.router_bias.empty()) cpu::add_bias(logits.data(), m, E, f32_data(w.router_bias));
   cpu::route(logits.data(), m, router_params(config_, w), ids.data(), weights.data());
+  record_route_margins(logits.data(), m, router_params(config_, w));
   // Every expert's slice over the tokens that chose it; results land at y[token][slot].
   for (size_t e = 0; e < E; ++e) {
     std::vector<size_t> hits;
@@ -220,6 +231,7 @@ void CpuTargetStep::moe_ep(int l, const float* h, size_t m, float* out) {
   cpu::matmul(h, m, w.router.matrix(), logits.data());
   if (!w.router_bias.empty()) cpu::add_bias(logits.data(), m, E, f32_data(w.router_bias));
   cpu::route(logits.data(), m, router_params(config_, w), ids.data(), weights.data());
+  record_route_margins(logits.data(), m, router_params(config_, w));
 
   // Dispatch: (token, slot) pairs grouped by the rank that owns their expert.
   std::vector<std::vector<size_t>> to_rank(world);

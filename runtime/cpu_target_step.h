@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "comm/collectives.h"
+#include "kernels/cpu/router.h"
 #include "runtime/kv_cache.h"
 #include "runtime/step.h"
 #include "runtime/target_weights.h"
@@ -30,6 +31,11 @@ class CpuTargetStep final : public TargetStep {
   int num_slots() const override { return cache_.num_slots(); }
   void run(const StepBatch& batch, StepOutput& out) override;
 
+  // For comparing another backend with this reference: while set, every run() fills `per_token` with,
+  // for each of the step's tokens, the smallest cpu::route_margin over the MoE layers (+inf in a model
+  // without MoE). A token whose margin is below the other backend's router error may take other experts.
+  void trace_route_margins(std::vector<float>* per_token) { route_margins_ = per_token; }
+
  private:
   struct Rows;  // per-step token bookkeeping
   void attention(int layer, const StepBatch& batch, const Rows& rows, const float* x, float* partial);
@@ -37,6 +43,7 @@ class CpuTargetStep final : public TargetStep {
   void moe_tp(int layer, const float* h, size_t m, float* partial);
   void moe_ep(int layer, const float* h, size_t m, float* out);
   void expert_outputs(const MoeWeights& w, int local_expert, const float* x, size_t m, float* out);
+  void record_route_margins(const float* router_logits, size_t m, const cpu::RouterParams& params);
 
   const ModelConfig& config_;
   ShardPlan plan_;
@@ -45,6 +52,7 @@ class CpuTargetStep final : public TargetStep {
   CpuKvCache cache_;
   std::vector<int> tap_layers_;
   std::vector<std::vector<float>> inv_freq_;  // per layer
+  std::vector<float>* route_margins_ = nullptr;
 };
 
 }  // namespace tachyon

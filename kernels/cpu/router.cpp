@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -61,6 +62,17 @@ void route(const float* logits, size_t m, const RouterParams& p, int32_t* expert
     if (p.scaling != 1.0f)
       for (int j = 0; j < K; ++j) w[j] *= p.scaling;
   }
+}
+
+float route_margin(const float* l, const RouterParams& p) {
+  const int E = p.num_experts, K = p.top_k;
+  if (K >= E) return INFINITY;
+  std::vector<float> selection(l, l + E);
+  if (p.kind == RouterKind::SigmoidTopK)
+    for (int e = 0; e < E; ++e)
+      selection[e] = 1.0f / (1.0f + std::exp(-l[e])) + (p.correction_bias ? p.correction_bias[e] : 0.0f);
+  std::partial_sort(selection.begin(), selection.begin() + K + 1, selection.end(), std::greater<float>());
+  return selection[K - 1] - selection[K];
 }
 
 }  // namespace tachyon::cpu

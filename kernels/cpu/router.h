@@ -21,4 +21,10 @@ struct RouterParams {
 
 void route(const float* logits, size_t m, const RouterParams& p, int32_t* expert_ids, float* weights);
 
+// How far one token's choice is from a tie: the top_k-th minus the (top_k + 1)-th selection score, in
+// the units the selection compares (logits for the softmax kinds, whose order softmax keeps; sigmoid
+// plus correction bias for SigmoidTopK). A backend computing the logits in lower precision may pick
+// another expert set only where this is smaller than its error. Infinity when top_k == num_experts.
+float route_margin(const float* logits_row, const RouterParams& p);
+
 }  // namespace tachyon::cpu

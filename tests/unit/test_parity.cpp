@@ -9,7 +9,6 @@
 #include "comm/collectives.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
-#include "model/safetensors.h"
 #include "runtime/cpu_target_step.h"
 #include "test_util.h"
 
@@ -21,26 +20,6 @@ namespace {
 // chosen so that no greedy choice or expert choice is closer than 5e-3 / 1e-3 (their README).
 constexpr float kLogitAtol = 2e-4f;
 constexpr float kLogitRtol = 1e-4f;
-
-struct Expected {
-  std::vector<int32_t> prompt, generated;
-  std::vector<float> prefill_logits, generated_logits;
-};
-
-Expected load_expected(const std::string& dir) {
-  SafetensorsFile f(dir + "/expected.safetensors");
-  auto ints = [&](const char* n) {
-    const StTensor& t = f.tensors().at(n);
-    const auto* p = reinterpret_cast<const int32_t*>(t.data);
-    return std::vector<int32_t>(p, p + t.numel());
-  };
-  auto floats = [&](const char* n) {
-    const StTensor& t = f.tensors().at(n);
-    const auto* p = reinterpret_cast<const float*>(t.data);
-    return std::vector<float>(p, p + t.numel());
-  };
-  return {ints("prompt_ids"), ints("generated_ids"), floats("prefill_logits"), floats("generated_logits")};
-}
 
 // Max |ours - theirs| over a row, and whether every element is within tolerance.
 bool close_rows(const float* ours, const float* theirs, size_t n, float& worst) {
@@ -66,7 +45,7 @@ void check_fixture(const std::string& name, const std::string& weights_dir, cons
   std::string log;
   REQUIRE_MESSAGE(test::run_tachyon("convert --from " + test::fixture("parity/" + weights_dir) + " --to " + model + " " +
                                     convert_flags, &log) == 0, log);
-  const Expected exp = load_expected(test::fixture("parity/" + name));
+  const test::ParityExpected exp = test::load_parity_expected(name);
   CheckpointReader reader(model);
   const ModelConfig config = parse_model_config(reader.config_json(), model);
   const size_t V = config.vocab_size, T = exp.prompt.size(), S = exp.generated.size();

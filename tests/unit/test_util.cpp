@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/safetensors.h"
+
 namespace tachyon::test {
 
 namespace fs = std::filesystem;
@@ -94,6 +96,21 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::vector<nlohmann::json> out;
   for (const auto& line : lines_of(path)) out.push_back(nlohmann::json::parse(line));
   return out;
+}
+
+ParityExpected load_parity_expected(const std::string& name) {
+  SafetensorsFile f(fixture("parity/" + name) + "/expected.safetensors");
+  auto ints = [&](const char* n) {
+    const StTensor& t = f.tensors().at(n);
+    const auto* p = reinterpret_cast<const int32_t*>(t.data);
+    return std::vector<int32_t>(p, p + t.numel());
+  };
+  auto floats = [&](const char* n) {
+    const StTensor& t = f.tensors().at(n);
+    const auto* p = reinterpret_cast<const float*>(t.data);
+    return std::vector<float>(p, p + t.numel());
+  };
+  return {ints("prompt_ids"), ints("generated_ids"), floats("prefill_logits"), floats("generated_logits")};
 }
 
 }  // namespace tachyon::test

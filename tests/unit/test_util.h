@@ -1,6 +1,7 @@
 // Helpers shared by the tests: temporary directories, running the `tachyon` binary, fixture paths.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -37,5 +38,13 @@ std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
 std::string read_file(const std::string& path);
 std::vector<std::string> lines_of(const std::string& path);  // the file's lines, without newlines
 std::vector<nlohmann::json> read_jsonl(const std::string& path);  // one parsed object per line
+
+// A parity fixture's expected.safetensors (tests/fixtures/parity/<name>): transformers' prompt, greedy
+// continuation and logits (scripts/parity/make_fixtures.py).
+struct ParityExpected {
+  std::vector<int32_t> prompt, generated;
+  std::vector<float> prefill_logits, generated_logits;
+};
+ParityExpected load_parity_expected(const std::string& name);
 
 }  // namespace tachyon::test
