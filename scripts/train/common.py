@@ -34,6 +34,46 @@ class Log:
             self.f.write(line + "\n")
 
 
+class StepBudget:
+    """Fits a schedule's step count to a wall-clock budget (a GPU lease has a hard limit per command).
+
+    The caller reports how long each training step and each evaluation took; after `calibrate` steps the
+    total becomes the most steps (at most `planned`) whose training and evaluations fit in `seconds`, so
+    the schedule (warmup, cosine) is laid over the steps that will really run. Without a budget the
+    planned count stands."""
+
+    def __init__(self, planned: int, seconds: float | None, eval_every: int, calibrate: int = 20):
+        self.total = planned
+        self.seconds = seconds
+        self.eval_every = max(1, eval_every)
+        self.calibrate = calibrate
+        self.train_s = 0.0
+        self.eval_s = 0.0
+        self.evals = 0
+        self.done = 0
+
+    def add_train(self, dt: float) -> None:
+        self.train_s += dt
+        self.done += 1
+
+    def add_eval(self, dt: float) -> None:
+        self.eval_s += dt
+        self.evals += 1
+
+    def refit(self) -> bool:
+        """At the calibration step: shrink `total` to what fits; True when it changed."""
+        if self.seconds is None or self.done != self.calibrate or self.total <= self.calibrate:
+            return False
+        per_step = self.train_s / self.done
+        per_eval = self.eval_s / max(1, self.evals)
+        left = self.seconds - self.train_s - self.eval_s - per_eval  # the final evaluation
+        fit = self.done + int(left / (per_step + per_eval / self.eval_every))
+        new_total = max(self.done + 1, min(self.total, fit))
+        changed = new_total != self.total
+        self.total = new_total
+        return changed
+
+
 def find_tachyon(explicit: str | None) -> str | None:
     if explicit:
         if not os.access(explicit, os.X_OK):
@@ -55,12 +95,12 @@ def run(cmd: list[str], log=None, check: bool = True, env=None) -> subprocess.Co
     return p
 
 
-def convert_target(tachyon: str, hf_dir: str, out: str, experts: str, log=None) -> None:
-    run([tachyon, "convert", "--from", hf_dir, "--to", out, "--experts", experts, "--dense", "bf16"], log)
+def convert_target(tachyon: str, hf_dir: str, out: str, experts: str, log=None, dense: str = "bf16") -> None:
+    run([tachyon, "convert", "--from", hf_dir, "--to", out, "--experts", experts, "--dense", dense], log)
 
 
-def convert_drafter(tachyon: str, hf_dir: str, out: str, log=None) -> None:
-    run([tachyon, "convert", "--drafter", "--from", hf_dir, "--to", out], log)
+def convert_drafter(tachyon: str, hf_dir: str, out: str, log=None, dense: str = "bf16") -> None:
+    run([tachyon, "convert", "--drafter", "--from", hf_dir, "--to", out, "--dense", dense], log)
 
 
 def parse_summary(text: str) -> dict:

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dflash"))
 import reference_drafter as ref  # noqa: E402
 
+from common import StepBudget  # noqa: E402
 from muon import Muon  # noqa: E402
 
 
@@ -312,6 +313,7 @@ class DrafterSchedule:
     gamma: float = 4.0      # loss weight exp(-(k-1)/gamma), k = 1..B-1 (dflash.md 3: gamma 4 for B = 8)
     clip: float = 1.0
     eval_every: int = 100
+    seconds: float | None = None  # wall-clock budget for training and evaluations (common.StepBudget)
 
 
 def sample_anchors(data: DraftData, idx: np.ndarray, M: int, rng: np.random.Generator):
@@ -373,7 +375,6 @@ def train(spec, module: DrafterWeights, embed, lm_head, data: DraftData, eval_da
     adam = torch.optim.AdamW(gains, lr=sched.adam_lr, betas=(0.9, 0.95), weight_decay=0.0)
     rng = np.random.default_rng(seed)
     eval_rng_seed = seed + 7
-    warm = max(1, int(sched.warmup_frac * sched.steps))
     B = spec.block_size
     N = len(data.lengths)
     history.setdefault("drafter_train", [])
@@ -381,7 +382,7 @@ def train(spec, module: DrafterWeights, embed, lm_head, data: DraftData, eval_da
     t0 = time.time()
     last = {}
 
-    def evaluate(step):
+    def evaluate(step, total):
         if eval_data is None:
             return
         er = np.random.default_rng(eval_rng_seed)
@@ -399,18 +400,24 @@ def train(spec, module: DrafterWeights, embed, lm_head, data: DraftData, eval_da
         acc = np.mean(np.array(accs), 0)
         last.update(eval_loss=float(np.mean(losses)), eval_tau=float(np.mean(taus)), eval_acc=acc.tolist())
         history["drafter_eval"].append((step, last["eval_loss"]))
-        log(f"drafter step {step}/{sched.steps}: held-out loss {last['eval_loss']:.4f}, teacher-forced acceptance "
+        log(f"drafter step {step}/{total}: held-out loss {last['eval_loss']:.4f}, teacher-forced acceptance "
             f"{last['eval_tau']:.2f}, accuracy by block position {' '.join(f'{a:.2f}' for a in acc)}")
 
-    for step in range(sched.steps + 1):
-        if step % sched.eval_every == 0 or step == sched.steps:
-            evaluate(step)
-        if step == sched.steps:
+    budget = StepBudget(sched.steps, sched.seconds, sched.eval_every)
+    step = 0
+    while True:
+        if step % sched.eval_every == 0 or step == budget.total:
+            te = time.time()
+            evaluate(step, budget.total)
+            budget.add_eval(time.time() - te)
+        if step == budget.total:
             break
+        ts = time.time()
+        warm = max(1, int(sched.warmup_frac * budget.total))
         if step < warm:
             f = (step + 1) / warm
         else:
-            t = (step - warm) / max(1, sched.steps - warm)
+            t = (step - warm) / max(1, budget.total - warm)
             f = sched.min_lr_ratio + (1 - sched.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
         for g in muon.param_groups:
             g["lr"] = sched.muon_lr * f
@@ -425,11 +432,15 @@ def train(spec, module: DrafterWeights, embed, lm_head, data: DraftData, eval_da
         gn = torch.nn.utils.clip_grad_norm_(module.parameters(), sched.clip)
         muon.step()
         adam.step()
-        history["drafter_train"].append((step, loss.item()))
+        history["drafter_train"].append((step, loss.item()))  # .item() waits for the GPU: the step's time is real
+        budget.add_train(time.time() - ts)
+        if budget.refit():
+            log(f"drafter: {budget.total} steps fit the {sched.seconds:.0f} s budget (planned {sched.steps})")
         if step % max(1, sched.eval_every // 4) == 0:
             log(f"drafter step {step}: loss {loss.item():.4f} acc@1 {acc[0]:.2f} acc@{B - 1} {acc[-1]:.2f} "
                 f"tf-acceptance {tau:.2f} grad-norm {gn.item():.2f} ({time.time() - t0:.0f} s)")
-    return {"seconds": time.time() - t0, **last}
+        step += 1
+    return {"seconds": time.time() - t0, "steps": budget.total, **last}
 
 
 def export(module: DrafterWeights, config: dict, out_dir: str) -> None:

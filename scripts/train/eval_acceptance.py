@@ -11,12 +11,14 @@ a line inside a function body; a third each; at most --context-chars characters 
 
   1. held-out loss (PyTorch, float32) of the target with its BF16 expert weights and with the MXFP4 round
      trip of them (what `tachyon convert --experts mxfp4` stores);
-  2. `tachyon generate --drafter` at block 8, greedy and at temperature 0.7 (seeded), with the target
-     converted twice (--experts bf16 and --experts mxfp4): Tachyon's acceptance length (generated tokens
-     per target pass, the prefill's pass and bonus tokens included), the same without the prefill pass
-     (tokens per verify pass), and the share of drafts accepted;
-  3. a control: the same drafter with its `fc` zeroed (no information from the target's hidden states;
-     everything else identical), greedy, MXFP4.
+  2. `tachyon generate --drafter` at block 8, greedy and at temperature 0.7 (seeded), with the pair in
+     the formats the default ships in ("default": MXFP4 experts and, at full scale, FP8 dense matrices
+     and an FP8 drafter), with MXFP4 experts and the rest BF16 ("mxfp4", greedy), and all BF16 ("bf16"):
+     Tachyon's acceptance length (generated tokens per target pass, the prefill's pass and bonus tokens
+     included), the same without the prefill pass (tokens per verify pass), and the share of drafts
+     accepted;
+  3. a control: the default drafter with its `fc` zeroed (no information from the target's hidden
+     states; everything else identical), greedy, default formats.
 
 Writes DIR/eval/acceptance.json and prints a table.
 """
@@ -105,24 +107,34 @@ def evaluate(out_dir: str, tachyon: str, n_prompts: int = 300, max_tokens: int =
     res["prompts"] = {"n": len(prompts), "kinds": kinds, "modules": len({p.module for p in prompts})}
     log(f"{len(prompts)} held-out prompts from {res['prompts']['modules']} modules: {kinds}")
 
-    drafter = os.path.join(work, "drafter.h5")
-    common.convert_drafter(tachyon, os.path.join(out_dir, "drafter_hf"), drafter, log)
+    # "default": the formats the committed default ships in (run.json's export settings: MXFP4 experts,
+    # FP8 dense matrices and drafter at full scale); "mxfp4": MXFP4 experts, the rest BF16; "bf16": all BF16.
+    export = run["settings"].get("export", {"dense": "bf16", "drafter_dense": "bf16"})
+    drafters = {}
+    for fmt in sorted({"bf16", export["drafter_dense"]}):
+        drafters[fmt] = os.path.join(work, f"drafter_{fmt}.h5")
+        common.convert_drafter(tachyon, os.path.join(out_dir, "drafter_hf"), drafters[fmt], log, dense=fmt)
     zero = os.path.join(work, "drafter_zero_fc.h5")
-    common.convert_drafter(tachyon, zeroed_fc_drafter(out_dir, work), zero, log)
+    common.convert_drafter(tachyon, zeroed_fc_drafter(out_dir, work), zero, log, dense=export["drafter_dense"])
     targets = {}
-    for experts in ("mxfp4", "bf16"):
-        targets[experts] = os.path.join(work, f"target_{experts}.h5")
-        common.convert_target(tachyon, os.path.join(out_dir, "target_hf"), targets[experts], experts, log)
+    for name, experts, dense in (("default", "mxfp4", export["dense"]), ("mxfp4", "mxfp4", "bf16"), ("bf16", "bf16", "bf16")):
+        targets[name] = os.path.join(work, f"target_{name}.h5")
+        common.convert_target(tachyon, os.path.join(out_dir, "target_hf"), targets[name], experts, log, dense=dense)
+    res["formats"] = {"default": {"experts": "mxfp4", "dense": export["dense"], "drafter": export["drafter_dense"]},
+                      "mxfp4": {"experts": "mxfp4", "dense": "bf16", "drafter": "bf16"},
+                      "bf16": {"experts": "bf16", "dense": "bf16", "drafter": "bf16"}}
 
-    runs = [("mxfp4_T0.0", "mxfp4", 0.0, drafter), ("mxfp4_T0.0_zero_fc", "mxfp4", 0.0, zero),
-            ("mxfp4_T0.7", "mxfp4", 0.7, drafter), ("bf16_T0.0", "bf16", 0.0, drafter), ("bf16_T0.7", "bf16", 0.7, drafter)]
+    default_drafter = drafters[export["drafter_dense"]]
+    runs = [("default_T0.0", "default", 0.0, default_drafter), ("default_T0.0_zero_fc", "default", 0.0, zero),
+            ("default_T0.7", "default", 0.7, default_drafter), ("mxfp4_T0.0", "mxfp4", 0.0, drafters["bf16"]),
+            ("bf16_T0.0", "bf16", 0.0, drafters["bf16"]), ("bf16_T0.7", "bf16", 0.7, drafters["bf16"])]
     shards = max(1, min(jobs, len(prompts)))
     tasks = []
-    for name, experts, temp, d in runs:
+    for name, target, temp, d in runs:
         reqs = [{"id": i, "prompt": p.text, "max_tokens": max_tokens, "temperature": temp, "seed": 1000 + i}
                 for i, p in enumerate(prompts)]
         for s in range(shards):
-            tasks.append((name, s, targets[experts], reqs[s::shards], d))
+            tasks.append((name, s, targets[target], reqs[s::shards], d))
     log(f"{len(tasks)} tachyon generate runs ({len(runs)} configurations x {shards} shards), {jobs} at a time")
 
     def one(task):
@@ -136,7 +148,7 @@ def evaluate(out_dir: str, tachyon: str, n_prompts: int = 300, max_tokens: int =
     by_name: dict[str, list] = {}
     for (name, s, *_), (results, summ) in zip(tasks, outputs):
         by_name.setdefault(name, []).append((results, summ))
-    for name, experts, temp, _ in runs:
+    for name, *_ in runs:
         results = sorted((r for rs, _ in by_name[name] for r in rs), key=lambda r: r["id"])
         summs = [sm for _, sm in by_name[name]]
         tot = {k: sum(sm.get(k, 0) for sm in summs) for k in ("accepted", "drafted", "draft_s", "verify_s", "seconds")}
@@ -148,7 +160,7 @@ def evaluate(out_dir: str, tachyon: str, n_prompts: int = 300, max_tokens: int =
         log(f"{name}: acceptance length {r['acceptance_length']:.2f} (tokens per verify pass "
             f"{r['tokens_per_verify_pass']:.2f}; drafts accepted {r['draft_acceptance_rate']:.1%}); by prompt kind "
             f"{json.dumps({k: round(v, 2) for k, v in r['by_kind'].items()})}")
-    a, b = res["runs"]["mxfp4_T0.0"].pop("_results"), res["runs"]["mxfp4_T0.0_zero_fc"].pop("_results")
+    a, b = res["runs"]["default_T0.0"].pop("_results"), res["runs"]["default_T0.0_zero_fc"].pop("_results")
     same = sum(x["token_ids"] == y["token_ids"] for x, y in zip(a, b))
     res["control_identical_outputs"] = same
     log(f"control (drafter with fc zeroed, so no target context): greedy outputs identical to the real drafter's "
@@ -156,7 +168,7 @@ def evaluate(out_dir: str, tachyon: str, n_prompts: int = 300, max_tokens: int =
     for r in res["runs"].values():
         r.pop("_results", None)
     common.save_json(os.path.join(work, "acceptance.json"), res)
-    lines = ["| run (experts, temperature) | acceptance length | tokens / verify pass | drafts accepted |",
+    lines = ["| run (formats, temperature) | acceptance length | tokens / verify pass | drafts accepted |",
              "|---|---|---|---|"]
     for name, r in res["runs"].items():
         lines.append(f"| {name} | {r['acceptance_length']:.2f} | {r['tokens_per_verify_pass']:.2f} | "

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 import transformers
 from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
 
+from common import StepBudget
+
 
 @dataclass
 class TargetSpec:
@@ -32,6 +34,7 @@ class TargetSpec:
     window: int              # sliding window of every layer; 0 = full attention
     rope_theta: float = 10000.0
     max_position: int = 4096
+    tie_embeddings: bool = False  # the LM head is the embedding (saves vocab x hidden in the shipped file)
 
 
 @dataclass
@@ -47,6 +50,7 @@ class TrainSchedule:
     clip: float = 1.0
     eval_every: int = 100
     eval_tokens: int = 400_000
+    seconds: float | None = None  # wall-clock budget for training and evaluations (common.StepBudget)
 
 
 def make_config(spec: TargetSpec, vocab: int, eot: int) -> Qwen3MoeConfig:
@@ -56,7 +60,7 @@ def make_config(spec: TargetSpec, vocab: int, eot: int) -> Qwen3MoeConfig:
         moe_intermediate_size=spec.moe_intermediate, num_hidden_layers=spec.layers,
         num_attention_heads=spec.heads, num_key_value_heads=spec.kv_heads, head_dim=spec.head_dim,
         num_experts=spec.experts, num_experts_per_tok=spec.top_k, norm_topk_prob=True,
-        mlp_only_layers=[], decoder_sparse_step=1, tie_word_embeddings=False,
+        mlp_only_layers=[], decoder_sparse_step=1, tie_word_embeddings=spec.tie_embeddings,
         rope_parameters={"rope_type": "default", "rope_theta": spec.rope_theta},
         max_position_embeddings=spec.max_position, rms_norm_eps=1e-6,
         use_sliding_window=spec.window > 0, sliding_window=spec.window if spec.window > 0 else None,
@@ -187,9 +191,13 @@ def train(model, train_stream: np.ndarray, heldout_wins: torch.Tensor, sched: Tr
     history.setdefault("target_train", [])
     history.setdefault("target_heldout", [])
     model.train()
-    for step in range(sched.steps + 1):
-        if step % sched.eval_every == 0 or step == sched.steps:
+    budget = StepBudget(sched.steps, sched.seconds, sched.eval_every)
+    step = 0
+    while True:
+        if step % sched.eval_every == 0 or step == budget.total:
+            te = time.time()
             hl = heldout_loss(model, heldout_wins, device, amp)
+            budget.add_eval(time.time() - te)
             history["target_heldout"].append((step, hl))
             mark = ""
             if hl < best["loss"]:
@@ -197,11 +205,12 @@ def train(model, train_stream: np.ndarray, heldout_wins: torch.Tensor, sched: Tr
                                                            for k, v in model.state_dict().items()}}
                 mark = " (best)"
             el = time.time() - t0
-            log(f"target step {step}/{sched.steps}: held-out loss {hl:.4f}{mark}; "
+            log(f"target step {step}/{budget.total}: held-out loss {hl:.4f}{mark}; "
                 f"{tokens / max(el, 1e-9):,.0f} train tokens/s, {el:.0f} s")
-        if step == sched.steps:
+        if step == budget.total:
             break
-        lr = lr_at(step, sched.lr, sched.warmup, sched.steps, sched.min_lr_ratio)
+        ts = time.time()
+        lr = lr_at(step, sched.lr, sched.warmup, budget.total, sched.min_lr_ratio)
         for g in opt.param_groups:
             g["lr"] = lr
         starts = rng.integers(0, n, size=sched.batch)
@@ -216,11 +225,15 @@ def train(model, train_stream: np.ndarray, heldout_wins: torch.Tensor, sched: Tr
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
         opt.step()
         tokens += x[:, 1:].numel()
-        history["target_train"].append((step, ce.item()))
+        history["target_train"].append((step, ce.item()))  # .item() waits for the GPU: the step's time is real
+        budget.add_train(time.time() - ts)
+        if budget.refit():
+            log(f"target: {budget.total} steps fit the {sched.seconds:.0f} s budget (planned {sched.steps})")
         if step % max(1, sched.eval_every // 4) == 0:
             log(f"target step {step}: loss {ce.item():.4f} aux {aux.item():.3f} grad-norm {gnorm.item():.2f} lr {lr:.2e}")
+        step += 1
     model.load_state_dict(best["state"])
-    return {"best_heldout_loss": best["loss"], "best_step": best["step"], "seconds": time.time() - t0,
+    return {"best_heldout_loss": best["loss"], "best_step": best["step"], "steps": budget.total, "seconds": time.time() - t0,
             "tokens": tokens, "tokens_per_s": tokens / max(time.time() - t0, 1e-9)}
 
 

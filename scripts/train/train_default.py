@@ -63,21 +63,26 @@ SCALES = {
                                 sliding_layers=1, window=32),
         drafter_sched=dr.DrafterSchedule(steps=300, seqs=8, anchors=16, eval_every=50),
         eval=dict(prompts=24, max_tokens=48, parity_max_tokens=56, context_chars=150),
+        export=dict(dense="bf16", drafter_dense="bf16"),
     ),
-    # One H100/H200, about 10 minutes of training in all (see README.md for the arithmetic).
+    # One H100/H200 inside one 10-minute device command: the stages get wall-clock budgets (the step
+    # counts are upper bounds; common.StepBudget fits them to the budget after 20 steps) and --deadline
+    # shrinks the drafter's budget if the earlier stages ran long. Sized so that the committed default
+    # (target with MXFP4 experts and FP8 dense matrices, drafter in FP8) stays under 20 MB: see README.md.
     "full": dict(
         corpus=dict(include_tests=True, heldout_fraction=0.05, train_max_bytes=None, heldout_max_bytes=None),
         vocab=4096,
-        target=tg.TargetSpec(layers=8, hidden=384, heads=6, kv_heads=2, head_dim=64, experts=32, top_k=4,
-                             moe_intermediate=128, window=512),
-        target_sched=tg.TrainSchedule(steps=700, batch=64, seq_len=1024, lr=2e-3, warmup=40, eval_every=50,
-                                      eval_tokens=400_000),
+        target=tg.TargetSpec(layers=8, hidden=384, heads=6, kv_heads=2, head_dim=64, experts=16, top_k=4,
+                             moe_intermediate=96, window=512, tie_embeddings=True),
+        target_sched=tg.TrainSchedule(steps=700, batch=64, seq_len=1024, lr=2e-3, warmup=30, eval_every=50,
+                                      eval_tokens=400_000, seconds=240),
         gen=dict(prompts=4096, eval_prompts=256, min_prompt=64, max_prompt=192, new_tokens=256, batch=512,
                  context_chars=900),
-        drafter=dr.DrafterShape(layers=3, heads=6, kv_heads=2, head_dim=64, intermediate=1024, block=8,
+        drafter=dr.DrafterShape(layers=3, heads=6, kv_heads=2, head_dim=64, intermediate=512, block=8,
                                 sliding_layers=2, window=256),
-        drafter_sched=dr.DrafterSchedule(steps=2000, seqs=32, anchors=64, eval_every=100),
+        drafter_sched=dr.DrafterSchedule(steps=2000, seqs=32, anchors=64, eval_every=100, seconds=150),
         eval=dict(prompts=300, max_tokens=128, parity_max_tokens=96, context_chars=600),
+        export=dict(dense="fp8", drafter_dense="fp8"),
     ),
 }
 
@@ -106,9 +111,12 @@ def main() -> int:
     ap.add_argument("--tachyon-device", default="cpu", help="--device for tachyon generate in the checks")
     ap.add_argument("--eval-jobs", type=int, default=None,
                     help="tachyon processes at a time in the evaluation (default: 1 for smoke, cores - 1 up to 16 for full)")
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="seconds from the start by which training must be over (the drafter's budget shrinks to fit)")
     ap.add_argument("--dry-run", action="store_true",
                     help="the scale's shapes with a handful of steps and samples: checks the code path, trains nothing")
     args = ap.parse_args()
+    started = time.time()
 
     cfg = dict(SCALES[args.scale])
     if args.dry_run:
@@ -116,6 +124,8 @@ def main() -> int:
         cfg["target_sched"] = dataclasses.replace(ts, steps=3, batch=2, warmup=1, eval_every=3, eval_tokens=2 * ts.seq_len)
         cfg["gen"] = {**cfg["gen"], "prompts": 8, "eval_prompts": 4, "new_tokens": 24, "batch": 4}
         cfg["drafter_sched"] = dataclasses.replace(cfg["drafter_sched"], steps=3, seqs=2, anchors=8, eval_every=3)
+        cfg["target_sched"] = dataclasses.replace(cfg["target_sched"], seconds=None)
+        cfg["drafter_sched"] = dataclasses.replace(cfg["drafter_sched"], seconds=None)
         cfg["eval"] = {**cfg["eval"], "prompts": 6, "max_tokens": 16, "parity_max_tokens": 24}
     os.makedirs(args.out, exist_ok=True)
     log = Log(os.path.join(args.out, "log.txt"))
@@ -270,7 +280,13 @@ def main() -> int:
     L0 = int(data.lengths[0])
     worst = dr.check_against_reference(dspec, dmod, embed, lm_head, data.taps[0, :L0], data.tokens[0, :L0], probe)
     log(f"batched training forward vs reference_drafter.draft_logits (untrained weights): max |diff| {worst:.2e}")
-    R["drafter"] = dr.train(dspec, dmod, embed, lm_head, data, eval_data, cfg["drafter_sched"], args.seed + 4, amp,
+    dsched = cfg["drafter_sched"]
+    if args.deadline is not None:  # what is left of the deadline, less a reserve for the export after it
+        left = args.deadline - (time.time() - started) - 30
+        if dsched.seconds is None or left < dsched.seconds:
+            log(f"drafter: {left:.0f} s left before the deadline (budget {dsched.seconds} s)")
+            dsched = dataclasses.replace(dsched, seconds=max(20.0, left))
+    R["drafter"] = dr.train(dspec, dmod, embed, lm_head, data, eval_data, dsched, args.seed + 4, amp,
                             log, history)
     worst = dr.check_against_reference(dspec, dmod, embed, lm_head, data.taps[0, :L0], data.tokens[0, :L0], probe)
     R["drafter"]["reference_max_diff"] = worst
@@ -300,8 +316,9 @@ def main() -> int:
         save_run()
         return 0
     t = time.time()
-    common.convert_target(tachyon, target_dir, os.path.join(args.out, "target.h5"), "mxfp4", log)
-    common.convert_drafter(tachyon, drafter_dir, os.path.join(args.out, "drafter.h5"), log)
+    ex = cfg["export"]
+    common.convert_target(tachyon, target_dir, os.path.join(args.out, "target.h5"), "mxfp4", log, dense=ex["dense"])
+    common.convert_drafter(tachyon, drafter_dir, os.path.join(args.out, "drafter.h5"), log, dense=ex["drafter_dense"])
     run["seconds"]["convert"] = time.time() - t
     save_run()
     if args.no_eval:
