@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import target as tg  # noqa: E402
+import corpus  # noqa: E402
 
 PROMPTS = [
     "def fibonacci(n):\n",
@@ -87,7 +88,7 @@ def window_prompt(out_dir: str, tok, max_tokens: int) -> str | None:
 
 
 def check(out_dir: str, tachyon: str, max_tokens: int = 64, device: str = "cpu", prompts: list[str] | None = None,
-          log=print) -> dict:
+          log=print, heldout_prompts: int = 0) -> dict:
     from tokenizers import Tokenizer
     work = os.path.join(out_dir, "parity")
     os.makedirs(work, exist_ok=True)
@@ -98,6 +99,9 @@ def check(out_dir: str, tachyon: str, max_tokens: int = 64, device: str = "cpu",
         long = window_prompt(out_dir, tok, max_tokens)
         if long:
             prompts.append(long)
+    if heldout_prompts:  # code prompts cut from held-out modules, as eval_acceptance.py cuts them
+        _, heldout = common.corpus_split(common.load_json(os.path.join(out_dir, "run.json"))["corpus_settings"])
+        prompts += [p.text for p in corpus.code_prompts(heldout, heldout_prompts, seed=4321, context_chars=600)]
     drafter = os.path.join(out_dir, "drafter.h5")
     if not os.path.exists(drafter):
         common.convert_drafter(tachyon, os.path.join(out_dir, "drafter_hf"), drafter, log)
@@ -148,6 +152,7 @@ def main() -> int:
     ap.add_argument("--prompt", action="append",
                     help="a prompt (repeatable; default: four built-in code prompts and, when the target has a sliding "
                          "window, held-out source long enough to cross it)")
+    ap.add_argument("--heldout-prompts", type=int, default=0, help="also this many code prompts from held-out modules")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -155,7 +160,7 @@ def main() -> int:
     if not tachyon:
         raise SystemExit("no tachyon binary: give --tachyon")
     log = common.Log(os.path.join(args.dir, "parity.log"))
-    return 0 if check(args.dir, tachyon, args.max_tokens, args.device, args.prompt, log)["ok"] else 1
+    return 0 if check(args.dir, tachyon, args.max_tokens, args.device, args.prompt, log, args.heldout_prompts)["ok"] else 1
 
 
 if __name__ == "__main__":

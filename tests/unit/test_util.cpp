@@ -78,6 +78,8 @@ std::string mpirun(int ranks) {
 
 std::string fixture(const std::string& relative) { return std::string(TACHYON_SOURCE_DIR) + "/tests/fixtures/" + relative; }
 
+std::string default_model(const std::string& file) { return std::string(TACHYON_SOURCE_DIR) + "/model/default/" + file; }
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

@@ -35,6 +35,7 @@ int wait_for(int pid, double timeout_s);
 std::string mpirun(int ranks);
 
 std::string fixture(const std::string& relative);  // tests/fixtures/<relative>
+std::string default_model(const std::string& file);  // model/default/<file>: the embedded default pair
 std::string read_file(const std::string& path);
 std::vector<std::string> lines_of(const std::string& path);  // the file's lines, without newlines
 std::vector<nlohmann::json> read_jsonl(const std::string& path);  // one parsed object per line
