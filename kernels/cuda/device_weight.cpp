@@ -17,6 +17,20 @@ DeviceWeight::DeviceWeight(const HostWeight& host)
   scales_.upload(host.scales);
 }
 
+namespace {
+size_t scale_bytes(WeightFormat f, size_t rows, size_t cols) {
+  if (f == WeightFormat::FP8) return fp8_scale_rows(rows) * fp8_scale_cols(cols) * sizeof(float);
+  if (f == WeightFormat::MXFP4) return rows * (cols / kMxfp4BlockSize);
+  return 0;
+}
+}  // namespace
+
+DeviceWeight::DeviceWeight(WeightFormat format, int64_t rows, int64_t cols)
+    : format_(format),
+      shape_{rows, cols},
+      data_(weight_data_bytes(format, rows, cols)),
+      scales_(scale_bytes(format, rows, cols)) {}
+
 DeviceExperts DeviceWeight::experts() const {
   TACHYON_CHECK(shape_.size() == 3 || shape_.size() == 2, "experts() of a {}-D weight", shape_.size());
   const size_t rows = shape_[shape_.size() - 2], cols = shape_.back();

@@ -40,6 +40,11 @@ class DeviceWeight {
  public:
   DeviceWeight() = default;
   explicit DeviceWeight(const HostWeight& host);
+  // Uninitialized storage for a 2-D weight of this format and shape (with its FP8 or MXFP4 scale grid),
+  // for weights made on the device: benchmarks fill it with random values instead of reading a file.
+  DeviceWeight(WeightFormat format, int64_t rows, int64_t cols);
+  uint8_t* mutable_data() { return data_.get(); }
+  uint8_t* mutable_scales() { return scales_.get(); }
 
   bool empty() const { return shape_.empty(); }
   const std::vector<int64_t>& shape() const { return shape_; }
