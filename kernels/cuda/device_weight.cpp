@@ -17,19 +17,18 @@ DeviceWeight::DeviceWeight(const HostWeight& host)
   scales_.upload(host.scales);
 }
 
-namespace {
-size_t scale_bytes(WeightFormat f, size_t rows, size_t cols) {
-  if (f == WeightFormat::FP8) return fp8_scale_rows(rows) * fp8_scale_cols(cols) * sizeof(float);
-  if (f == WeightFormat::MXFP4) return rows * (cols / kMxfp4BlockSize);
-  return 0;
+DeviceWeight::DeviceWeight(WeightFormat format, std::vector<int64_t> shape) : format_(format), shape_(std::move(shape)) {
+  if (shape_.empty()) return;
+  size_t n = 1;
+  for (int64_t d : shape_) n *= static_cast<size_t>(d);
+  const size_t cols = shape_.back(), rows_all = cols ? n / cols : 0;
+  const size_t rows = shape_.size() >= 2 ? shape_[shape_.size() - 2] : 1, experts = rows ? rows_all / rows : 0;
+  data_ = DeviceBuffer<uint8_t>(weight_data_bytes(format_, rows_all, cols));
+  if (format_ == WeightFormat::FP8)
+    scales_ = DeviceBuffer<uint8_t>(experts * fp8_scale_rows(rows) * fp8_scale_cols(cols) * sizeof(float));
+  else if (format_ == WeightFormat::MXFP4)
+    scales_ = DeviceBuffer<uint8_t>(rows_all * (cols / kMxfp4BlockSize));
 }
-}  // namespace
-
-DeviceWeight::DeviceWeight(WeightFormat format, int64_t rows, int64_t cols)
-    : format_(format),
-      shape_{rows, cols},
-      data_(weight_data_bytes(format, rows, cols)),
-      scales_(scale_bytes(format, rows, cols)) {}
 
 DeviceExperts DeviceWeight::experts() const {
   TACHYON_CHECK(shape_.size() == 3 || shape_.size() == 2, "experts() of a {}-D weight", shape_.size());

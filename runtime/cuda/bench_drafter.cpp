@@ -46,8 +46,8 @@ DrafterConfig bench_config() {
 }
 
 cuda::DeviceWeight random_matrix(int64_t rows, int64_t cols, uint32_t seed, cudaStream_t s) {
-  cuda::DeviceWeight w(WeightFormat::BF16, rows, cols);
-  cuda::fill_random(w.mutable_data(), static_cast<size_t>(rows * cols), cuda::RandomFill::Bf16, seed, s);
+  cuda::DeviceWeight w(WeightFormat::BF16, {rows, cols});
+  cuda::fill_random(w.data().get(), static_cast<size_t>(rows * cols), cuda::RandomFill::Bf16, seed, s);
   return w;
 }
 
