@@ -716,8 +716,17 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
   CUDA_REQUIRE(w.format != WeightFormat::FP8 || (w.scale_row0 >= 0 && w.scale_row0 < kFp8BlockSize && w.scale_col0 >= 0 &&
                                                  w.scale_col0 < kFp8BlockSize),
                "linear: fp8 scale offsets must lie inside a 128-block");
-  // The tensor-core path covers 64 tokens per launch; the rows of x are independent.
-  const int step = uses_mma(w.format, m, epilogue.fp32_activations) ? kMaxMmaTokens : m;
+  // The tensor-core path covers 64 tokens per launch; the rows of x are independent. A long K (the
+  // DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down projection) can leave no plan whose x slice
+  // of 64 tokens fits in shared memory: then fewer tokens per launch.
+  int step = m;
+  if (uses_mma(w.format, m, epilogue.fp32_activations)) {
+    auto fits = [&](int n) {
+      return choose_plan(kernel_choice(w.format, n, epilogue.fp32_activations), w, n, 1, plan).plan.splits > 0;
+    };
+    step = kMaxMmaTokens;
+    while (step > 8 && !fits(step)) step /= 2;
+  }
   for (int n0 = 0; n0 < m; n0 += step) {
     const int mg = std::min(step, m - n0);
     launch_group(x + static_cast<size_t>(n0) * w.cols, mg, w, y + static_cast<size_t>(n0) * w.rows, epilogue, plan,

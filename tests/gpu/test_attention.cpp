@@ -173,9 +173,11 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
   check_attention({128, 64, 3, 2, 0, true, false, 300, {{0, 100, 5}, {2, 7, 1}}}, seed++);
 }
 
-TEST_CASE("gpu attention, non-causal blocks (the drafter's): tuned dims 64/128/192 and the generic kernel (16, 96)") {
+// (The generic kernel's non-causal blocks: test_attention_generic.cpp, whose reference keeps q in FP32 as
+// that kernel does.)
+TEST_CASE("gpu attention, non-causal blocks (the drafter's): dims 64/128/192, GQA 1/8, windows, sinks") {
   uint64_t seed = 9000;
-  for (auto [D, DV] : {std::pair{64, 64}, std::pair{128, 128}, std::pair{192, 128}, std::pair{16, 16}, std::pair{96, 96}})
+  for (auto [D, DV] : {std::pair{64, 64}, std::pair{128, 128}, std::pair{192, 128}})
     for (int group : {1, 8})
       for (int window : {0, 5, 20})
         for (bool sinks : {false, true}) {
