@@ -1,5 +1,6 @@
 // tachyon bench: performance against the roofline, on the GPU this process sees.
 //   tachyon bench kernels [--only linear,moe,attention] [--json results/kernels.json]
+//   tachyon bench drafter [--json results/drafter.json]    (runtime/cuda/bench_drafter.h)
 // Every kernel at the decode shapes of MiMo-V2.5-Pro, Qwen3-235B-A22B and gpt-oss-120b: the bytes it must
 // move over its median time, as a fraction of the device's copy bandwidth measured in the same run.
 #include <cstdio>
@@ -16,6 +17,7 @@
 
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/device_buffer.h"
+#include "runtime/cuda/bench_drafter.h"
 #endif
 
 namespace tachyon::apps {
@@ -25,18 +27,19 @@ int run_bench(int argc, char** argv) {
   po::options_description opts("options");
   std::string what, only, json_path;
   opts.add_options()
-      ("what", po::value(&what)->required(), "what to measure: kernels")
+      ("what", po::value(&what)->required(), "what to measure: kernels, drafter")
       ("only", po::value(&only)->default_value("linear,moe,attention"), "kernel families, comma-separated")
       ("json", po::value(&json_path), "also write the rows as JSON to this file");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: tachyon bench kernels [--only linear,moe,attention] [--json FILE]", opts, vm, &pos))
+  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention] [--json FILE]", opts, vm, &pos))
     return 0;
-  TACHYON_REQUIRE(what == "kernels", "tachyon bench: '{}' is not something it measures (kernels)", what);
+  TACHYON_REQUIRE(what == "kernels" || what == "drafter", "tachyon bench: '{}' is not something it measures (kernels, "
+                  "drafter)", what);
 #if TACHYON_HAVE_CUDA
   int devices = 0;
-  TACHYON_REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0, "tachyon bench kernels needs a GPU");
+  TACHYON_REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0, "tachyon bench {} needs a GPU", what);
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
   cuda::Stream stream;
@@ -47,9 +50,13 @@ int run_bench(int argc, char** argv) {
   auto add = [&](const std::vector<cuda::KernelTiming>& rows) {
     for (const auto& r : rows) report.rows.push_back({r.kernel, r.model, r.shape, r.bytes, r.median_us});
   };
-  if (only.find("linear") != std::string::npos) add(cuda::bench_linear_kernels(stream.get()));
-  if (only.find("moe") != std::string::npos) add(cuda::bench_moe_kernels(stream.get()));
-  if (only.find("attention") != std::string::npos) add(cuda::bench_attention_kernels(stream.get()));
+  if (what == "drafter") {
+    add(bench_drafter());
+  } else {
+    if (only.find("linear") != std::string::npos) add(cuda::bench_linear_kernels(stream.get()));
+    if (only.find("moe") != std::string::npos) add(cuda::bench_moe_kernels(stream.get()));
+    if (only.find("attention") != std::string::npos) add(cuda::bench_attention_kernels(stream.get()));
+  }
   std::cout << report.markdown();
   if (!json_path.empty()) {
     std::ofstream out(json_path);
@@ -58,7 +65,7 @@ int run_bench(int argc, char** argv) {
   }
   return 0;
 #else
-  throw Error("tachyon bench kernels needs the CUDA backend, which this build lacks (configure with -DTACHYON_CUDA=ON)");
+  throw Error("tachyon bench needs the CUDA backend, which this build lacks (configure with -DTACHYON_CUDA=ON)");
 #endif
 }
 

@@ -19,7 +19,6 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/drafter_config.h"
-#include "runtime/cpu_drafter.h"
 #include "model/error.h"
 #include "model/tokenizer/tokenizer.h"
 #include "runtime/backend.h"
@@ -130,17 +129,19 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   if (world.rank == 0 && reader.tokenizer_json()) tokenizer = Tokenizer::from_json(*reader.tokenizer_json());
   if (world.rank == 0 && !tokenizer) spdlog::info("this checkpoint has no tokenizer: prompts must be given as input_ids");
 
-  std::optional<CpuDrafter> drafter;
+  std::unique_ptr<Drafter> drafter;
   if (world.rank == 0 && drafter_reader) {
-    // The drafter's cache holds the context plus one block of scratch past it.
-    drafter.emplace(CpuDrafter::load(*drafter_reader, reader, options.max_batch, options.max_model_len + options.block_size));
-    spdlog::info("drafter {}: {} layers, block {}, taps target layers [{}]", args.drafter, drafter_config.num_layers(),
-                 options.block_size, fmt::join(drafter_config.target_layer_ids, ", "));
+    // On the target's device; its cache holds the context plus one block of scratch past it.
+    drafter = make_drafter(device, *drafter_reader, reader, options.max_batch, options.max_model_len + options.block_size,
+                           !args.no_cuda_graphs);
+    spdlog::info("drafter {} on the {}: {} layers, block {}, taps target layers [{}]", args.drafter,
+                 device == Device::Cuda ? "GPU" : "CPU", drafter_config.num_layers(), options.block_size,
+                 fmt::join(drafter_config.target_layer_ids, ", "));
   }
 
   StepWatchdog watchdog(args.step_timeout_s);
   const GenerationSummary s = run_generation(options, config, runtime->step(), comm, watchdog,
-                                             tokenizer ? &*tokenizer : nullptr, drafter ? &*drafter : nullptr);
+                                             tokenizer ? &*tokenizer : nullptr, drafter.get());
   if (world.rank == 0) {
     spdlog::info("done: {} requests ({} errors{}), {} prompt + {} generated tokens in {:.2f} s ({:.1f} tokens/s), {} steps",
                  s.requests, s.errors, s.resumed ? fmt::format(", {} already done before --resume", s.resumed) : "",

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include "model/error.h"
+#include "runtime/cpu_drafter.h"
 #include "runtime/cpu_target_step.h"
 
 #if TACHYON_HAVE_CUDA
 #include <cuda_runtime.h>
 
+#include "runtime/cuda/cuda_drafter.h"
 #include "runtime/cuda/cuda_target_step.h"
 #endif
 
@@ -86,6 +88,22 @@ std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const Checkpoi
 #else
   (void)mpi;
   (void)world;
+  throw Error("this build has no CUDA backend");
+#endif
+}
+
+std::unique_ptr<Drafter> make_drafter(Device device, const CheckpointReader& drafter, const CheckpointReader& target,
+                                      int num_slots, int capacity, bool cuda_graphs) {
+  if (device == Device::Cpu) return std::make_unique<CpuDrafter>(CpuDrafter::load(drafter, target, num_slots, capacity));
+#if TACHYON_HAVE_CUDA
+  CudaDrafterOptions o;
+  o.num_slots = num_slots;
+  o.capacity = capacity;
+  o.return_logits = false;
+  o.use_graphs = cuda_graphs;
+  return CudaDrafter::load(drafter, target, o);
+#else
+  (void)cuda_graphs;
   throw Error("this build has no CUDA backend");
 #endif
 }

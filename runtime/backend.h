@@ -13,6 +13,7 @@
 #include "comm/world.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "runtime/drafter.h"
 #include "runtime/step.h"
 #include "runtime/target_weights.h"
 
@@ -46,5 +47,11 @@ std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const Checkpoi
                                                    const ShardPlan& plan, comm::Collectives& host_comm, MPI_Comm mpi,
                                                    const comm::World& world, const StepConfig& step,
                                                    const LoadProgress& progress);
+
+// Rank 0's DFlash drafter on the same device as the target step: CudaDrafter on the current GPU for
+// Device::Cuda (draft tokens only; no logits copied back), CpuDrafter otherwise. `capacity`: positions per
+// slot, context plus one block of scratch.
+std::unique_ptr<Drafter> make_drafter(Device device, const CheckpointReader& drafter, const CheckpointReader& target,
+                                      int num_slots, int capacity, bool cuda_graphs);
 
 }  // namespace tachyon

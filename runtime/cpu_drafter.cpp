@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 
 #include "kernels/cpu/argmax.h"
 #include "kernels/cpu/attention.h"
@@ -20,7 +19,7 @@ CpuDrafter::CpuDrafter(DrafterConfig config, DrafterWeights weights, int num_slo
       weights_(std::move(weights)),
       plan_(make_shard_plan(config_.model, 0, 1, MoeParallel::Tp)),
       cache_(config_.model, plan_, num_slots, capacity),
-      length_(num_slots, 0) {
+      slots_(num_slots, capacity) {
   TACHYON_CHECK(config_.num_taps() > 0, "drafter config not validated against the target (no target_layer_ids)");
   TACHYON_CHECK(static_cast<int>(weights_.layers.size()) == config_.num_layers(), "{} layer weights for {} layers",
                 weights_.layers.size(), config_.num_layers());
@@ -28,25 +27,9 @@ CpuDrafter::CpuDrafter(DrafterConfig config, DrafterWeights weights, int num_slo
 }
 
 CpuDrafter CpuDrafter::load(const CheckpointReader& drafter, const CheckpointReader& target, int num_slots, int capacity) {
-  TACHYON_REQUIRE(drafter.kind() == "drafter",
-                  "{} is a '{}' checkpoint, not a DFlash drafter (make one with `tachyon convert --drafter`)",
-                  drafter.path(), drafter.kind());
-  const ModelConfig target_config = parse_model_config(target.config_json(), target.path());
-  DrafterConfig config = parse_drafter_config(drafter.config_json(), drafter.path());
-  validate_drafter_for_target(config, drafter.path(), target_config, target.path());
-  DrafterWeights weights = load_drafter_weights(drafter, config, target, target_config);
-  return CpuDrafter(std::move(config), std::move(weights), num_slots, capacity);
-}
-
-int CpuDrafter::context_length(int slot) const {
-  TACHYON_REQUIRE(slot >= 0 && slot < num_slots(), "drafter slot {} is outside [0, {})", slot, num_slots());
-  return length_[slot];
-}
-
-void CpuDrafter::rollback(int slot, int length) {
-  TACHYON_REQUIRE(length >= 0 && length <= context_length(slot),
-                  "drafter rollback of slot {} to {} positions, but it holds {}", slot, length, context_length(slot));
-  length_[slot] = length;  // rows past the length are dead; the next add_context overwrites them
+  DrafterConfigs c = read_drafter_configs(drafter, target);
+  DrafterWeights weights = load_drafter_weights(drafter, c.drafter, target, c.target);
+  return CpuDrafter(std::move(c.drafter), std::move(weights), num_slots, capacity);
 }
 
 void CpuDrafter::add_context(int slot, int start_position, int n, const float* taps) {
@@ -56,21 +39,8 @@ void CpuDrafter::add_context(int slot, int start_position, int n, const float* t
 void CpuDrafter::add_context(const std::vector<DraftContext>& chunks) {
   const ModelConfig& c = config_.model;
   const size_t H = c.hidden_size, K = config_.num_taps(), D = c.head_dim, Dv = c.v_head_dim;
-  // Validate against the lengths as they will be when each chunk's turn comes.
-  std::vector<int> length = length_;
-  std::vector<int32_t> positions;
-  for (const DraftContext& ch : chunks) {
-    TACHYON_REQUIRE(ch.slot >= 0 && ch.slot < num_slots(), "drafter slot {} is outside [0, {})", ch.slot, num_slots());
-    TACHYON_REQUIRE(ch.count >= 0 && (ch.count == 0 || ch.taps), "drafter context of slot {}: {} rows without taps",
-                    ch.slot, ch.count);
-    TACHYON_REQUIRE(ch.start == length[ch.slot],
-                    "drafter context of slot {} starts at position {}, but the slot holds {} positions (context is "
-                    "appended in order; roll back first to rewrite)", ch.slot, ch.start, length[ch.slot]);
-    TACHYON_REQUIRE(ch.start + ch.count <= capacity(), "drafter context of slot {} would end at {}, past the capacity {}",
-                    ch.slot, ch.start + ch.count, capacity());
-    length[ch.slot] += ch.count;
-    for (int i = 0; i < ch.count; ++i) positions.push_back(ch.start + i);
-  }
+  const DraftSlots::ContextRows rows_in = slots_.check_context(chunks);
+  const std::vector<int32_t>& positions = rows_in.positions;
   const size_t M = positions.size();
   if (M == 0) return;
 
@@ -113,33 +83,18 @@ void CpuDrafter::add_context(const std::vector<DraftContext>& chunks) {
       }
     }
   }
-  length_ = std::move(length);
+  slots_.commit(rows_in);
 }
 
 std::vector<Draft> CpuDrafter::draft(const std::vector<DraftRequest>& requests_in) {
   const ModelConfig& c = config_.model;
   const size_t H = c.hidden_size, V = c.vocab_size;
-  std::vector<DraftRequest> reqs = requests_in;
-  std::set<int32_t> slots;
-  std::vector<size_t> first_row;
-  std::vector<int32_t> positions, ids;
-  for (DraftRequest& r : reqs) {
-    if (r.block_size == 0) r.block_size = config_.block_size;
-    TACHYON_REQUIRE(slots.insert(r.slot).second, "drafter: slot {} appears twice in one draft batch", r.slot);
-    TACHYON_REQUIRE(r.block_size >= 2 && r.block_size <= kMaxDraftBlock, "drafter: block size {} is outside [2, {}]",
-                    r.block_size, kMaxDraftBlock);
-    TACHYON_REQUIRE(r.position == context_length(r.slot),
-                    "drafter: anchor at position {} in slot {}, which holds context for {} positions (it must hold "
-                    "exactly the positions before the anchor)", r.position, r.slot, context_length(r.slot));
-    TACHYON_REQUIRE(r.position + r.block_size <= capacity(),
-                    "drafter: block [{}, {}) of slot {} does not fit the capacity {}", r.position,
-                    r.position + r.block_size, r.slot, capacity());
-    TACHYON_REQUIRE(r.anchor_token >= 0 && static_cast<size_t>(r.anchor_token) < V,
-                    "drafter: anchor token {} is outside the vocabulary of {}", r.anchor_token, V);
-    first_row.push_back(positions.size());
-    for (int i = 0; i < r.block_size; ++i) positions.push_back(r.position + i);
-    ids.push_back(r.anchor_token);
-  }
+  const DraftSlots::BlockRows rows = slots_.check_draft(requests_in, config_.block_size, V);
+  const std::vector<DraftRequest>& reqs = rows.requests;
+  const std::vector<size_t>& first_row = rows.first_row;
+  const std::vector<int32_t>& positions = rows.positions;
+  std::vector<int32_t> ids;
+  for (const DraftRequest& r : reqs) ids.push_back(r.anchor_token);
   const size_t M = positions.size();
   if (M == 0) return {};
 
@@ -149,7 +104,7 @@ std::vector<Draft> CpuDrafter::draft(const std::vector<DraftRequest>& requests_i
     float* block = &x[first_row[s] * H];
     cpu::embed(&ids[s], 1, weights_.embed.matrix(), 0, block);
     for (int i = 1; i < reqs[s].block_size; ++i)
-      std::memcpy(block + i * H, weights_.mask_embedding.data(), H * sizeof(float));
+      std::memcpy(block + i * H, f32_data(weights_.mask_embedding), H * sizeof(float));
   }
 
   for (int l = 0; l < c.num_layers; ++l) {

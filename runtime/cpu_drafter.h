@@ -23,6 +23,7 @@
 
 #include "model/checkpoint.h"
 #include "model/drafter_config.h"
+#include "runtime/draft_slots.h"
 #include "runtime/drafter.h"
 #include "runtime/drafter_weights.h"
 #include "runtime/kv_cache.h"
@@ -39,16 +40,16 @@ class CpuDrafter final : public Drafter {
   static CpuDrafter load(const CheckpointReader& drafter, const CheckpointReader& target, int num_slots, int capacity);
 
   const DrafterConfig& config() const { return config_; }
-  int num_slots() const { return static_cast<int>(length_.size()); }
-  int capacity() const { return cache_.capacity(); }
-  int context_length(int slot) const;
+  int num_slots() const { return slots_.num_slots(); }
+  int capacity() const { return slots_.capacity(); }
+  int context_length(int slot) const { return slots_.length(slot); }
 
   // Appends context for each chunk (distinct slots or consecutive chunks of one slot, in order).
   const std::vector<int>& tap_layers() const override { return config_.target_layer_ids; }
   void add_context(const std::vector<DraftContext>& chunks) override;
   void add_context(int slot, int start_position, int n, const float* taps);
   // Forgets context positions >= length (length <= the current length).
-  void rollback(int slot, int length) override;
+  void rollback(int slot, int length) override { slots_.rollback(slot, length); }
   // One draft per request (distinct slots), batched through the layers.
   std::vector<Draft> draft(const std::vector<DraftRequest>& requests) override;
 
@@ -60,7 +61,7 @@ class CpuDrafter final : public Drafter {
   DrafterWeights weights_;
   ShardPlan plan_;  // one rank holding every head: the cache layout and the q -> kv head map
   CpuKvCache cache_;
-  std::vector<int> length_;                   // context positions held, per slot
+  DraftSlots slots_;                          // context positions held, per slot
   std::vector<std::vector<float>> inv_freq_;  // per draft layer
 };
 

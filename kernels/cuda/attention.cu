@@ -15,8 +15,9 @@
 //   them: all query heads of the KV head and all queries of a verify block read each tile once.
 //   S = Q K^T takes K fragments with ldmatrix; O += P V takes V fragments with ldmatrix.trans, and P
 //   goes from the S accumulators to A fragments in registers (no shared-memory round trip).
-// - Masking per score: key j is visible to the query at position p iff j <= p and, with a window W,
-//   j > p - W (the block's own keys are already in the cache, so verify blocks are causal inside).
+// - Masking per score: key j is visible to the query at position p iff j <= p (causal) and, with a
+//   window W, j > p - W (the block's own keys are already in the cache, so verify blocks are causal
+//   inside; non-causal blocks, the drafter's, see every key of the block).
 #include <cooperative_groups.h>
 #include <cuda_bf16.h>
 
@@ -58,6 +59,7 @@ struct AttnArgs {
   const int32_t* kv_head_of;
   float scale_log2;  // softmax scale * log2(e): scores live in the log2 domain (exp2)
   int window;
+  bool causal;
   const float* sinks;
   int splits;
 };
@@ -200,7 +202,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
         const int h2 = c / 2, key = key_base + jn * 8 + (c & 1), p = qpos[h2];
-        const bool vis = qvalid[h2] && key < ke && key <= p && (a.window <= 0 || key > p - a.window);
+        const bool vis = qvalid[h2] && key < ke && (!a.causal || key <= p) && (a.window <= 0 || key > p - a.window);
         s[jn][c] = vis ? s[jn][c] * a.scale_log2 : -INFINITY;
         mx[h2] = fmaxf(mx[h2], s[jn][c]);
       }
@@ -513,6 +515,7 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   a.kv_head_of = p.kv_head_of;
   a.scale_log2 = p.scale * kLog2e;
   a.window = p.window;
+  a.causal = p.causal;
   a.sinks = p.sinks;
   a.splits = splits;
 

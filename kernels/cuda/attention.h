@@ -1,7 +1,9 @@
 // Attention on the GPU over a paged-by-slot KV cache in BF16, for decode (1 query per sequence) and
 // verify blocks (up to 16 queries per sequence), batched over sequences, with GQA, sliding windows and
 // sinks. CPU twin: kernels/cpu/attention (the same masking rules: key j visible to the query at
-// position p when j <= p and, with a window W, j > p - W).
+// position p when j <= p (unless non-causal) and, with a window W, j > p - W). Non-causal attention
+// (the DFlash drafter's block, whose queries all see the whole block) lets every query of a sequence
+// see all of its keys up to start + count - 1.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -43,6 +45,7 @@ struct AttentionParams {
   const int32_t* kv_head_of = nullptr;  // device [num_q_heads]: the KV head each query head reads
   float scale = 1.0f;
   int window = 0;                       // 0: full attention
+  bool causal = true;                   // false: key j <= start + count - 1 is visible to every query
   const float* sinks = nullptr;         // device [num_q_heads] or null
   // Largest number of query heads that share one KV head; 0: ceil(num_q_heads / cache.kv_heads), which
   // holds for the usual mappings (h -> h / group, and one KV head per rank). Fixed per captured graph.

@@ -22,11 +22,12 @@ __global__ void __launch_bounds__(kWarps * 32) attention_generic_kernel(const fl
   const float* qh = q + (static_cast<size_t>(row) * p.num_q_heads + h) * D;
   const size_t slot_base = static_cast<size_t>(batch.slot[s]) * c.capacity;
   const int lo = p.window > 0 ? max(0, pos - p.window + 1) : 0;
+  const int hi = p.causal ? pos : batch.start[s] + batch.count[s] - 1;
 
   float m = -INFINITY, l = 0.0f, acc[kPerLane];
 #pragma unroll
   for (int i = 0; i < kPerLane; ++i) acc[i] = 0.0f;
-  for (int j = lo + warp; j <= pos; j += kWarps) {
+  for (int j = lo + warp; j <= hi; j += kWarps) {
     const __nv_bfloat16* kj = c.k + ((slot_base + j) * c.kv_heads + kvh) * D;
     float dot = 0.0f;
     for (int d = lane; d < D; d += 32) dot += qh[d] * bf16_at(kj, d);

@@ -25,30 +25,6 @@ namespace tachyon::cuda {
 
 namespace {
 
-// FP8 codes without the NaN codes; BF16 values in [2^-9, 2^3) of random sign; FP32 values in (-1, 1).
-__global__ void fill_random_kernel(uint8_t* p, size_t n_elems, int kind, uint32_t seed) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n_elems;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const uint32_t h = bench_hash32(i, seed);
-    if (kind == 0) {  // fp8
-      uint8_t b = static_cast<uint8_t>(h);
-      if ((b & 0x7f) == 0x7f) b ^= 1;
-      p[i] = b;
-    } else if (kind == 1) {  // bf16
-      const uint16_t bits = static_cast<uint16_t>((h & 0x8000u) | ((118u + (h >> 16) % 12u) << 7) | (h & 0x7fu));
-      reinterpret_cast<uint16_t*>(p)[i] = bits;
-    } else {  // f32 (activations, scales)
-      reinterpret_cast<float*>(p)[i] = (static_cast<float>(h >> 8) * (1.0f / 16777216.0f)) * 2.0f - 1.0f;
-    }
-  }
-}
-
-void fill_random(void* p, size_t n_elems, int kind, uint32_t seed, cudaStream_t stream) {
-  const int blocks = static_cast<int>(std::min<size_t>((n_elems + 255) / 256, 8192));
-  fill_random_kernel<<<blocks, 256, 0, stream>>>(static_cast<uint8_t*>(p), n_elems, kind, seed);
-  CUDA_CHECK_LAUNCH();
-}
-
 // A weight matrix of the given format with `copies` independent copies in device memory.
 struct WeightSet {
   std::vector<DeviceBuffer<uint8_t>> data, scales;
@@ -66,8 +42,9 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
   const int copies = static_cast<int>(std::clamp<size_t>((size_t(512) << 20) / (data_bytes + scale_bytes) + 1, 2, 96));
   for (int c = 0; c < copies; ++c) {
     s.data.emplace_back(data_bytes);
-    fill_random(s.data.back().get(), f == WeightFormat::BF16 ? data_bytes / 2 : data_bytes, f == WeightFormat::BF16 ? 1 : 0,
-                1000 + c, stream);
+    const bool bf16 = f == WeightFormat::BF16;
+    fill_random(s.data.back().get(), bf16 ? data_bytes / 2 : data_bytes, bf16 ? RandomFill::Bf16 : RandomFill::Fp8, 1000 + c,
+                stream);
     DeviceMatrix m;
     m.format = f;
     m.rows = rows;
@@ -76,7 +53,7 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
     m.data_row_stride = static_cast<size_t>(cols) * (f == WeightFormat::BF16 ? 2 : 1);
     if (f == WeightFormat::FP8) {
       s.scales.emplace_back(scale_bytes);
-      fill_random(s.scales.back().get(), scale_bytes / 4, 2, 5000 + c, stream);
+      fill_random(s.scales.back().get(), scale_bytes / 4, RandomFill::F32, 5000 + c, stream);
       m.scales = s.scales.back().get();
       m.scale_row_stride = grid_cols * sizeof(float);
     }
@@ -128,7 +105,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
   for (const Shape& sh : shapes) {
     if (profile && sh.rows != 152576 / 8) continue;
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
-    fill_random(x.get(), x.size(), 2, 77, stream);
+    fill_random(x.get(), x.size(), RandomFill::F32, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
       for (int m : {1, 9, 64}) {

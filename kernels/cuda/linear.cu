@@ -1,7 +1,7 @@
 // Dense linear layer on Hopper: y[m, rows] (= or +=) x[m, cols] . W^T (+ bias), for a weight in its
 // stored format, streaming the weight from HBM once (see linear.h for the contract).
 //
-// Organisation for decode and verify shapes (m <= 64; larger m is done 64 rows at a time):
+// Organisation for decode and verify shapes (m <= 64; larger m is done in equal launches of <= 64 rows):
 // - A warp owns a tile of 16 weight rows (32 with MT = 2) and walks the CTA's K range of it in chunks,
 //   with non-allocating 16-byte loads. Tensor-core path: lane (g, t) (g = lane / 4, t = lane % 4) loads
 //   16 contiguous bytes of rows g and g + 8, so the 4 lanes of a row group read 64 contiguous bytes (the
@@ -716,12 +716,25 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
   CUDA_REQUIRE(w.format != WeightFormat::FP8 || (w.scale_row0 >= 0 && w.scale_row0 < kFp8BlockSize && w.scale_col0 >= 0 &&
                                                  w.scale_col0 < kFp8BlockSize),
                "linear: fp8 scale offsets must lie inside a 128-block");
-  // The tensor-core path covers 64 tokens per launch; the rows of x are independent.
-  const int step = uses_mma(w.format, m, epilogue.fp32_activations) ? kMaxMmaTokens : m;
-  for (int n0 = 0; n0 < m; n0 += step) {
-    const int mg = std::min(step, m - n0);
+  // The tensor-core path covers 64 tokens per launch; the rows of x are independent. A long K (the
+  // DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down projection) can leave no plan whose x slice
+  // of 64 tokens fits in shared memory: then fewer tokens per launch. The launches take equal shares
+  // (within one row), so that none is small enough (<= kLinearFp32MaxM rows) to leave the tensor cores:
+  // every row of a call gets the same precision.
+  int chunks = 1;
+  if (uses_mma(w.format, m, epilogue.fp32_activations)) {
+    auto fits = [&](int n) {
+      return choose_plan(kernel_choice(w.format, n, epilogue.fp32_activations), w, n, 1, plan).plan.splits > 0;
+    };
+    int most = kMaxMmaTokens;
+    while (most > 8 && !fits(most)) most /= 2;
+    chunks = (m + most - 1) / most;
+  }
+  for (int i = 0, n0 = 0; i < chunks; ++i) {
+    const int mg = m / chunks + (i < m % chunks ? 1 : 0);
     launch_group(x + static_cast<size_t>(n0) * w.cols, mg, w, y + static_cast<size_t>(n0) * w.rows, epilogue, plan,
                  stream);
+    n0 += mg;
   }
 }
 

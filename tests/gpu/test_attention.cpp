@@ -35,6 +35,7 @@ struct AttnCase {
   bool interleaved_heads;  // kv_head_of[h] = h % kv_heads instead of h / group
   int capacity;
   std::vector<Seq> seqs;
+  bool causal = true;  // false: every query of a block sees the whole block (the DFlash drafter's)
 };
 
 std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
@@ -79,7 +80,7 @@ void check_attention(const AttnCase& c, uint64_t seed) {
     for (int i = 0; i < s.count; ++i) pos[i] = s.start + i;
     const std::vector<int> heads(kv_head_of.begin(), kv_head_of.end());
     cpu::attention(qs.data(), s.count, pos.data(), k.data(), v.data(), n_keys, heads.data(), {H, c.kv_heads, D, DV},
-                   scale, {true, c.window}, c.sinks ? sinks.data() : nullptr, ref.data() + static_cast<size_t>(row0) * H * DV);
+                   scale, {c.causal, c.window}, c.sinks ? sinks.data() : nullptr, ref.data() + static_cast<size_t>(row0) * H * DV);
   }
 
   DeviceBuffer<uint16_t> dk(k16.size()), dv(v16.size());
@@ -112,6 +113,7 @@ void check_attention(const AttnCase& c, uint64_t seed) {
   p.kv_head_of = dmap.get();
   p.scale = scale;
   p.window = c.window;
+  p.causal = c.causal;
   p.sinks = c.sinks ? dsinks.get() : nullptr;
   cuda::attention(dq.get(), batch, cache, p, dout.get(), nullptr);
   CUDA_CHECK(cudaDeviceSynchronize());
@@ -132,7 +134,7 @@ void check_attention(const AttnCase& c, uint64_t seed) {
   }
   const auto cmp = test::compare(got_rows, ref_rows, 3e-3, 1e-2);
   INFO("D=", D, " DV=", DV, " kv_heads=", c.kv_heads, " group=", c.group, " window=", c.window, " sinks=", c.sinks,
-       " interleaved=", c.interleaved_heads, " capacity=", c.capacity, " seqs=", c.seqs.size(), " max_count=", max_count);
+       " interleaved=", c.interleaved_heads, " causal=", c.causal, " capacity=", c.capacity, " seqs=", c.seqs.size(), " max_count=", max_count);
   CHECK_MESSAGE(cmp.ok, cmp.report);
   CHECK(untouched_bad == 0);
 }
@@ -169,6 +171,25 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
   }
   // v head dim different from the q/k head dim in the other direction, and an odd group.
   check_attention({128, 64, 3, 2, 0, true, false, 300, {{0, 100, 5}, {2, 7, 1}}}, seed++);
+}
+
+// (The generic kernel's non-causal blocks: test_attention_generic.cpp, whose reference keeps q in FP32 as
+// that kernel does.)
+TEST_CASE("gpu attention, non-causal blocks (the drafter's): dims 64/128/192, GQA 1/8, windows, sinks") {
+  uint64_t seed = 9000;
+  for (auto [D, DV] : {std::pair{64, 64}, std::pair{128, 128}, std::pair{192, 128}})
+    for (int group : {1, 8})
+      for (int window : {0, 5, 20})
+        for (bool sinks : {false, true}) {
+          // Blocks of 2..16 queries; one at position 0 (no context), one whose window starts inside the block.
+          AttnCase c{D, DV, 2, group, window, sinks, false, 300, {{3, 37, 9}, {0, 0, 16}, {5, 270, 13}, {1, 150, 2}}};
+          c.causal = false;
+          check_attention(c, seed++);
+        }
+  // Long contexts split over a cluster: each rank's key range includes part of the block.
+  AttnCase c{128, 128, 1, 8, 0, true, false, 4200, {{0, 4000, 8}, {1, 70, 16}}};
+  c.causal = false;
+  check_attention(c, seed++);
 }
 
 TEST_CASE("gpu kv_write stores BF16 (nearest even) of k and v at (slot, position), skipping padding rows") {

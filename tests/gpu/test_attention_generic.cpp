@@ -14,8 +14,10 @@
 using namespace tachyon;
 using cuda::DeviceBuffer;
 
-TEST_CASE("gpu generic attention equals the CPU reference (head dims 16-80, GQA, windows, sinks, verify blocks)") {
+TEST_CASE("gpu generic attention equals the CPU reference (head dims 16-80, GQA, windows, sinks, verify blocks, "
+          "causal and non-causal)") {
   struct Case { int d, dv, hq, hkv, window; bool sinks; };
+  for (bool causal : {true, false})
   for (const Case& k : {Case{16, 16, 4, 2, 0, false}, Case{16, 16, 4, 2, 6, true}, Case{32, 32, 8, 2, 0, true},
                         Case{48, 80, 6, 3, 10, false}, Case{80, 48, 2, 1, 0, false}}) {
     const int slots = 3, capacity = 64;
@@ -39,7 +41,7 @@ TEST_CASE("gpu generic attention equals the CPU reference (head dims 16-80, GQA,
       const size_t base = static_cast<size_t>(slot[s]) * capacity;
       cpu::attention(&q[static_cast<size_t>(first_row[s]) * k.hq * k.d], count[s], pos.data(), &kc[base * k.hkv * k.d],
                      &vc[base * k.hkv * k.dv], start[s] + count[s], kv_head_of.data(), {k.hq, k.hkv, k.d, k.dv},
-                     1.0f / std::sqrt(float(k.d)), {true, k.window}, k.sinks ? sinks.data() : nullptr,
+                     1.0f / std::sqrt(float(k.d)), {causal, k.window}, k.sinks ? sinks.data() : nullptr,
                      &ref[static_cast<size_t>(first_row[s]) * k.hq * k.dv]);
     }
     auto dq = DeviceBuffer<float>::from(q), dsinks = DeviceBuffer<float>::from(sinks);
@@ -56,9 +58,10 @@ TEST_CASE("gpu generic attention equals the CPU reference (head dims 16-80, GQA,
     p.kv_head_of = dmap.get();
     p.scale = 1.0f / std::sqrt(float(k.d));
     p.window = k.window;
+    p.causal = causal;
     p.sinks = k.sinks ? dsinks.get() : nullptr;
     cuda::attention(dq.get(), batch, cache, p, out.get(), nullptr);
     const auto c = test::compare(out.download(), ref, 1e-5, 1e-4);
-    CHECK_MESSAGE(c.ok, "d ", k.d, " dv ", k.dv, " window ", k.window, ": ", c.report);
+    CHECK_MESSAGE(c.ok, "d ", k.d, " dv ", k.dv, " window ", k.window, " causal ", causal, ": ", c.report);
   }
 }

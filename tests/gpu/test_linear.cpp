@@ -179,6 +179,19 @@ TEST_CASE("gpu linear: FP8 slices starting inside a 128x128 scale block (scale_r
   }
 }
 
+TEST_CASE("gpu linear: long K (the DFlash drafter's fc over 5 x 4096 taps, a 16k down projection) at m up to 70") {
+  // 64 tokens of x over such a K do not fit in shared memory: the launcher takes fewer tokens per launch.
+  uint64_t seed = 900;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8})
+    for (int cols : {16384, 20480}) {
+      const int rows = 96;
+      const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+      const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+      const cuda::DeviceWeight dev(host);
+      for (int m : {8, 33, 64, 70}) check_linear(host.matrix(), dev.matrix(), Case{f, m, m == 33, m == 70, {}}, seed++, "long K");
+    }
+}
+
 TEST_CASE("bench: linear" * doctest::skip()) {
   cuda::Stream stream;
   cudaDeviceProp prop{};

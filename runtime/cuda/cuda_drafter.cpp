@@ -1,0 +1,312 @@
+#include "runtime/cuda/cuda_drafter.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/linear.h"
+#include "model/error.h"
+#include "runtime/drafter_weights_load.h"
+
+namespace tachyon {
+
+template DeviceDrafterWeights load_drafter_weights_to<cuda::DeviceWeight>(const CheckpointReader&, const DrafterConfig&,
+                                                                          const CheckpointReader&, const ModelConfig&,
+                                                                          const PlaceWeight<cuda::DeviceWeight>&);
+
+std::unique_ptr<CudaDrafter> CudaDrafter::load(const CheckpointReader& drafter, const CheckpointReader& target,
+                                               const CudaDrafterOptions& options) {
+  DrafterConfigs c = read_drafter_configs(drafter, target);
+  const PlaceWeight<cuda::DeviceWeight> upload = [](HostWeight&& h) { return cuda::DeviceWeight(h); };
+  DeviceDrafterWeights weights = load_drafter_weights_to<cuda::DeviceWeight>(drafter, c.drafter, target, c.target, upload);
+  return std::make_unique<CudaDrafter>(std::move(c.drafter), std::move(weights), options);
+}
+
+CudaDrafter::CudaDrafter(DrafterConfig config, DeviceDrafterWeights weights, const CudaDrafterOptions& options)
+    : config_(std::move(config)),
+      w_(std::move(weights)),
+      options_(options),
+      plan_(make_shard_plan(config_.model, 0, 1, MoeParallel::Tp)),
+      slots_(options.num_slots, options.capacity) {
+  const ModelConfig& c = config_.model;
+  TACHYON_CHECK(config_.num_taps() > 0, "drafter config not validated against the target (no target_layer_ids)");
+  TACHYON_CHECK(static_cast<int>(w_.layers.size()) == c.num_layers, "{} layer weights for {} layers", w_.layers.size(),
+                c.num_layers);
+  const size_t S = options_.num_slots, M = S * kMaxDraftBlock, P = kContextPiece;
+  const size_t H = c.hidden_size, K = config_.num_taps(), D = c.head_dim, Dv = c.v_head_dim, V = c.vocab_size;
+  const size_t I = c.dense_intermediate_size;
+  size_t hq_max = 0, hkv_max = 0;
+  for (int l = 0; l < c.num_layers; ++l) {
+    const AttentionShard& a = plan_.attention[l];
+    const size_t hkv = a.kv_heads.size();
+    hq_max = std::max<size_t>(hq_max, a.q_heads.size());
+    hkv_max = std::max(hkv_max, hkv);
+    k_cache_.emplace_back(S * options_.capacity * hkv * D);
+    v_cache_.emplace_back(S * options_.capacity * hkv * Dv);
+    inv_freq_.push_back(cuda::DeviceBuffer<float>::from(c.layers[l].rope.inverse_frequencies()));
+    kv_head_of_.push_back(cuda::DeviceBuffer<int32_t>::from(std::vector<int32_t>(a.kv_head_of.begin(), a.kv_head_of.end())));
+  }
+
+  ctx_taps_host_ = cuda::PinnedBuffer<float>(P * K * H);
+  ctx_meta_host_ = cuda::PinnedBuffer<int32_t>(2 * P);
+  ctx_taps_ = cuda::DeviceBuffer<float>(P * K * H);
+  ctx_ = cuda::DeviceBuffer<float>(P * H);
+  ctx_k_ = cuda::DeviceBuffer<float>(P * hkv_max * D);
+  ctx_v_ = cuda::DeviceBuffer<float>(P * hkv_max * Dv);
+  ctx_meta_ = cuda::DeviceBuffer<int32_t>(2 * P);
+
+  const size_t words = S + 3 * M + 4 * S + M;
+  meta_host_ = cuda::PinnedBuffer<int32_t>(words);
+  meta_ = cuda::DeviceBuffer<int32_t>(words);
+  anchors_ = meta_.get();
+  row_source_ = anchors_ + S;
+  positions_ = row_source_ + M;
+  row_slot_ = positions_ + M;
+  seq_slot_ = row_slot_ + M;
+  seq_start_ = seq_slot_ + S;
+  seq_count_ = seq_start_ + S;
+  seq_first_row_ = seq_count_ + S;
+  logit_rows_ = seq_first_row_ + S;
+
+  table_ = cuda::DeviceBuffer<float>((1 + S) * H);
+  x_ = cuda::DeviceBuffer<float>(M * H);
+  h_ = cuda::DeviceBuffer<float>(M * H);
+  y_ = cuda::DeviceBuffer<float>(M * H);
+  q_ = cuda::DeviceBuffer<float>(M * hq_max * D);
+  k_ = cuda::DeviceBuffer<float>(M * hkv_max * D);
+  v_ = cuda::DeviceBuffer<float>(M * hkv_max * Dv);
+  attn_ = cuda::DeviceBuffer<float>(M * hq_max * Dv);
+  gate_ = cuda::DeviceBuffer<float>(M * I);
+  up_ = cuda::DeviceBuffer<float>(M * I);
+  act_ = cuda::DeviceBuffer<float>(M * I);
+  const size_t R = M - S;  // logit rows: every block row but the anchors
+  selected_ = cuda::DeviceBuffer<float>(R * H);
+  logits_ = cuda::DeviceBuffer<float>(R * V);
+  argmax_ = cuda::DeviceBuffer<cuda::ArgmaxCandidate>(R);
+  argmax_host_ = cuda::PinnedBuffer<cuda::ArgmaxCandidate>(R);
+  if (options_.return_logits) logits_host_ = cuda::PinnedBuffer<float>(R * V);
+
+  // Row 0 of the block source table is the mask embedding, for every draft.
+  CUDA_CHECK(cudaMemcpy(table_.get(), w_.mask_embedding.f32(), H * sizeof(float), cudaMemcpyDeviceToDevice));
+}
+
+CudaDrafter::~CudaDrafter() {
+  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+}
+
+size_t CudaDrafter::weight_bytes() const {
+  size_t b = w_.fc.bytes() + w_.hidden_norm.bytes() + w_.final_norm.bytes() + w_.embed.bytes() + w_.lm_head.bytes() +
+             w_.mask_embedding.bytes();
+  for (const auto& l : w_.layers)
+    for (const cuda::DeviceWeight* w : {&l.attn_norm, &l.mlp_norm, &l.attn.q, &l.attn.k, &l.attn.v, &l.attn.o, &l.attn.q_bias,
+                                        &l.attn.k_bias, &l.attn.v_bias, &l.attn.o_bias, &l.attn.q_norm, &l.attn.k_norm,
+                                        &l.attn.sinks, &l.mlp.gate, &l.mlp.up, &l.mlp.down})
+      b += w->bytes();
+  return b;
+}
+
+size_t CudaDrafter::kv_cache_bytes() const {
+  size_t b = 0;
+  for (size_t l = 0; l < k_cache_.size(); ++l) b += k_cache_[l].bytes() + v_cache_[l].bytes();
+  return b;
+}
+
+cuda::KvCacheView CudaDrafter::cache_view(int l) {
+  const ModelConfig& c = config_.model;
+  return {k_cache_[l].get(), v_cache_[l].get(), options_.capacity, static_cast<int>(plan_.attention[l].kv_heads.size()),
+          c.head_dim, c.v_head_dim};
+}
+
+// ---- context ----
+
+void CudaDrafter::add_context(const std::vector<DraftContext>& chunks) {
+  const ModelConfig& c = config_.model;
+  const size_t row_floats = static_cast<size_t>(config_.num_taps()) * c.hidden_size;
+  const DraftSlots::ContextRows rows = slots_.check_context(chunks);
+  std::vector<const float*> taps;  // per row
+  for (const DraftContext& ch : chunks)
+    for (int i = 0; i < ch.count; ++i) taps.push_back(ch.taps + i * row_floats);
+  cudaStream_t st = stream_.get();
+  for (size_t r0 = 0; r0 < taps.size(); r0 += kContextPiece) {
+    const size_t n = std::min<size_t>(kContextPiece, taps.size() - r0);
+    for (size_t i = 0; i < n; ++i) std::memcpy(ctx_taps_host_.get() + i * row_floats, taps[r0 + i], row_floats * sizeof(float));
+    std::copy_n(rows.positions.begin() + r0, n, ctx_meta_host_.get());
+    std::copy_n(rows.slots.begin() + r0, n, ctx_meta_host_.get() + kContextPiece);
+    CUDA_CHECK(cudaMemcpyAsync(ctx_taps_.get(), ctx_taps_host_.get(), n * row_floats * sizeof(float), cudaMemcpyHostToDevice, st));
+    CUDA_CHECK(cudaMemcpyAsync(ctx_meta_.get(), ctx_meta_host_.get(), 2 * kContextPiece * sizeof(int32_t),
+                               cudaMemcpyHostToDevice, st));
+    context_piece(static_cast<int>(n));
+    CUDA_CHECK(cudaStreamSynchronize(st));  // the staging buffers are refilled for the next piece
+  }
+  slots_.commit(rows);
+}
+
+// ctx = hidden_norm(fc(taps)); then every layer's own k/v projections of ctx (no input_layernorm), k_norm,
+// RoPE at the absolute positions and the value scale, into the cache at (slot, position).
+void CudaDrafter::context_piece(int n) {
+  const ModelConfig& c = config_.model;
+  cudaStream_t st = stream_.get();
+  const int H = c.hidden_size, D = c.head_dim, Dv = c.v_head_dim;
+  const int32_t* positions = ctx_meta_.get();
+  const int32_t* slots = positions + kContextPiece;
+  cuda::linear(ctx_taps_.get(), n, w_.fc.matrix(), ctx_.get(), {}, st);
+  cuda::rmsnorm(ctx_.get(), w_.hidden_norm.f32(), n, H, c.rms_norm_eps, ctx_.get(), st);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerConfig& lc = c.layers[l];
+    const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
+    const int hkv = lc.num_kv_heads;
+    cuda::linear(ctx_.get(), n, w.k.matrix(), ctx_k_.get(), {w.k_bias.f32(), false}, st);
+    cuda::linear(ctx_.get(), n, w.v.matrix(), ctx_v_.get(), {w.v_bias.f32(), false}, st);
+    cuda::rmsnorm(ctx_k_.get(), w.k_norm.f32(), n * hkv, D, c.rms_norm_eps, ctx_k_.get(), st);
+    cuda::rope(ctx_k_.get(), n, hkv, D, lc.rope.rotary_dim, positions, inv_freq_[l].get(),
+               static_cast<float>(lc.rope.attention_factor), st);
+    if (c.value_scale != 1.0f) cuda::scale(ctx_v_.get(), static_cast<size_t>(n) * hkv * Dv, c.value_scale, st);
+    cuda::kv_write(ctx_k_.get(), ctx_v_.get(), slots, positions, n, cache_view(l), st);
+  }
+}
+
+// ---- draft ----
+
+std::vector<Draft> CudaDrafter::draft(const std::vector<DraftRequest>& requests) {
+  const ModelConfig& c = config_.model;
+  const size_t V = c.vocab_size;
+  const DraftSlots::BlockRows rows = slots_.check_draft(requests, config_.block_size, V);
+  const std::vector<DraftRequest>& reqs = rows.requests;
+  const int S = static_cast<int>(reqs.size()), M = static_cast<int>(rows.positions.size());
+  if (S == 0) return {};
+  Shape s{M, S, 0};
+  for (const DraftRequest& r : reqs) s.max_count = std::max(s.max_count, r.block_size);
+
+  // Metadata (layout in the header): every buffer's first entries, the rest stale and unread.
+  const size_t NS = options_.num_slots, NM = NS * kMaxDraftBlock;
+  int32_t* h = meta_host_.get();
+  int32_t *anchors = h, *row_source = h + NS, *positions = row_source + NM, *row_slot = positions + NM;
+  int32_t *seq_slot = row_slot + NM, *seq_start = seq_slot + NS, *seq_count = seq_start + NS;
+  int32_t *seq_first_row = seq_count + NS, *logit_rows = seq_first_row + NS;
+  int out_row = 0;
+  for (int i = 0; i < S; ++i) {
+    const DraftRequest& r = reqs[i];
+    const int first = static_cast<int>(rows.first_row[i]);
+    anchors[i] = r.anchor_token;
+    seq_slot[i] = r.slot;
+    seq_start[i] = r.position;
+    seq_count[i] = r.block_size;
+    seq_first_row[i] = first;
+    for (int j = 0; j < r.block_size; ++j) {
+      row_source[first + j] = j == 0 ? 1 + i : 0;  // the anchor's embedding, then the mask embedding
+      positions[first + j] = r.position + j;
+      row_slot[first + j] = r.slot;
+      if (j > 0) logit_rows[out_row++] = first + j;
+    }
+  }
+  cudaStream_t st = stream_.get();
+  CUDA_CHECK(cudaMemcpyAsync(meta_.get(), h, meta_host_.size() * sizeof(int32_t), cudaMemcpyHostToDevice, st));
+  launch(s);
+
+  const int R = M - S;
+  CUDA_CHECK(cudaMemcpyAsync(argmax_host_.get(), argmax_.get(), R * sizeof(cuda::ArgmaxCandidate), cudaMemcpyDeviceToHost, st));
+  if (options_.return_logits)
+    CUDA_CHECK(cudaMemcpyAsync(logits_host_.get(), logits_.get(), R * V * sizeof(float), cudaMemcpyDeviceToHost, st));
+  CUDA_CHECK(cudaStreamSynchronize(st));
+  std::vector<Draft> out(S);
+  size_t row = 0;
+  for (int i = 0; i < S; ++i) {
+    const size_t n = static_cast<size_t>(reqs[i].block_size) - 1;
+    for (size_t j = 0; j < n; ++j) out[i].tokens.push_back(argmax_host_.get()[row + j].id);
+    if (options_.return_logits) out[i].logits.assign(logits_host_.get() + row * V, logits_host_.get() + (row + n) * V);
+    row += n;
+  }
+  return out;
+}
+
+void CudaDrafter::enqueue_last_draft() {
+  TACHYON_CHECK(last_.seqs > 0, "enqueue_last_draft before any draft");
+  launch(last_);
+}
+
+void CudaDrafter::launch(const Shape& s) {
+  last_ = s;
+  cudaStream_t st = stream_.get();
+  if (!options_.use_graphs) {
+    forward(s);
+    return;
+  }
+  if (auto it = graphs_.find(s.key()); it != graphs_.end()) {
+    CUDA_CHECK(cudaGraphLaunch(it->second, st));
+    return;
+  }
+  // First time for this shape: run it directly (its results are this draft's; first launches also set
+  // the kernels' attributes, which a capture must not do), then capture it.
+  forward(s);
+  CUDA_CHECK(cudaStreamSynchronize(st));
+  cudaGraph_t graph;
+  CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+  forward(s);
+  CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+  cudaGraphExec_t exec;
+  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  CUDA_CHECK(cudaGraphDestroy(graph));
+  graphs_.emplace(s.key(), exec);
+}
+
+// The block [anchor, MASK x (B-1)] of every request through every layer, then the final norm and the
+// target's LM head on block rows 1..B-1 and their arg-max (lowest id on ties).
+void CudaDrafter::forward(const Shape& s) {
+  const ModelConfig& c = config_.model;
+  cudaStream_t st = stream_.get();
+  const int M = s.rows, H = c.hidden_size, R = s.rows - s.seqs;
+  const size_t MH = static_cast<size_t>(M) * H, I = c.dense_intermediate_size;
+  cuda::embed(anchors_, s.seqs, w_.embed.matrix(), 0, table_.get() + H, st);
+  cuda::gather_rows(table_.get(), row_source_, M, H, x_.get(), st);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const DrafterLayerWeightsT<cuda::DeviceWeight>& w = w_.layers[l];
+    cuda::rmsnorm(x_.get(), w.attn_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
+    attention(l, s);
+    cuda::add(y_.get(), x_.get(), MH, 1.0f, st);
+    cuda::rmsnorm(x_.get(), w.mlp_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
+    cuda::linear(h_.get(), M, w.mlp.gate.matrix(), gate_.get(), {}, st);
+    cuda::linear(h_.get(), M, w.mlp.up.matrix(), up_.get(), {}, st);
+    cuda::swiglu(gate_.get(), up_.get(), M * I, cpu::SwigluParams{}, act_.get(), st);  // as CpuDrafter: silu(gate) * up
+    cuda::linear(act_.get(), M, w.mlp.down.matrix(), y_.get(), {}, st);
+    cuda::add(y_.get(), x_.get(), MH, 1.0f, st);
+  }
+  cuda::gather_rows(x_.get(), logit_rows_, R, H, selected_.get(), st);
+  cuda::rmsnorm(selected_.get(), w_.final_norm.f32(), R, H, c.rms_norm_eps, selected_.get(), st);
+  cuda::linear(selected_.get(), R, w_.head().matrix(), logits_.get(), {}, st);
+  cuda::row_argmax(logits_.get(), R, static_cast<int>(c.vocab_size), 0, argmax_.get(), st);
+}
+
+// Attention of the block rows h_ (already input-normed) of every request; y_ = o_proj(attention). The
+// block's k/v go into the cache right after each slot's context (scratch rows, not part of the
+// context), so that the kernel sees keys [0, p + B) with key j at position j.
+void CudaDrafter::attention(int l, const Shape& s) {
+  const ModelConfig& c = config_.model;
+  const LayerConfig& lc = c.layers[l];
+  const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
+  cudaStream_t st = stream_.get();
+  const int M = s.rows, D = c.head_dim, Dv = c.v_head_dim;
+  const int hq = lc.num_q_heads, hkv = lc.num_kv_heads;
+  cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
+  cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
+  cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
+  cuda::rmsnorm(q_.get(), w.q_norm.f32(), M * hq, D, c.rms_norm_eps, q_.get(), st);
+  cuda::rmsnorm(k_.get(), w.k_norm.f32(), M * hkv, D, c.rms_norm_eps, k_.get(), st);
+  const float af = static_cast<float>(lc.rope.attention_factor);
+  cuda::rope(q_.get(), M, hq, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
+  cuda::rope(k_.get(), M, hkv, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
+  if (c.value_scale != 1.0f) cuda::scale(v_.get(), static_cast<size_t>(M) * hkv * Dv, c.value_scale, st);
+  const cuda::KvCacheView cache = cache_view(l);
+  cuda::kv_write(k_.get(), v_.get(), row_slot_, positions_, M, cache, st);
+  const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.seqs, s.max_count};
+  cuda::AttentionParams p;
+  p.num_q_heads = hq;
+  p.kv_head_of = kv_head_of_[l].get();
+  p.scale = c.attention_scale;
+  p.window = lc.sliding ? lc.sliding_window : 0;
+  p.causal = config_.causal[l];
+  p.sinks = w.sinks.f32();
+  cuda::attention(q_.get(), batch, cache, p, attn_.get(), st);
+  cuda::linear(attn_.get(), M, w.o.matrix(), y_.get(), {w.o_bias.f32(), false}, st);
+}
+
+}  // namespace tachyon

@@ -1,0 +1,247 @@
+// Rung 3 of the correctness ladder for the drafter: CudaDrafter against CpuDrafter (the reference, itself
+// checked against PyTorch in tests/unit/test_drafter.cpp) on the same converted random drafters and
+// target, through several rounds of add_context / draft / rollback over several slots with block sizes
+// 2..16, on every drafter fixture (tests/fixtures/dflash: base = full non-causal layers; swa = a sliding
+// causal layer and a full non-causal one; mimo = sliding non-causal layers with sinks, biases, value
+// scale, partial RoPE and its own mask embedding), with and without CUDA graphs. Then `tachyon generate
+// --device cuda --drafter` on the trained pair: the greedy output is the plain `--device cuda` output,
+// token for token, and the drafter still earns the acceptance floor of tests/unit/test_trained_default.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "model/checkpoint.h"
+#include "model/error.h"
+#include "runtime/cpu_drafter.h"
+#include "runtime/cuda/cuda_drafter.h"
+#include "../unit/test_util.h"
+
+using namespace tachyon;
+using nlohmann::json;
+
+namespace {
+
+// Tolerance, from BF16 rounding. The GPU rounds values to BF16 (unit roundoff u = 2^-9, relative) where
+// the CPU keeps FP32: per draft layer, the inputs of the q/k/v, o, gate/up and down projections (blocks
+// of more than 2 rows take the tensor cores), the cached k and v, and q and the softmax weights inside
+// attention: 7 roundings on the way from the residual stream to the layer's output, each relative to
+// the values it rounds; RMSNorm is scale-free, so relative errors carry from layer to layer (the context
+// path adds fc's input and the cache, counted in the 7 above and one more). A bound of 8u per layer
+// plus u for the LM head's input, relative to the row's largest logit:
+//   |gpu - cpu| <= (8 L + 1) u max_v |cpu_v|     (L = 2 in the fixtures: 17u = 3.3% of the row's scale)
+// The fixtures' logits reach |18|, so that is about 0.6, while every feature done wrong moves some
+// logit by 3.0 or more (tests/fixtures/dflash/README.md, "Max |delta logit|"), so the check still
+// catches a wrong mask, window, RoPE, sink or anchor. Tokens must agree where the CPU's top-1/top-2
+// margin is wider than twice the tolerance.
+constexpr double kUnitRoundoff = 1.0 / 512;
+
+double row_tolerance(int layers, const float* row, size_t v) {
+  float scale = 0;
+  for (size_t i = 0; i < v; ++i) scale = std::max(scale, std::fabs(row[i]));
+  return (8.0 * layers + 1.0) * kUnitRoundoff * scale;
+}
+
+struct Converted {
+  test::TempDir tmp;
+  std::string target, drafter;
+  Converted(const std::string& tag, const std::string& target_dir, const std::string& target_flags,
+            const std::string& drafter_dir)
+      : tmp("cuda-drafter-" + tag), target(tmp.file("target.h5")), drafter(tmp.file("drafter.h5")) {
+    std::string log;
+    REQUIRE_MESSAGE(test::run_tachyon("convert --from " + target_dir + " --to " + target + " " + target_flags, &log) == 0,
+                    log);
+    REQUIRE_MESSAGE(test::run_tachyon("convert --drafter --from " + drafter_dir + " --to " + drafter, &log) == 0, log);
+  }
+};
+
+struct Stats {
+  double worst = 0, worst_ratio = 0;  // max |diff|, and max |diff| / tolerance
+  int rows = 0, tokens_checked = 0;
+};
+
+void compare_drafts(const std::vector<Draft>& cpu, const std::vector<Draft>& gpu, const std::vector<DraftRequest>& reqs,
+                    int layers, size_t V, const std::string& where, Stats& st) {
+  REQUIRE(cpu.size() == gpu.size());
+  for (size_t s = 0; s < cpu.size(); ++s) {
+    const size_t n = static_cast<size_t>(reqs[s].block_size) - 1;
+    REQUIRE(cpu[s].logits.size() == n * V);
+    REQUIRE(gpu[s].logits.size() == n * V);
+    REQUIRE(gpu[s].tokens.size() == n);
+    for (size_t r = 0; r < n; ++r, ++st.rows) {
+      const float* ref = &cpu[s].logits[r * V];
+      const float* got = &gpu[s].logits[r * V];
+      const double tol = row_tolerance(layers, ref, V);
+      double row_worst = 0;
+      for (size_t v = 0; v < V; ++v) row_worst = std::max(row_worst, std::fabs(double(got[v]) - ref[v]));
+      st.worst = std::max(st.worst, row_worst);
+      st.worst_ratio = std::max(st.worst_ratio, row_worst / tol);
+      CHECK_MESSAGE(row_worst <= tol, where, " slot ", reqs[s].slot, " B ", reqs[s].block_size, " row ", r, ": max |diff| ",
+                    row_worst, " > tolerance ", tol);
+      // The GPU's token is its own logits' arg-max (lowest id on ties), and the CPU's where the margin is clear.
+      const int gpu_best = static_cast<int>(std::max_element(got, got + V) - got);
+      CHECK(gpu[s].tokens[r] == gpu_best);
+      float second = -INFINITY;
+      const int best = cpu[s].tokens[r];
+      for (size_t v = 0; v < V; ++v)
+        if (static_cast<int>(v) != best) second = std::max(second, ref[v]);
+      if (ref[best] - second > 2 * tol) {
+        ++st.tokens_checked;
+        CHECK_MESSAGE(gpu[s].tokens[r] == best, where, " slot ", reqs[s].slot, " B ", reqs[s].block_size, " row ", r);
+      }
+    }
+  }
+}
+
+// Both drafters through the same rounds. Each round: context for every slot in one batched add_context
+// (one slot twice, as two consecutive chunks), a draft of several slots at once with block sizes that
+// cycle through 2..16, then a rollback of some slots (as a verify that rejects some drafts does).
+void check_variant(const std::string& variant, bool graphs) {
+  const Converted c(variant, test::fixture("parity/qwen3_moe"), "", test::fixture("dflash/" + variant + "/drafter"));
+  const CheckpointReader dr(c.drafter), tr(c.target);
+  constexpr int kSlots = 3, kCapacity = 160;
+  CpuDrafter cpu = CpuDrafter::load(dr, tr, kSlots, kCapacity);
+  CudaDrafterOptions o;
+  o.num_slots = kSlots;
+  o.capacity = kCapacity;
+  o.use_graphs = graphs;
+  std::unique_ptr<CudaDrafter> gpu = CudaDrafter::load(dr, tr, o);
+  const DrafterConfig& dc = cpu.config();
+  const size_t H = dc.model.hidden_size, K = dc.num_taps(), V = dc.model.vocab_size;
+  const int L = dc.num_layers();
+
+  std::mt19937 rng(variant.size() * 1000 + graphs);
+  int block = 2;
+  Stats st;
+  for (int round = 0; round < 8; ++round) {
+    // Context: 1..12 new rows per slot (the first round a longer prompt, past the sliding windows).
+    std::vector<std::vector<float>> taps;
+    std::vector<DraftContext> chunks;
+    for (int slot = 0; slot < kSlots; ++slot) {
+      const int n = round == 0 ? 20 + 7 * slot : 1 + static_cast<int>(rng() % 12);
+      const int split = slot == 1 ? n / 2 : n;  // slot 1's rows come as two chunks
+      int start = cpu.context_length(slot);
+      for (int part : {split, n - split}) {
+        if (part == 0) continue;
+        taps.push_back(test::random_floats(part * K * H, rng()));
+        chunks.push_back({slot, start, part, nullptr});
+        start += part;
+      }
+    }
+    for (size_t i = 0; i < chunks.size(); ++i) chunks[i].taps = taps[i].data();
+    cpu.add_context(chunks);
+    gpu->add_context(chunks);
+
+    // A draft of every slot (the last round: of one slot alone).
+    std::vector<DraftRequest> reqs;
+    for (int slot = 0; slot < kSlots; ++slot) {
+      if (round == 7 && slot != 2) continue;
+      DraftRequest r;
+      r.slot = slot;
+      r.anchor_token = static_cast<int32_t>(rng() % V);
+      r.position = cpu.context_length(slot);
+      r.block_size = block;
+      block = block == kMaxDraftBlock ? 2 : block + 1;
+      reqs.push_back(r);
+    }
+    const std::vector<Draft> a = cpu.draft(reqs);
+    const std::vector<Draft> b = gpu->draft(reqs);
+    compare_drafts(a, b, reqs, L, V, variant + " round " + std::to_string(round), st);
+
+    // Roll back 0..3 positions of each slot, as a partial acceptance does.
+    for (int slot = 0; slot < kSlots; ++slot) {
+      const int to = std::max(0, cpu.context_length(slot) - static_cast<int>(rng() % 4));
+      cpu.rollback(slot, to);
+      gpu->rollback(slot, to);
+      CHECK(gpu->context_length(slot) == cpu.context_length(slot));
+    }
+  }
+  CHECK(st.tokens_checked > 0);  // some rows have clear margins: the token check is not vacuous
+  const std::string what = variant + (graphs ? " with" : " without") + " CUDA graphs: ";
+  MESSAGE(what, st.rows, " logit rows, max |diff| ", st.worst,
+          " = ", st.worst_ratio, " of the tolerance; ", st.tokens_checked, " tokens compared; ", gpu->graphs(), " graphs");
+}
+
+}  // namespace
+
+TEST_CASE("cuda drafter equals the CPU drafter: base, swa (sliding causal + full), mimo; graphs on and off") {
+  for (const char* variant : {"base", "swa", "mimo"})
+    for (bool graphs : {true, false}) check_variant(variant, graphs);
+}
+
+TEST_CASE("cuda drafter: the same checks as the CPU drafter (slots, positions, block sizes)") {
+  const Converted c("errors", test::fixture("parity/qwen3_moe"), "", test::fixture("dflash/base/drafter"));
+  CudaDrafterOptions o;
+  o.num_slots = 2;
+  o.capacity = 40;
+  std::unique_ptr<CudaDrafter> gpu = CudaDrafter::load(CheckpointReader(c.drafter), CheckpointReader(c.target), o);
+  const size_t row = gpu->config().num_taps() * gpu->config().model.hidden_size;
+  const std::vector<float> taps = test::random_floats(30 * row, 5);
+  CHECK_THROWS_WITH_AS(gpu->add_context({{0, 1, 3, taps.data()}}), doctest::Contains("starts at position 1"), Error);
+  gpu->add_context({{0, 0, 30, taps.data()}});
+  CHECK(gpu->context_length(0) == 30);
+  CHECK_THROWS_WITH_AS(gpu->draft({{0, 5, 29, 8}}), doctest::Contains("holds context for 30"), Error);
+  CHECK_THROWS_WITH_AS(gpu->draft({{0, 5, 30, 17}}), doctest::Contains("block size 17"), Error);
+  CHECK_THROWS_WITH_AS(gpu->draft({{0, 5, 30, 16}}), doctest::Contains("does not fit the capacity"), Error);
+  CHECK_THROWS_WITH_AS(gpu->draft({{0, 5, 30, 4}, {0, 6, 30, 4}}), doctest::Contains("appears twice"), Error);
+  CHECK(gpu->draft({{0, 5, 30, 4}}).at(0).tokens.size() == 3);
+  CHECK_THROWS_WITH_AS(gpu->rollback(1, 1), doctest::Contains("holds 0"), Error);
+}
+
+namespace {
+
+const char* const kPrompts[] = {
+    "import os\nimport sys\n\n\ndef main():\n",
+    "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n",
+    "    def __repr__(self):\n        return ",
+    "def read_lines(path):\n    \"\"\"Return the lines of a file.\"\"\"\n",
+    "for i in range(10):\n",
+};
+
+// The floor of tests/unit/test_trained_default.cpp (the CPU drafter measures 4.97 there).
+constexpr double kAcceptanceFloor = 3.5;
+
+}  // namespace
+
+TEST_CASE("tachyon generate --device cuda --drafter: greedy output equals plain --device cuda; the GPU drafter drafts") {
+  const Converted c("generate", test::fixture("trained/target"), "--experts mxfp4 --dense bf16",
+                    test::fixture("trained/drafter"));
+  const std::string in = c.tmp.file("prompts.jsonl");
+  {
+    std::ofstream p(in);
+    int id = 0;
+    for (const char* prompt : kPrompts)
+      p << json{{"id", id++}, {"prompt", prompt}, {"max_tokens", 48}, {"temperature", 0}}.dump() << "\n";
+  }
+  // --max-step-tokens 16: CudaTargetStep's attention takes at most 16 queries of a sequence per step,
+  // so prompts are prefilled 16 tokens at a time (the same flags for both runs).
+  auto generate = [&](const std::string& name, const std::string& extra, std::string* log) {
+    const std::string out = c.tmp.file(name + ".jsonl");
+    REQUIRE_MESSAGE(test::run_tachyon("generate --device cuda --model " + c.target + " --prompts " + in + " --out " + out +
+                                      " --max-batch 3 --max-step-tokens 16 " + extra, log) == 0, *log);
+    return test::read_jsonl(out);
+  };
+  std::string plain_log, spec_log;
+  const auto plain = generate("plain", "", &plain_log);
+  const auto spec = generate("dflash", "--drafter " + c.drafter + " --block-size 8", &spec_log);
+  CHECK_MESSAGE(spec_log.find("on the GPU") != std::string::npos, spec_log);
+  REQUIRE(plain.size() == std::size(kPrompts));
+  REQUIRE(spec.size() == plain.size());
+  double tokens = 0, passes = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    REQUIRE_MESSAGE(!spec[i].contains("error"), spec[i].dump());
+    CHECK_MESSAGE(spec[i]["token_ids"] == plain[i]["token_ids"], "request ", i);
+    const double n = static_cast<double>(spec[i]["token_ids"].size());
+    tokens += n;
+    passes += n / spec[i]["metrics"]["accept_len"].get<double>();
+  }
+  const double acceptance = tokens / passes;
+  MESSAGE("GPU drafter acceptance length on the trained pair: ", acceptance, " (floor ", kAcceptanceFloor, ")");
+  CHECK(acceptance >= kAcceptanceFloor);
+}
