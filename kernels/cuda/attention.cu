@@ -478,7 +478,7 @@ void kv_write(const float* k, const float* v, const int32_t* row_slot, const int
 void attention(const float* q, const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p,
                float* out, cudaStream_t stream) {
   if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0) return;
-  CUDA_REQUIRE(batch.max_count <= 16, "attention: at most 16 queries per sequence");
+  CUDA_REQUIRE(batch.max_count <= kMaxQueriesPerCall, "attention: at most kMaxQueriesPerCall (16) queries per sequence");
   CUDA_REQUIRE(p.num_q_heads <= kMaxHeads, "attention: at most 256 query heads");
   CUDA_REQUIRE(cache.kv_heads > 0 && batch.num_seqs <= 65535 && cache.kv_heads <= 65535, "attention: grid limits");
   const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;

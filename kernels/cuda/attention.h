@@ -25,13 +25,17 @@ struct KvCacheView {
 
 // The sequences of a step (device arrays of num_seqs entries): sequence s has tokens at rows
 // [first_row[s], first_row[s] + count[s]) of q, at positions start[s] + i, in KV slot slot[s].
+// Queries of one sequence that one attention call takes (a longer causal chunk is given as several
+// sequences of consecutive positions; CudaTargetStep does so for prefill).
+inline constexpr int kMaxQueriesPerCall = 16;
+
 struct AttentionBatch {
   const int32_t* slot = nullptr;
   const int32_t* start = nullptr;
   const int32_t* count = nullptr;
   const int32_t* first_row = nullptr;
   int num_seqs = 0;
-  int max_count = 0;  // largest count (<= 16), fixed per captured graph
+  int max_count = 0;  // largest count (<= kMaxQueriesPerCall), fixed per captured graph
 };
 
 // Writes k [m, kv_heads, head_dim] and v [m, kv_heads, v_head_dim] (FP32) into the cache, row r at

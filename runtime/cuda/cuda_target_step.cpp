@@ -57,7 +57,10 @@ CudaTargetStep::CudaTargetStep(const ModelConfig& config, ShardPlan plan, Device
     inv_freq_.push_back(cuda::DeviceBuffer<float>::from(c.layers[l].rope.inverse_frequencies()));
     kv_head_of_.push_back(cuda::DeviceBuffer<int32_t>::from(std::vector<int32_t>(a.kv_head_of.begin(), a.kv_head_of.end())));
   }
-  meta_words_ = 3 * T + 4 * S + R;
+  // Attention takes at most kMaxQueriesPerCall queries of a sequence per piece: a longer chunk (a
+  // prefill) is split into pieces, at most one partial piece per sequence.
+  const size_t P = max_attention_pieces();
+  meta_words_ = 3 * T + 4 * P + R;
   meta_ = cuda::DeviceBuffer<int32_t>(meta_words_);
   CUDA_CHECK(cudaMallocHost(&meta_host_, meta_words_ * sizeof(int32_t)));
   int32_t* m = meta_.get();
@@ -65,10 +68,10 @@ CudaTargetStep::CudaTargetStep(const ModelConfig& config, ShardPlan plan, Device
   positions_ = m + T;
   row_slot_ = m + 2 * T;
   seq_slot_ = m + 3 * T;
-  seq_start_ = seq_slot_ + S;
-  seq_count_ = seq_start_ + S;
-  seq_first_row_ = seq_count_ + S;
-  logit_rows_ = seq_first_row_ + S;
+  seq_start_ = seq_slot_ + P;
+  seq_count_ = seq_start_ + P;
+  seq_first_row_ = seq_count_ + P;
+  logit_rows_ = seq_first_row_ + P;
 
   x_ = cuda::DeviceBuffer<float>(T * H);
   h_ = cuda::DeviceBuffer<float>(T * H);
@@ -125,31 +128,48 @@ size_t CudaTargetStep::kv_cache_bytes() const {
   return b;
 }
 
+size_t CudaTargetStep::max_attention_pieces() const {
+  const size_t q = cuda::kMaxQueriesPerCall;
+  return static_cast<size_t>(limits_.num_slots) + (static_cast<size_t>(limits_.max_tokens) + q - 1) / q;
+}
+
+int CudaTargetStep::attention_pieces(const StepBatch& batch) {
+  int pieces = 0;
+  for (const auto& c : batch.seqs) pieces += (c.count + cuda::kMaxQueriesPerCall - 1) / cuda::kMaxQueriesPerCall;
+  return pieces;
+}
+
 void CudaTargetStep::upload_metadata(const StepBatch& batch, const Shape& s) {
-  const size_t T = limits_.max_tokens, S = limits_.num_slots;
+  const size_t T = limits_.max_tokens, P = max_attention_pieces();
   int32_t* h = meta_host_;
   std::fill(h, h + meta_words_, 0);
   std::copy(batch.tokens.begin(), batch.tokens.end(), h);
   int32_t row = 0, out_row = 0;
+  size_t piece = 0;
   for (size_t i = 0; i < batch.seqs.size(); ++i) {
     const SequenceChunk& c = batch.seqs[i];
-    h[3 * T + i] = c.slot;
-    h[3 * T + S + i] = c.start;
-    h[3 * T + 2 * S + i] = c.count;
-    h[3 * T + 3 * S + i] = row;
+    // Causal attention sees keys up to each query's own position, and the whole chunk's K/V are in the
+    // cache before attention runs: the pieces of a chunk are independent.
+    for (int first = 0; first < c.count; first += cuda::kMaxQueriesPerCall, ++piece) {
+      h[3 * T + piece] = c.slot;
+      h[3 * T + P + piece] = c.start + first;
+      h[3 * T + 2 * P + piece] = std::min(cuda::kMaxQueriesPerCall, c.count - first);
+      h[3 * T + 3 * P + piece] = row + first;
+    }
     for (int t = 0; t < c.count; ++t) {
       h[T + row + t] = c.start + t;
       h[2 * T + row + t] = c.slot;
-      if (t >= c.logits_from) h[3 * T + 4 * S + out_row++] = row + t;
+      if (t >= c.logits_from) h[3 * T + 4 * P + out_row++] = row + t;
     }
     row += c.count;
   }
+  TACHYON_CHECK(static_cast<int>(piece) == s.pieces, "{} attention pieces, {} expected", piece, s.pieces);
   CUDA_CHECK(cudaMemcpyAsync(meta_.get(), meta_host_, meta_words_ * sizeof(int32_t), cudaMemcpyHostToDevice, stream_.get()));
-  (void)s;
 }
 
 void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
-  Shape s{static_cast<int>(batch.tokens.size()), static_cast<int>(batch.seqs.size()), batch.logit_rows(), 0};
+  Shape s{static_cast<int>(batch.tokens.size()), static_cast<int>(batch.seqs.size()), batch.logit_rows(), 0,
+          attention_pieces(batch)};
   for (const auto& c : batch.seqs) {
     s.max_count = std::max(s.max_count, static_cast<int>(c.count));
     TACHYON_CHECK(c.slot >= 0 && c.slot < limits_.num_slots && c.start >= 0 && c.start + c.count <= limits_.capacity,
@@ -245,7 +265,8 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
   if (c.value_scale != 1.0f) cuda::scale(v_.get(), static_cast<size_t>(M) * hkv * Dv, c.value_scale, st);
   const cuda::KvCacheView cache{k_cache_[l].get(), v_cache_[l].get(), limits_.capacity, hkv, D, Dv};
   cuda::kv_write(k_.get(), v_.get(), row_slot_, positions_, M, cache, st);
-  const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.seqs, s.max_count};
+  const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.pieces,
+                                   std::min(s.max_count, cuda::kMaxQueriesPerCall)};
   cuda::AttentionParams p;
   p.num_q_heads = hq;
   p.kv_head_of = kv_head_of_[l].get();

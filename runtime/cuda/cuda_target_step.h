@@ -52,8 +52,11 @@ class CudaTargetStep final : public TargetStep {
  private:
   struct Shape {
     int tokens, seqs, logit_rows, max_count;
-    auto key() const { return std::tuple(tokens, seqs, logit_rows, max_count); }
+    int pieces;  // attention calls' sequences: chunks split into pieces of at most kMaxQueriesPerCall
+    auto key() const { return std::tuple(tokens, seqs, logit_rows, max_count, pieces); }
   };
+  size_t max_attention_pieces() const;
+  static int attention_pieces(const StepBatch& batch);
   void upload_metadata(const StepBatch& batch, const Shape& shape);
   void forward(const Shape& shape);  // enqueues the whole step on stream_
   void attention_block(int layer, const Shape& s, float* partial);
@@ -78,6 +81,7 @@ class CudaTargetStep final : public TargetStep {
   cuda::DeviceBuffer<int32_t> meta_;  // tokens, positions, row slots, seq slot/start/count/first_row, logit rows
   int32_t* meta_host_ = nullptr;
   size_t meta_words_ = 0;
+  // seq_*: attention's pieces (the step's chunks split into at most kMaxQueriesPerCall queries each).
   int32_t *tokens_, *positions_, *row_slot_, *seq_slot_, *seq_start_, *seq_count_, *seq_first_row_, *logit_rows_;
 
   // Activations and scratch, sized for limits_.
@@ -89,7 +93,7 @@ class CudaTargetStep final : public TargetStep {
   float* logits_host_ = nullptr;  // pinned
   cuda::ArgmaxCandidate* argmax_host_ = nullptr;  // pinned
 
-  std::map<std::tuple<int, int, int, int>, cudaGraphExec_t> graphs_;
+  std::map<std::tuple<int, int, int, int, int>, cudaGraphExec_t> graphs_;
 };
 
 // Loads this rank's shard onto its GPU (cudaSetDevice done by the caller).

@@ -204,14 +204,16 @@ const char* const kPrompts[] = {
     "for i in range(10):\n",
 };
 
-// The floor of tests/unit/test_trained_default.cpp (the CPU drafter measures 4.97 there).
-constexpr double kAcceptanceFloor = 3.5;
+// The floor of tests/unit/test_trained_default.cpp (the CPU drafter measures 2.83 there on 8 prompts).
+constexpr double kAcceptanceFloor = 2.0;
 
 }  // namespace
 
 TEST_CASE("tachyon generate --device cuda --drafter: greedy output equals plain --device cuda; the GPU drafter drafts") {
-  const Converted c("generate", test::fixture("trained/target"), "--experts mxfp4 --dense bf16",
-                    test::fixture("trained/drafter"));
+  struct {
+    test::TempDir tmp{"cuda-drafter-generate"};
+    std::string target = test::default_model("target.h5"), drafter = test::default_model("drafter.h5");
+  } c;  // the embedded default pair, as shipped (MXFP4 experts, FP8 dense, FP8 drafter)
   const std::string in = c.tmp.file("prompts.jsonl");
   {
     std::ofstream p(in);
@@ -219,12 +221,10 @@ TEST_CASE("tachyon generate --device cuda --drafter: greedy output equals plain 
     for (const char* prompt : kPrompts)
       p << json{{"id", id++}, {"prompt", prompt}, {"max_tokens", 48}, {"temperature", 0}}.dump() << "\n";
   }
-  // --max-step-tokens 16: CudaTargetStep's attention takes at most 16 queries of a sequence per step,
-  // so prompts are prefilled 16 tokens at a time (the same flags for both runs).
   auto generate = [&](const std::string& name, const std::string& extra, std::string* log) {
     const std::string out = c.tmp.file(name + ".jsonl");
     REQUIRE_MESSAGE(test::run_tachyon("generate --device cuda --model " + c.target + " --prompts " + in + " --out " + out +
-                                      " --max-batch 3 --max-step-tokens 16 " + extra, log) == 0, *log);
+                                      " --max-batch 3 " + extra, log) == 0, *log);
     return test::read_jsonl(out);
   };
   std::string plain_log, spec_log;
@@ -242,6 +242,6 @@ TEST_CASE("tachyon generate --device cuda --drafter: greedy output equals plain 
     passes += n / spec[i]["metrics"]["accept_len"].get<double>();
   }
   const double acceptance = tokens / passes;
-  MESSAGE("GPU drafter acceptance length on the trained pair: ", acceptance, " (floor ", kAcceptanceFloor, ")");
+  MESSAGE("GPU drafter acceptance length on the default pair: ", acceptance, " (floor ", kAcceptanceFloor, ")");
   CHECK(acceptance >= kAcceptanceFloor);
 }
