@@ -17,6 +17,19 @@ DeviceWeight::DeviceWeight(const HostWeight& host)
   scales_.upload(host.scales);
 }
 
+DeviceWeight::DeviceWeight(WeightFormat format, std::vector<int64_t> shape) : format_(format), shape_(std::move(shape)) {
+  if (shape_.empty()) return;
+  size_t n = 1;
+  for (int64_t d : shape_) n *= static_cast<size_t>(d);
+  const size_t cols = shape_.back(), rows_all = cols ? n / cols : 0;
+  const size_t rows = shape_.size() >= 2 ? shape_[shape_.size() - 2] : 1, experts = rows ? rows_all / rows : 0;
+  data_ = DeviceBuffer<uint8_t>(weight_data_bytes(format_, rows_all, cols));
+  if (format_ == WeightFormat::FP8)
+    scales_ = DeviceBuffer<uint8_t>(experts * fp8_scale_rows(rows) * fp8_scale_cols(cols) * sizeof(float));
+  else if (format_ == WeightFormat::MXFP4)
+    scales_ = DeviceBuffer<uint8_t>(rows_all * (cols / kMxfp4BlockSize));
+}
+
 DeviceExperts DeviceWeight::experts() const {
   TACHYON_CHECK(shape_.size() == 3 || shape_.size() == 2, "experts() of a {}-D weight", shape_.size());
   const size_t rows = shape_[shape_.size() - 2], cols = shape_.back();

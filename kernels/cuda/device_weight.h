@@ -40,6 +40,9 @@ class DeviceWeight {
  public:
   DeviceWeight() = default;
   explicit DeviceWeight(const HostWeight& host);
+  // Uninitialised storage for a whole (unsliced) tensor of `shape` in `format`, with a HostWeight's
+  // layout; the caller fills data() and scales() on the device (benchmarks' random weights).
+  DeviceWeight(WeightFormat format, std::vector<int64_t> shape);
 
   bool empty() const { return shape_.empty(); }
   const std::vector<int64_t>& shape() const { return shape_; }
@@ -49,6 +52,8 @@ class DeviceWeight {
   // FP32 vectors (norms, biases): the values as floats.
   const float* f32() const;
   size_t bytes() const { return data_.bytes() + scales_.bytes(); }
+  DeviceBuffer<uint8_t>& data() { return data_; }
+  DeviceBuffer<uint8_t>& scales() { return scales_; }
 
  private:
   WeightFormat format_ = WeightFormat::F32;
