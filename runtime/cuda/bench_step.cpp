@@ -149,9 +149,9 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
         if (c.layers[l].moe)
           expected += expected_distinct_experts(static_cast<int>(plan.experts.size()), c.num_experts, c.top_k, shape.tokens());
       const StepBytes bytes = step_bytes(c, plan, specs, shape, touched);
-      // The collectives of this shape: the embedding's all-reduce and two per layer (DESIGN: tp attention, MoE).
-      const double comm_us =
-          world.size > 1 ? step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size) : 0.0;
+      // The collectives of this shape: the embedding's all-reduce and two per layer (attention, MLP). Measured
+      // with one rank too, where they are pure overhead (the roofline then has no communication floor).
+      const double comm_us = step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size);
 
       StepOutput out;
       out.want_host_logits = false;

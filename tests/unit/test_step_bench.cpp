@@ -153,16 +153,20 @@ TEST_CASE("bench report: step rows against the roofline, in markdown and JSON") 
   r.device = "GPU";
   r.date = "2026-11-22";
   r.copy_gbs = 4000;
-  const StepBenchRow row{.model = "qwen3-30b-a3b", .moe = "ep", .seqs = 8, .tokens_per_seq = 1, .dense_bytes = 1e9,
+  const StepBenchRow row{.model = "qwen3-30b-a3b", .ranks = 2, .moe = "ep", .seqs = 8, .tokens_per_seq = 1, .dense_bytes = 1e9,
                          .expert_bytes = 0.5e9, .kv_bytes = 0.5e9, .comm_us = 20, .median_us = 840};
   r.steps.push_back(row);
   CHECK(row.roofline_us(4000) == doctest::Approx(520.0));
   CHECK(row.tokens_per_s() == doctest::Approx(8 / 840e-6));
   const std::string md = r.markdown();
-  CHECK(md.find("| qwen3-30b-a3b | 1 (1/1) | ep | 8 x 1 | 0 | 840.0 | 9524 |") != std::string::npos);
+  CHECK(md.find("| qwen3-30b-a3b | 2 (1/1) | ep | 8 x 1 | 0 | 840.0 | 9524 |") != std::string::npos);
   CHECK(md.find("| 520.0 | 1.62 |") != std::string::npos);
   CHECK(md.find("| kernel |") == std::string::npos);  // no kernel rows, no kernel table
   const json j = json::parse(r.json());
   CHECK(j["steps"][0]["x_roofline"].get<double>() == doctest::Approx(840.0 / 520));
   CHECK(j["steps"][0]["roofline_us"].get<double>() == doctest::Approx(520.0));
+  // One rank: its collectives are measured but are no floor.
+  StepBenchRow one = row;
+  one.ranks = 1;
+  CHECK(one.roofline_us(4000) == doctest::Approx(500.0));
 }
