@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "apps/options.h"
 #include "comm/mpi_session.h"
@@ -64,11 +66,12 @@ int run_bench_step(int argc, char** argv) {
                      "[--moe-parallel ep|tp] [--slice-of N] [--json FILE]",
                      opts, vm))
     return 0;
+  std::vector<int> token_list = int_list(tokens, "tokens"), seq_list = int_list(seqs, "seqs");
 #if TACHYON_HAVE_CUDA
   BenchStepOptions o;
   o.model = model;
-  o.tokens_per_seq = int_list(tokens, "tokens");
-  o.seqs = int_list(seqs, "seqs");
+  o.tokens_per_seq = std::move(token_list);
+  o.seqs = std::move(seq_list);
   o.context = context;
   o.moe = moe;
   o.slice_of = slice_of;

@@ -75,9 +75,21 @@ double step_collectives_us(comm::NcclComm& nccl, int count, size_t elements) {
   return us;
 }
 
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
+// Median host-observed time of run(): metadata upload, graph replay (captured by the first warm-up),
+// argmax back to the host.
+double median_step_us(CudaTargetStep& step, const StepBatch& batch, int reps, MPI_Comm mpi) {
+  StepOutput out;
+  out.want_host_logits = false;
+  for (int i = 0; i < 5; ++i) step.run(batch, out);
+  MPI_Barrier(mpi);
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    const auto a = Clock::now();
+    step.run(batch, out);
+    times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
 }
 
 }  // namespace
@@ -153,42 +165,19 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       // with one rank too, where they are pure overhead (the roofline then has no communication floor).
       const double comm_us = step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size);
 
-      StepOutput out;
-      out.want_host_logits = false;
-      for (int i = 0; i < 5; ++i) step.run(batch, out);  // the first captures the graph
-      MPI_Barrier(mpi);
-      std::vector<double> times;
-      for (int i = 0; i < o.reps; ++i) {
-        const auto a = Clock::now();
-        step.run(batch, out);
-        times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
-      }
       double touched_sum = 0;
       for (double t : touched) touched_sum += t;
       // The slowest rank's time, against the roofline of the rank with the most bytes to move.
-      double mine = median(times), slowest = 0;
+      double mine = median_step_us(step, batch, o.reps, mpi), slowest = 0;
       comm::mpi_check(MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, mpi), "MPI_Allreduce");
       struct { double bytes; int rank; } me{bytes.total(), world.rank}, busiest;
       comm::mpi_check(MPI_Allreduce(&me, &busiest, 1, MPI_DOUBLE_INT, MPI_MAXLOC, mpi), "MPI_Allreduce");
       double fig[5] = {touched_sum, expected, bytes.dense, bytes.experts, bytes.kv};
       comm::mpi_check(MPI_Bcast(fig, 5, MPI_DOUBLE, busiest.rank, mpi), "MPI_Bcast");
-
-      StepBenchRow row;
-      row.model = model.name;
-      row.ranks = world.size;
-      row.slice_of = slice_of;
-      row.moe = o.moe;
-      row.seqs = seqs;
-      row.tokens_per_seq = tokens;
-      row.context = o.context;
-      row.graphs = o.graphs;
-      row.experts_touched = fig[0];
-      row.experts_expected = fig[1];
-      row.dense_bytes = fig[2];
-      row.expert_bytes = fig[3];
-      row.kv_bytes = fig[4];
-      row.comm_us = comm_us;
-      row.median_us = slowest;
+      const StepBenchRow row{.model = model.name, .ranks = world.size, .slice_of = slice_of, .moe = o.moe,
+                             .seqs = seqs, .tokens_per_seq = tokens, .context = o.context, .graphs = o.graphs,
+                             .experts_touched = fig[0], .experts_expected = fig[1], .dense_bytes = fig[2],
+                             .expert_bytes = fig[3], .kv_bytes = fig[4], .comm_us = comm_us, .median_us = slowest};
       report.steps.push_back(row);
       if (world.rank == 0)
         spdlog::info("bench step {}: {} x {} tokens: {:.1f} us, roofline {:.1f} us", model.name, seqs, tokens, row.median_us,
