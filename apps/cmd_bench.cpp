@@ -1,12 +1,14 @@
 // tachyon bench: performance against the roofline, on the GPU this process sees.
 //   tachyon bench kernels [--only linear,moe,attention] [--json results/kernels.json]
 //   tachyon bench drafter [--json results/drafter.json]    (runtime/cuda/bench_drafter.h)
+//   [mpirun -np N] tachyon bench step [--model M] [--tokens 1,8,9] ... (apps/bench_step_cli.cpp)
 // Every kernel at the decode shapes of MiMo-V2.5-Pro, Qwen3-235B-A22B and gpt-oss-120b: the bytes it must
 // move over its median time, as a fraction of the device's copy bandwidth measured in the same run.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
+#include "apps/bench_step_cli.h"
 #include "apps/command.h"
 #include "apps/options.h"
 #include "model/error.h"
@@ -24,6 +26,7 @@ namespace tachyon::apps {
 namespace {
 
 int run_bench(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "step") return run_bench_step(argc - 1, argv + 1);
   po::options_description opts("options");
   std::string what, only, json_path;
   opts.add_options()

@@ -19,12 +19,6 @@ double median_time_us(const std::function<void(cudaStream_t)>& launch, cudaStrea
 // Device-to-device copy of `bytes`, counting bytes read plus bytes written, in GB/s (median of runs).
 double copy_bandwidth_gbs(cudaStream_t stream, size_t bytes = size_t(1) << 30);
 
-// Random values made on the device (a hash of the index and seed, bench_random.cuh), so that weights of
-// gigabytes fill in one launch: FP8 codes without the NaN codes, BF16 values in [2^-9, 2^3) of random
-// sign, FP32 values in (-1, 1). Timing does not depend on the values, but zeros could hide work.
-enum class RandomFill { Fp8 = 0, Bf16 = 1, F32 = 2 };
-void fill_random(void* p, size_t n_elems, RandomFill kind, uint32_t seed, cudaStream_t stream);
-
 // One benchmark row: a kernel at one shape, the bytes it must move, and its median time.
 struct KernelTiming {
   std::string kernel;  // e.g. "moe_gate_up mxfp4"

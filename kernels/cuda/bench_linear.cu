@@ -8,6 +8,7 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "kernels/cuda/bench.h"
+#include "kernels/cuda/random_fill.h"
 #include "kernels/cuda/bench_random.cuh"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/linear.h"
@@ -42,9 +44,9 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
   const int copies = static_cast<int>(std::clamp<size_t>((size_t(512) << 20) / (data_bytes + scale_bytes) + 1, 2, 96));
   for (int c = 0; c < copies; ++c) {
     s.data.emplace_back(data_bytes);
-    const bool bf16 = f == WeightFormat::BF16;
-    fill_random(s.data.back().get(), bf16 ? data_bytes / 2 : data_bytes, bf16 ? RandomFill::Bf16 : RandomFill::Fp8, 1000 + c,
-                stream);
+    if (f == WeightFormat::FP8) s.scales.emplace_back(scale_bytes);
+    fill_random_weight(f, s.data.back().get(), data_bytes, f == WeightFormat::FP8 ? s.scales.back().get() : nullptr,
+                       scale_bytes, 0.0f, 1.0f / std::sqrt(static_cast<float>(cols)), 1000 + c, stream);
     DeviceMatrix m;
     m.format = f;
     m.rows = rows;
@@ -52,8 +54,6 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
     m.data = s.data.back().get();
     m.data_row_stride = static_cast<size_t>(cols) * (f == WeightFormat::BF16 ? 2 : 1);
     if (f == WeightFormat::FP8) {
-      s.scales.emplace_back(scale_bytes);
-      fill_random(s.scales.back().get(), scale_bytes / 4, RandomFill::F32, 5000 + c, stream);
       m.scales = s.scales.back().get();
       m.scale_row_stride = grid_cols * sizeof(float);
     }
@@ -105,7 +105,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
   for (const Shape& sh : shapes) {
     if (profile && sh.rows != 152576 / 8) continue;
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
-    fill_random(x.get(), x.size(), RandomFill::F32, 77, stream);
+    fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
       for (int m : {1, 9, 64}) {

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "kernels/cuda/bench.h"
+#include "kernels/cuda/random_fill.h"
 #include "runtime/cuda/cuda_drafter.h"
 
 namespace tachyon {
@@ -47,7 +49,8 @@ DrafterConfig bench_config() {
 
 cuda::DeviceWeight random_matrix(int64_t rows, int64_t cols, uint32_t seed, cudaStream_t s) {
   cuda::DeviceWeight w(WeightFormat::BF16, {rows, cols});
-  cuda::fill_random(w.data().get(), static_cast<size_t>(rows * cols), cuda::RandomFill::Bf16, seed, s);
+  cuda::fill_random_weight(WeightFormat::BF16, w.data().get(), w.data().bytes(), nullptr, 0, 0.0f,
+                           1.0f / std::sqrt(static_cast<float>(cols)), seed, s);
   return w;
 }
 

@@ -167,7 +167,7 @@ void CudaTargetStep::upload_metadata(const StepBatch& batch, const Shape& s) {
   CUDA_CHECK(cudaMemcpyAsync(meta_.get(), meta_host_, meta_words_ * sizeof(int32_t), cudaMemcpyHostToDevice, stream_.get()));
 }
 
-void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
+CudaTargetStep::Shape CudaTargetStep::checked_shape(const StepBatch& batch) const {
   Shape s{static_cast<int>(batch.tokens.size()), static_cast<int>(batch.seqs.size()), batch.logit_rows(), 0,
           attention_pieces(batch)};
   for (const auto& c : batch.seqs) {
@@ -178,6 +178,25 @@ void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
   TACHYON_CHECK(s.tokens <= limits_.max_tokens && s.seqs <= limits_.num_slots && s.logit_rows <= limits_.max_logit_rows,
                 "step of {} tokens, {} sequences, {} logit rows exceeds the limits {}, {}, {}", s.tokens, s.seqs,
                 s.logit_rows, limits_.max_tokens, limits_.num_slots, limits_.max_logit_rows);
+  return s;
+}
+
+std::vector<int> CudaTargetStep::count_active_experts(const StepBatch& batch) {
+  const Shape s = checked_shape(batch);
+  if (active_by_layer_.empty()) active_by_layer_ = cuda::DeviceBuffer<int32_t>(config_.num_layers);
+  CUDA_CHECK(cudaMemsetAsync(active_by_layer_.get(), 0, active_by_layer_.bytes(), stream_.get()));
+  upload_metadata(batch, s);
+  count_active_ = true;
+  forward(s);
+  count_active_ = false;
+  CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  nccl_.check_async_error();
+  const std::vector<int32_t> counts = active_by_layer_.download();
+  return {counts.begin(), counts.end()};
+}
+
+void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
+  const Shape s = checked_shape(batch);
   upload_metadata(batch, s);
   cudaStream_t st = stream_.get();
   auto it = graphs_.find(s.key());
@@ -310,6 +329,8 @@ void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
   rp.correction_bias = w.correction_bias.f32();
   cuda::moe_route(router_logits_.get(), M, rp, expert_ids_.get(), route_weights_.get(), st);
   cuda::moe_align(expert_ids_.get(), M, K, routing_, st);
+  if (count_active_)
+    CUDA_CHECK(cudaMemcpyAsync(active_by_layer_.get() + l, routing_.active_count, sizeof(int32_t), cudaMemcpyDeviceToDevice, st));
   cuda::moe_gate_up(h_.get(), M, K, routing_, w.gate.experts(), w.up.experts(), w.gate_bias.f32(), w.up_bias.f32(),
                     {c.swiglu, c.swiglu_limit, c.swiglu_alpha}, moe_act_.get(), st);
   // tp: every rank holds every expert's slice and the whole down bias: count the bias on rank 0 only.

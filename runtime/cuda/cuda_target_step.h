@@ -44,6 +44,11 @@ class CudaTargetStep final : public TargetStep {
   int num_slots() const override { return limits_.num_slots; }
   void run(const StepBatch& batch, StepOutput& out) override;
 
+  // For benchmarks, whose roofline counts each touched expert once: runs `batch` once outside any CUDA
+  // graph (writing its KV rows, as run() would) and returns, per layer, how many of this rank's experts
+  // its tokens touched (0 for dense layers). Captured graphs never contain the counting copies.
+  std::vector<int> count_active_experts(const StepBatch& batch);
+
   cudaStream_t stream() const { return stream_.get(); }
   size_t weight_bytes() const;
   size_t kv_cache_bytes() const;
@@ -57,6 +62,7 @@ class CudaTargetStep final : public TargetStep {
   };
   size_t max_attention_pieces() const;
   static int attention_pieces(const StepBatch& batch);
+  Shape checked_shape(const StepBatch& batch) const;
   void upload_metadata(const StepBatch& batch, const Shape& shape);
   void forward(const Shape& shape);  // enqueues the whole step on stream_
   void attention_block(int layer, const Shape& s, float* partial);
@@ -94,6 +100,8 @@ class CudaTargetStep final : public TargetStep {
   cuda::ArgmaxCandidate* argmax_host_ = nullptr;  // pinned
 
   std::map<std::tuple<int, int, int, int, int>, cudaGraphExec_t> graphs_;
+  cuda::DeviceBuffer<int32_t> active_by_layer_;  // set only inside count_active_experts
+  bool count_active_ = false;
 };
 
 // Loads this rank's shard onto its GPU (cudaSetDevice done by the caller).

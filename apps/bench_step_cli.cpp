@@ -1,0 +1,98 @@
+#include "apps/bench_step_cli.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "apps/options.h"
+#include "comm/mpi_session.h"
+#include "model/error.h"
+#include "runtime/bench_models.h"
+
+#if TACHYON_HAVE_CUDA
+#include "runtime/cuda/bench_step.h"
+#endif
+
+namespace tachyon::apps {
+
+namespace {
+
+std::vector<int> int_list(const std::string& text, const char* option) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TACHYON_REQUIRE(used == item.size() && v > 0, "--{}: '{}' is not a positive integer", option, item);
+    out.push_back(v);
+  }
+  TACHYON_REQUIRE(!out.empty(), "--{}: give at least one value", option);
+  return out;
+}
+
+}  // namespace
+
+int run_bench_step(int argc, char** argv) {
+  po::options_description opts("options");
+  std::string model, tokens, seqs, moe, json_path;
+  int context = 0, slice_of = 0, reps = 0;
+  bool no_graphs = false;
+  opts.add_options()
+      ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
+       fmt::format("model shape: {}", fmt::join(bench_model_names(), ", ")).c_str())
+      ("tokens", po::value(&tokens)->default_value("1,8,9"), "tokens per sequence per step, comma-separated")
+      ("seqs", po::value(&seqs)->default_value("1,8"), "sequences per step, comma-separated")
+      ("context", po::value(&context)->default_value(4096), "positions already in each sequence's KV cache")
+      ("moe-parallel", po::value(&moe)->default_value("ep"), "expert parallelism: ep or tp")
+      ("slice-of", po::value(&slice_of)->default_value(0),
+       "each rank holds 1/N of the model (default: the model's deployment, 8 for mimo and qwen3-235b, or the ranks)")
+      ("reps", po::value(&reps)->default_value(100), "timed steps per shape")
+      ("no-graphs", po::bool_switch(&no_graphs), "launch kernels directly instead of replaying CUDA graphs")
+      ("json", po::value(&json_path), "also write the rows as JSON to this file (rank 0)");
+  po::variables_map vm;
+  if (!parse_options(argc, argv,
+                     "usage: [mpirun -np N] tachyon bench step [--model M] [--tokens 1,8,9] [--seqs 1,8] [--context 4096] "
+                     "[--moe-parallel ep|tp] [--slice-of N] [--json FILE]",
+                     opts, vm))
+    return 0;
+  std::vector<int> token_list = int_list(tokens, "tokens"), seq_list = int_list(seqs, "seqs");
+#if TACHYON_HAVE_CUDA
+  BenchStepOptions o;
+  o.model = model;
+  o.tokens_per_seq = std::move(token_list);
+  o.seqs = std::move(seq_list);
+  o.context = context;
+  o.moe = moe;
+  o.slice_of = slice_of;
+  o.reps = reps;
+  o.graphs = !no_graphs;
+  comm::MpiSession mpi(&argc, &argv);
+  const BenchStepResult r = bench_step(o, mpi.world());
+  int rank = 0;
+  MPI_Comm_rank(mpi.world(), &rank);
+  if (rank != 0) return 0;
+  for (const std::string& n : r.notes) std::cout << n << "\n";
+  std::cout << "\n" << r.report.markdown();
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    TACHYON_REQUIRE(out.good(), "cannot write '{}'", json_path);
+    out << r.report.json() << "\n";
+  }
+  return 0;
+#else
+  throw Error("tachyon bench step needs the CUDA backend, which this build lacks (configure with -DTACHYON_CUDA=ON)");
+#endif
+}
+
+}  // namespace tachyon::apps

@@ -1,0 +1,189 @@
+#include "runtime/cuda/bench_step.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "comm/cuda/nccl_collectives.h"
+#include "comm/mpi_session.h"
+#include "comm/world.h"
+#include "kernels/cuda/bench.h"
+#include "kernels/cuda/cuda_check.h"
+#include "model/error.h"
+#include "runtime/bench_models.h"
+#include "runtime/cuda/cuda_target_step.h"
+#include "runtime/cuda/random_device_weights.h"
+#include "runtime/step_roofline.h"
+#include "runtime/weight_specs.h"
+
+namespace tachyon {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kMaxBlock = 16;  // queries per sequence per step (kernels/cuda/attention.h)
+
+// `seqs` sequences in slots 0.. of `tokens` tokens each after `context` cached positions, logits wanted
+// for every token (a verify block; one token is a decode step).
+StepBatch step_batch(int seqs, int tokens, int context, int vocab, std::mt19937& rng) {
+  StepBatch b;
+  std::uniform_int_distribution<int32_t> id(0, vocab - 1);
+  for (int s = 0; s < seqs; ++s) {
+    b.seqs.push_back({s, context, tokens, 0});
+    for (int t = 0; t < tokens; ++t) b.tokens.push_back(id(rng));
+  }
+  return b;
+}
+
+// Fills slots [0, slots) to `context` positions with steps of the model itself, every slot advancing by
+// `chunk` tokens per step (the attention kernel takes at most 16 queries per sequence), so that the timed
+// steps' attention reads `context` real (finite) keys and values.
+void prefill(CudaTargetStep& step, int slots, int context, int chunk, int vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> id(0, vocab - 1);
+  StepOutput out;
+  out.want_host_logits = false;
+  for (int start = 0; start < context; start += chunk) {
+    const int n = std::min(chunk, context - start);
+    StepBatch b;
+    for (int s = 0; s < slots; ++s) {
+      b.seqs.push_back({s, start, n, n - 1});
+      for (int t = 0; t < n; ++t) b.tokens.push_back(id(rng));
+    }
+    step.run(b, out);
+  }
+}
+
+// The step's collectives alone: `count` all-reduces of `elements` FP32 values, captured in a CUDA graph
+// as the step enqueues them; median microseconds per replay. Collective: every rank calls it.
+double step_collectives_us(comm::NcclComm& nccl, int count, size_t elements) {
+  cuda::Stream stream;
+  cuda::DeviceBuffer<float> buf(elements);
+  CUDA_CHECK(cudaMemsetAsync(buf.get(), 0, buf.bytes(), stream.get()));
+  comm::NcclCollectives coll(nccl, stream.get());
+  cudaGraph_t graph;
+  CUDA_CHECK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < count; ++i) coll.all_reduce(buf.get(), elements, comm::DType::F32, comm::ReduceOp::Sum);
+  CUDA_CHECK(cudaStreamEndCapture(stream.get(), &graph));
+  cudaGraphExec_t exec;
+  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  CUDA_CHECK(cudaGraphDestroy(graph));
+  const double us = cuda::median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream.get(), 3, 20);
+  CUDA_CHECK(cudaGraphExecDestroy(exec));
+  return us;
+}
+
+// Median host-observed time of run(): metadata upload, graph replay (captured by the first warm-up),
+// argmax back to the host.
+double median_step_us(CudaTargetStep& step, const StepBatch& batch, int reps, MPI_Comm mpi) {
+  StepOutput out;
+  out.want_host_logits = false;
+  for (int i = 0; i < 5; ++i) step.run(batch, out);
+  MPI_Barrier(mpi);
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    const auto a = Clock::now();
+    step.run(batch, out);
+    times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
+  comm::World world = comm::World::from_mpi(mpi);
+  int gpus = 0;
+  TACHYON_REQUIRE(cudaGetDeviceCount(&gpus) == cudaSuccess && gpus > 0, "tachyon bench step needs a GPU");
+  world.device = world.local_rank % gpus;
+  CUDA_CHECK(cudaSetDevice(world.device));
+  TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0,
+                  "bench step: --seqs and --tokens need at least one value, --reps > 0, --context >= 0");
+
+  const BenchModel model = bench_model(o.model);
+  const ModelConfig& c = model.config;
+  const int slice_of = o.slice_of > 0 ? o.slice_of : std::max(model.slice_of, world.size);
+  TACHYON_REQUIRE(slice_of >= world.size, "--slice-of {} is smaller than the {} ranks", slice_of, world.size);
+  const ShardPlan plan = make_shard_plan(c, world.rank, slice_of, parse_moe_parallel(o.moe));
+  const TargetWeightSpecs specs = target_weight_specs(c, plan, WeightFormat::FP8, WeightFormat::MXFP4);
+
+  BenchStepResult result;
+  BenchReport& report = result.report;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, world.device));
+  report.device = prop.name;
+  report.date = today();
+  {
+    cuda::Stream s;  // before the weights: it needs 2 GiB of its own
+    report.copy_gbs = cuda::copy_bandwidth_gbs(s.get());
+  }
+
+  comm::NcclComm nccl(mpi, world.device);
+  const int max_seqs = *std::max_element(o.seqs.begin(), o.seqs.end());
+  const int max_tokens = *std::max_element(o.tokens_per_seq.begin(), o.tokens_per_seq.end());
+  TACHYON_REQUIRE(max_tokens <= kMaxBlock, "--tokens: at most {} per sequence (the attention kernel's block)", kMaxBlock);
+  const int chunk = kMaxBlock;
+  const CudaStepLimits limits{max_seqs, o.context + max_tokens, max_seqs * chunk, max_seqs * max_tokens, o.graphs};
+  const auto t0 = Clock::now();
+  CudaTargetStep step(c, plan, random_device_weights(specs, o.seed + 1000u * world.rank), nccl, limits);
+  const double made_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::mt19937 rng(o.seed);
+  prefill(step, max_seqs, o.context, chunk, c.vocab_size, rng);
+  const double prefill_s = std::chrono::duration<double>(Clock::now() - t0).count() - made_s;
+
+  int moe_layers = 0;
+  for (const LayerConfig& l : c.layers) moe_layers += l.moe;
+  result.notes.push_back(fmt::format(
+      "{}: {} layers ({} MoE), hidden {}, {} experts top-{} (intermediate {}), {} q / {} kv heads of {}/{}, vocab {}; "
+      "experts mxfp4, dense fp8 (embedding, router bf16); random weights made on the GPU",
+      model.name, c.num_layers, moe_layers, c.hidden_size, c.num_experts, c.top_k, c.moe_intermediate_size,
+      c.num_q_heads(), c.max_kv_heads(), c.head_dim, c.v_head_dim, c.vocab_size));
+  if (!model.note.empty()) result.notes.push_back(model.note);
+  result.notes.push_back(fmt::format(
+      "{} rank(s), each holding 1/{} of the model (moe {}: {} experts x {} of the intermediate, {} q heads, {} kv "
+      "heads): rank 0 {:.2f} GB of weights, {:.2f} GB of KV cache, made in {:.1f} s; {} slot(s) prefilled to {} "
+      "positions in {:.1f} s; CUDA graphs {}; {} timed steps per shape, host-observed",
+      world.size, slice_of, o.moe, plan.experts.size(), plan.expert_intermediate.size(), plan.attention[0].q_heads.size(),
+      plan.attention[0].kv_heads.size(), step.weight_bytes() / 1e9, step.kv_cache_bytes() / 1e9, made_s, max_seqs,
+      o.context, prefill_s, o.graphs ? "on" : "off", o.reps));
+
+  for (int seqs : o.seqs)
+    for (int tokens : o.tokens_per_seq) {
+      const StepShape shape{seqs, tokens, o.context};
+      const StepBatch batch = step_batch(seqs, tokens, o.context, c.vocab_size, rng);
+      const std::vector<int> counted = step.count_active_experts(batch);
+      std::vector<double> touched(counted.begin(), counted.end());
+      double expected = 0;
+      for (int l = 0; l < c.num_layers; ++l)
+        if (c.layers[l].moe)
+          expected += expected_distinct_experts(static_cast<int>(plan.experts.size()), c.num_experts, c.top_k, shape.tokens());
+      const StepBytes bytes = step_bytes(c, plan, specs, shape, touched);
+      // The collectives of this shape: the embedding's all-reduce and two per layer (attention, MLP). Measured
+      // with one rank too, where they are pure overhead (the roofline then has no communication floor).
+      const double comm_us = step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size);
+
+      double touched_sum = 0;
+      for (double t : touched) touched_sum += t;
+      // The slowest rank's time, against the roofline of the rank with the most bytes to move.
+      double mine = median_step_us(step, batch, o.reps, mpi), slowest = 0;
+      comm::mpi_check(MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, mpi), "MPI_Allreduce");
+      struct { double bytes; int rank; } me{bytes.total(), world.rank}, busiest;
+      comm::mpi_check(MPI_Allreduce(&me, &busiest, 1, MPI_DOUBLE_INT, MPI_MAXLOC, mpi), "MPI_Allreduce");
+      double fig[5] = {touched_sum, expected, bytes.dense, bytes.experts, bytes.kv};
+      comm::mpi_check(MPI_Bcast(fig, 5, MPI_DOUBLE, busiest.rank, mpi), "MPI_Bcast");
+      const StepBenchRow row{.model = model.name, .ranks = world.size, .slice_of = slice_of, .moe = o.moe,
+                             .seqs = seqs, .tokens_per_seq = tokens, .context = o.context, .graphs = o.graphs,
+                             .experts_touched = fig[0], .experts_expected = fig[1], .dense_bytes = fig[2],
+                             .expert_bytes = fig[3], .kv_bytes = fig[4], .comm_us = comm_us, .median_us = slowest};
+      report.steps.push_back(row);
+      if (world.rank == 0)
+        spdlog::info("bench step {}: {} x {} tokens: {:.1f} us, roofline {:.1f} us", model.name, seqs, tokens, row.median_us,
+                     row.roofline_us(report.copy_gbs));
+    }
+  return result;
+}
+
+}  // namespace tachyon

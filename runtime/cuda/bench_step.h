@@ -1,0 +1,39 @@
+// `tachyon bench step`: the whole target step (CudaTargetStep, CUDA graphs) of a real-shaped model with
+// random weights (MXFP4 experts, FP8 dense) on every GPU of the job, one rank per GPU, against the
+// DESIGN.md section 6 roofline: bytes that must move (all dense weights, each touched expert once,
+// the KV rows read) over the copy bandwidth measured in the same run, plus the step's collectives
+// measured alone. Each rank holds 1/slice_of of the model, so 2 GPUs run exactly what 2 of a
+// deployment's 8 would (DESIGN.md section 6).
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/bench_report.h"
+
+namespace tachyon {
+
+struct BenchStepOptions {
+  std::string model = "qwen3-30b-a3b";  // runtime/bench_models.h
+  std::vector<int> tokens_per_seq = {1, 8, 9};
+  std::vector<int> seqs = {1, 8};
+  int context = 4096;      // positions in every sequence's KV cache before the step (filled by prefill)
+  std::string moe = "ep";  // ep or tp
+  int slice_of = 0;        // 0: the model's deployment share, or the rank count when larger
+  int reps = 100;          // timed steps per shape (after warm-up)
+  bool graphs = true;
+  uint32_t seed = 1;
+};
+
+struct BenchStepResult {
+  BenchReport report;       // every row; the slowest rank's time against the busiest rank's roofline
+  std::vector<std::string> notes;  // the model's shape, formats, ranks, and how it differs from the real one
+};
+
+// Collective over `mpi`: every rank runs its GPU's share (GPU = node-local rank modulo visible GPUs).
+BenchStepResult bench_step(const BenchStepOptions& options, MPI_Comm mpi);
+
+}  // namespace tachyon
