@@ -5,7 +5,8 @@
 #include <doctest/doctest.h>
 #include <mpi.h>
 
-#include <climits>
+#include <algorithm>
+#include <random>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -29,11 +30,15 @@ namespace {
 // amount, so every logit of a row moves by about that fraction of the row's scale |W| |h|, whatever its
 // own value: the bound is per row, kLogitAtol + kLogitRtol * max |logit| of the row.
 constexpr double kLogitAtol = 6e-2, kLogitRtol = 2e-2;
-// A token whose router top-k is within kRouteTie of a tie (cpu::route_margin, logit units) can take
-// another expert set on the GPU: the router logits carry the BF16 error of h. Its row and every later
-// row of its sequence (through its K/V) may then differ by far more than the bound; such rows are
-// counted and reported instead of compared, and most rows must still be compared.
-constexpr float kRouteTie = 2e-2f;
+// Expert choices are discrete: where the router's top-k is within its error of a tie, the GPU may take
+// another expert set, and that row and every later row of its sequence (through its K/V) legitimately
+// differ by far more than the bound. The GPU's router runs on FP32 activations and its logits carry only
+// the relative error of h; on an H200 one route with a margin of 5.3e-3 (cpu::route_margin, logit units)
+// flipped. So the test drives the step with prompts whose every expert choice, in the prefill and in the
+// greedy decode steps, has a margin of at least kRouteMargin on the CPU (found by a seeded search, as the
+// parity fixtures' prompts were chosen), and then compares every row.
+constexpr float kRouteMargin = 1e-2f;
+constexpr int kPromptLen = 20, kShortLen = 4, kDecodeSteps = 6;
 
 struct Fixture {
   const char* name;
@@ -52,17 +57,54 @@ int argmax(const float* v, size_t n) {
   return static_cast<int>(b);
 }
 
-// Per sequence slot: the first position whose routing was near a tie (rows from there on are not compared).
-struct TieTracker {
-  std::vector<int> first_tie;
-  explicit TieTracker(int slots) : first_tie(slots, INT_MAX) {}
-  void update(const StepBatch& batch, const std::vector<float>& margins) {
-    size_t t = 0;
-    for (const auto& s : batch.seqs)
-      for (int i = 0; i < s.count; ++i, ++t)
-        if (margins.at(t) < kRouteTie) first_tie[s.slot] = std::min(first_tie[s.slot], s.start + i);
+// The step sequence of the test: prefill [prompt] in slot 0 (logits at every position) and its first
+// kShortLen tokens in slot 1, then kDecodeSteps greedy decode steps of both, each feeding the CPU's choice.
+StepBatch prefill_batch(const std::vector<int32_t>& prompt) {
+  StepBatch batch;
+  batch.seqs = {{0, 0, kPromptLen, 0}, {1, 0, kShortLen, kShortLen - 1}};
+  batch.tokens = prompt;
+  batch.tokens.insert(batch.tokens.end(), prompt.begin(), prompt.begin() + kShortLen);
+  return batch;
+}
+
+StepBatch next_batch(const StepBatch& batch, const StepOutput& cpu, size_t vocab) {
+  StepBatch next;
+  size_t row = 0;
+  for (const auto& s : batch.seqs) {
+    row += s.count - s.logits_from;
+    next.seqs.push_back({s.slot, s.start + s.count, 1, 0});
+    next.tokens.push_back(argmax(&cpu.logits[(row - 1) * vocab], vocab));
   }
-};
+  return next;
+}
+
+// The first of a seeded series of random prompts whose every expert choice over the whole test keeps a
+// margin of kRouteMargin on the CPU reference.
+std::vector<int32_t> prompt_with_clear_routes(const ModelConfig& c, const ShardPlan& plan, const CheckpointReader& reader,
+                                              comm::Collectives& self) {
+  std::mt19937 rng(1234);
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    std::vector<int32_t> prompt(kPromptLen);
+    for (auto& t : prompt) t = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
+    CpuTargetStep cpu(c, plan, load_target_weights(reader, c, plan), self, 2, 64);
+    std::vector<float> margins;
+    cpu.trace_route_margins(&margins);
+    StepBatch batch = prefill_batch(prompt);
+    bool clear = true;
+    for (int step = 0; step <= kDecodeSteps && clear; ++step) {
+      StepOutput out;
+      cpu.run(batch, out);
+      clear = *std::min_element(margins.begin(), margins.end()) >= kRouteMargin;
+      batch = next_batch(batch, out, c.vocab_size);
+    }
+    if (clear) {
+      MESSAGE("prompt with every route margin >= ", kRouteMargin, " found after ", attempt + 1, " tries");
+      return prompt;
+    }
+  }
+  FAIL("no prompt with clear routes in 2000 tries");
+  return {};
+}
 
 }  // namespace
 
@@ -77,27 +119,17 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
     CheckpointReader reader(tmp.file("m.h5"));
     const ModelConfig c = parse_model_config(reader.config_json(), f.name);
     const ShardPlan plan = make_shard_plan(c, 0, 1, MoeParallel::Tp);
-    const std::vector<int32_t> prompt = test::load_parity_expected(f.weights).prompt;
-    const int n = static_cast<int>(prompt.size()), short_n = std::min(4, n);
+    const std::vector<int32_t> prompt = prompt_with_clear_routes(c, plan, reader, self);
     for (bool graphs : {false, true}) {
       CpuTargetStep cpu(c, plan, load_target_weights(reader, c, plan), self, 2, 64);
       CudaTargetStep gpu(c, plan, load_device_weights(reader, c, plan), nccl, CudaStepLimits{2, 64, 64, 64, graphs});
-      std::vector<float> margins;
-      cpu.trace_route_margins(&margins);
-      TieTracker ties(2);
-      // Two sequences: the fixture's prompt with logits at every position, and its first 4 tokens; then
-      // 6 decode steps of both, each feeding the CPU's greedy choice.
-      StepBatch batch;
-      batch.seqs = {{0, 0, n, 0}, {1, 0, short_n, short_n - 1}};
-      batch.tokens = prompt;
-      batch.tokens.insert(batch.tokens.end(), prompt.begin(), prompt.begin() + short_n);
+      StepBatch batch = prefill_batch(prompt);
       double worst = 0;
-      int compared = 0, near_tie = 0;
-      for (int step = 0; step < 7; ++step) {
+      int compared = 0;
+      for (int step = 0; step <= kDecodeSteps; ++step) {
         StepOutput a, b;
         cpu.run(batch, a);
         gpu.run(batch, b);
-        ties.update(batch, margins);
         REQUIRE(a.logits.size() == b.logits.size());
         const size_t V = c.vocab_size, rows = a.logits.size() / V;
         REQUIRE(b.local_argmax.size() == rows);
@@ -106,10 +138,6 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
           for (int i = s.logits_from; i < s.count; ++i, ++r) {
             const float* want = &a.logits[r * V];
             const float* got = &b.logits[r * V];
-            if (s.start + i >= ties.first_tie[s.slot]) {
-              ++near_tie;
-              continue;
-            }
             ++compared;
             double row_scale = 0, row_worst = 0;
             for (size_t v = 0; v < V; ++v) {
@@ -118,29 +146,21 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
             }
             const double bound = kLogitAtol + kLogitRtol * row_scale;
             worst = std::max(worst, row_worst);
-            CHECK_MESSAGE(row_worst <= bound, f.name, " graphs ", graphs, " step ", step, " slot ", s.slot, " position ",
-                          s.start + i, ": max |diff| ", row_worst, " > ", bound, " (row scale ", row_scale, ")");
+            CHECK_MESSAGE(row_worst <= bound, std::string(f.name), " graphs ", graphs, " step ", step, " slot ", s.slot,
+                          " position ", s.start + i, ": max |diff| ", row_worst, " > ", bound, " (row scale ", row_scale, ")");
             // The arg-max must agree where the CPU's own top-2 margin is wider than twice the bound.
             const int best = argmax(want, V);
             float second = -INFINITY;
             for (size_t v = 0; v < V; ++v)
               if (static_cast<int>(v) != best) second = std::max(second, want[v]);
             if (want[best] - second > 2 * bound)
-              CHECK_MESSAGE(b.local_argmax[r].id == best, f.name, " step ", step, " slot ", s.slot, " position ", s.start + i);
+              CHECK_MESSAGE(b.local_argmax[r].id == best, std::string(f.name), " step ", step, " slot ", s.slot, " position ",
+                            s.start + i);
           }
-        StepBatch next;
-        size_t row = 0;
-        for (const auto& s : batch.seqs) {
-          row += s.count - s.logits_from;
-          next.seqs.push_back({s.slot, s.start + s.count, 1, 0});
-          next.tokens.push_back(argmax(&a.logits[(row - 1) * V], V));
-        }
-        batch = next;
+        batch = next_batch(batch, a, V);
       }
-      MESSAGE(f.name, graphs ? " with" : " without", " CUDA graphs: ", compared, " rows compared, max |logit diff| vs CPU ",
-              worst, "; ", near_tie, " rows after a near-tie route (margin < ", kRouteTie, ") not compared; ", gpu.graphs(),
-              " graphs");
-      CHECK_MESSAGE(compared >= near_tie, f.name, ": too few rows compared (", compared, " of ", compared + near_tie, ")");
+      MESSAGE(std::string(f.name), std::string(graphs ? " with" : " without"), " CUDA graphs: ", compared,
+              " rows compared, max |logit diff| vs CPU ", worst, ", ", gpu.graphs(), " graphs");
     }
   }
 }
@@ -156,14 +176,12 @@ TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens,
     REQUIRE(test::run_tachyon(std::string("convert --from ") + test::fixture(std::string("parity/") + f.weights) + " --to " +
                               tmp.file("m.h5") + " " + f.flags, &log) == 0);
     {
-      // The fixture's prompt and four of its prefixes: batched sequences of different lengths.
+      // The fixture's prompt (whose greedy margins the fixture guarantees; arbitrary prompts of random
+      // weights have near-ties that BF16 may flip) five times, ending at different lengths, so that the
+      // batch changes shape as sequences finish.
       const std::vector<int32_t> prompt = test::load_parity_expected(f.weights).prompt;
       std::ofstream p(tmp.file("p.jsonl"));
-      for (int i = 0; i < 5; ++i) {
-        const size_t len = std::max<size_t>(1, prompt.size() - 2 * i);
-        p << json{{"id", i}, {"input_ids", std::vector<int32_t>(prompt.begin(), prompt.begin() + len)}, {"max_tokens", 10}}.dump()
-          << "\n";
-      }
+      for (int i = 0; i < 5; ++i) p << json{{"id", i}, {"input_ids", prompt}, {"max_tokens", 4 + 2 * i}}.dump() << "\n";
     }
     const std::string args = std::string(" generate --model ") + tmp.file("m.h5") + " --prompts " + tmp.file("p.jsonl") +
                              " --max-batch 3";
@@ -181,7 +199,7 @@ TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens,
         REQUIRE(got.size() == ref.size());
         for (size_t i = 0; i < ref.size(); ++i)
           CHECK_MESSAGE(json::parse(got[i])["token_ids"] == json::parse(ref[i])["token_ids"], std::string(f.name), " ranks ", ranks,
-                        " plan ", moe, " request ", i);
+                        " plan ", std::string(moe), " request ", i);
       }
     }
   }
