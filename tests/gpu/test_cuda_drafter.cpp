@@ -245,3 +245,35 @@ TEST_CASE("tachyon generate --device cuda --drafter: greedy output equals plain 
   MESSAGE("GPU drafter acceptance length on the default pair: ", acceptance, " (floor ", kAcceptanceFloor, ")");
   CHECK(acceptance >= kAcceptanceFloor);
 }
+
+TEST_CASE("tachyon generate --device cuda --drafter on 2 GPUs, both MoE plans, equals plain --device cuda on one") {
+  int gpus = 0;
+  cudaGetDeviceCount(&gpus);
+  if (gpus < 2) {
+    MESSAGE("fewer than 2 GPUs: skipped");
+    return;
+  }
+  test::TempDir tmp("cuda-drafter-ranks");
+  const std::string target = test::default_model("target.h5"), drafter = test::default_model("drafter.h5");
+  const std::string in = tmp.file("prompts.jsonl");
+  {
+    std::ofstream p(in);
+    int id = 0;
+    for (const char* prompt : kPrompts)
+      p << json{{"id", id++}, {"prompt", prompt}, {"max_tokens", 48}, {"temperature", 0}}.dump() << "\n";
+  }
+  const std::string args = std::string(TACHYON_EXE) + " generate --device cuda --model " + target + " --prompts " + in +
+                           " --max-batch 3";
+  REQUIRE(test::run(args + " --out " + tmp.file("plain.jsonl") + " > " + tmp.file("plain.log") + " 2>&1") == 0);
+  const auto plain = test::read_jsonl(tmp.file("plain.jsonl"));
+  for (const char* moe : {"tp", "ep"}) {
+    const std::string out = tmp.file(std::string("spec-") + moe + ".jsonl");
+    const int rc = test::run(test::mpirun(2) + "--bind-to none " + args + " --drafter " + drafter +
+                             " --block-size 8 --moe-parallel " + moe + " --out " + out + " > " + out + ".log 2>&1");
+    REQUIRE_MESSAGE(rc == 0, test::read_file(out + ".log"));
+    const auto spec = test::read_jsonl(out);
+    REQUIRE(spec.size() == plain.size());
+    for (size_t i = 0; i < plain.size(); ++i)
+      CHECK_MESSAGE(spec[i]["token_ids"] == plain[i]["token_ids"], "2 ranks, plan ", std::string(moe), ", request ", i);
+  }
+}
