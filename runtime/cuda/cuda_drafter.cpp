@@ -90,9 +90,7 @@ CudaDrafter::CudaDrafter(DrafterConfig config, DeviceDrafterWeights weights, con
   CUDA_CHECK(cudaMemcpy(table_.get(), w_.mask_embedding.f32(), H * sizeof(float), cudaMemcpyDeviceToDevice));
 }
 
-CudaDrafter::~CudaDrafter() {
-  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
-}
+CudaDrafter::~CudaDrafter() = default;
 
 size_t CudaDrafter::weight_bytes() const {
   size_t b = w_.fc.bytes() + w_.hidden_norm.bytes() + w_.final_norm.bytes() + w_.embed.bytes() + w_.lm_head.bytes() +
@@ -227,26 +225,7 @@ void CudaDrafter::enqueue_last_draft() {
 void CudaDrafter::launch(const Shape& s) {
   last_ = s;
   cudaStream_t st = stream_.get();
-  if (!options_.use_graphs) {
-    forward(s);
-    return;
-  }
-  if (auto it = graphs_.find(s.key()); it != graphs_.end()) {
-    CUDA_CHECK(cudaGraphLaunch(it->second, st));
-    return;
-  }
-  // First time for this shape: run it directly (its results are this draft's; first launches also set
-  // the kernels' attributes, which a capture must not do), then capture it.
-  forward(s);
-  CUDA_CHECK(cudaStreamSynchronize(st));
-  cudaGraph_t graph;
-  CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
-  forward(s);
-  CUDA_CHECK(cudaStreamEndCapture(st, &graph));
-  cudaGraphExec_t exec;
-  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  CUDA_CHECK(cudaGraphDestroy(graph));
-  graphs_.emplace(s.key(), exec);
+  graphs_.run(s.key(), st, options_.use_graphs, [&] { forward(s); });
 }
 
 // The block [anchor, MASK x (B-1)] of every request through every layer, then the final norm and the

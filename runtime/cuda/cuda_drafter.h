@@ -27,6 +27,7 @@
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/device_weight.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/graph_cache.h"
 #include "model/checkpoint.h"
 #include "model/drafter_config.h"
 #include "runtime/draft_slots.h"
@@ -121,7 +122,7 @@ class CudaDrafter final : public Drafter {
   cuda::PinnedBuffer<cuda::ArgmaxCandidate> argmax_host_;
 
   Shape last_{0, 0, 0};
-  std::map<std::tuple<int, int, int>, cudaGraphExec_t> graphs_;
+  cuda::GraphCache<std::tuple<int, int, int>> graphs_;
 };
 
 }  // namespace tachyon

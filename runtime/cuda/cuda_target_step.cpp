@@ -110,7 +110,6 @@ CudaTargetStep::CudaTargetStep(const ModelConfig& config, ShardPlan plan, Device
 }
 
 CudaTargetStep::~CudaTargetStep() {
-  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
   if (meta_host_) cudaFreeHost(meta_host_);
   if (logits_host_) cudaFreeHost(logits_host_);
   if (argmax_host_) cudaFreeHost(argmax_host_);
@@ -199,24 +198,7 @@ void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
   const Shape s = checked_shape(batch);
   upload_metadata(batch, s);
   cudaStream_t st = stream_.get();
-  auto it = graphs_.find(s.key());
-  if (!limits_.use_graphs) {
-    forward(s);
-  } else if (it != graphs_.end()) {
-    CUDA_CHECK(cudaGraphLaunch(it->second, st));
-  } else {
-    // First time for this shape: run it directly (its results are this step's), then capture it.
-    forward(s);
-    CUDA_CHECK(cudaStreamSynchronize(st));
-    cudaGraph_t graph;
-    CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
-    forward(s);
-    CUDA_CHECK(cudaStreamEndCapture(st, &graph));
-    cudaGraphExec_t exec;
-    CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    CUDA_CHECK(cudaGraphDestroy(graph));
-    graphs_.emplace(s.key(), exec);
-  }
+  graphs_.run(s.key(), st, limits_.use_graphs, [&] { forward(s); });
   const size_t R = s.logit_rows, V = plan_.vocab.size(), H = config_.hidden_size;
   CUDA_CHECK(cudaMemcpyAsync(argmax_host_, argmax_.get(), R * sizeof(cuda::ArgmaxCandidate), cudaMemcpyDeviceToHost, st));
   if (out.want_host_logits)

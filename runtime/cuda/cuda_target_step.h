@@ -17,6 +17,7 @@
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/device_weight.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/graph_cache.h"
 #include "kernels/cuda/moe.h"
 #include "runtime/step.h"
 #include "runtime/target_weights.h"
@@ -99,7 +100,7 @@ class CudaTargetStep final : public TargetStep {
   float* logits_host_ = nullptr;  // pinned
   cuda::ArgmaxCandidate* argmax_host_ = nullptr;  // pinned
 
-  std::map<std::tuple<int, int, int, int, int>, cudaGraphExec_t> graphs_;
+  cuda::GraphCache<std::tuple<int, int, int, int, int>> graphs_;
   cuda::DeviceBuffer<int32_t> active_by_layer_;  // set only inside count_active_experts
   bool count_active_ = false;
 };
