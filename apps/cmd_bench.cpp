@@ -30,13 +30,13 @@ int run_bench(int argc, char** argv) {
   po::options_description opts("options");
   std::string what, only, json_path;
   opts.add_options()
-      ("what", po::value(&what)->required(), "what to measure: kernels, drafter")
+      ("what", po::value(&what)->required(), "what to measure: kernels, drafter, or step (`tachyon bench step --help`)")
       ("only", po::value(&only)->default_value("linear,moe,attention"), "kernel families, comma-separated")
       ("json", po::value(&json_path), "also write the rows as JSON to this file");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention] [--json FILE]", opts, vm, &pos))
+  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention] [--json FILE]\n       tachyon bench step --help", opts, vm, &pos))
     return 0;
   TACHYON_REQUIRE(what == "kernels" || what == "drafter", "tachyon bench: '{}' is not something it measures (kernels, "
                   "drafter)", what);
