@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <ctime>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,7 +14,6 @@
 #include "gpu_test_util.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cuda/attention.h"
-#include "kernels/cuda/bench.h"
 #include "model/bf16.h"
 
 using namespace tachyon;
@@ -218,22 +215,4 @@ TEST_CASE("gpu kv_write stores BF16 (nearest even) of k and v at (slot, position
     CHECK(dk.download() == kc);
     CHECK(dv.download() == vc);
   }
-}
-
-TEST_CASE("bench: attention" * doctest::skip()) {
-  cuda::Stream stream;
-  cudaDeviceProp prop{};
-  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  const double copy = cuda::copy_bandwidth_gbs(stream.get());
-  char date[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-  std::printf("\n%s, %s, copy bandwidth %.0f GB/s (read + write)\n", prop.name, date, copy);
-  std::printf("| kernel | model | shape | us | GB/s | of copy |\n|---|---|---|---|---|---|\n");
-  for (const auto& r : cuda::bench_attention_kernels(stream.get())) {
-    const double gbs = r.bytes / (r.median_us * 1e-6) / 1e9;
-    std::printf("| %s | %s | %s | %.2f | %.0f | %.0f%% |\n", r.kernel.c_str(), r.model.c_str(), r.shape.c_str(),
-                r.median_us, gbs, 100.0 * gbs / copy);
-  }
-  std::fflush(stdout);
 }

@@ -11,7 +11,6 @@
 // accumulation is not IEEE-sequential); against the CPU on the FP32 activations the rounding of the
 // activations (2^-9 relative each) shows, ~1e-2 relative: atol 2e-2 x rms(ref), rtol 2e-2.
 #include <doctest/doctest.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -25,7 +24,6 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/router.h"
 #include "kernels/cpu/swiglu.h"
-#include "kernels/cuda/bench.h"
 #include "kernels/cuda/device_weight.h"
 #include "kernels/cuda/moe.h"
 #include "model/bf16.h"
@@ -563,22 +561,5 @@ TEST_CASE("gpu moe pipeline: route -> align -> gate_up -> down -> combine equals
     const double tol = uses_tensor_cores(c.format) ? 2e-2 : 1e-4;
     const auto cmp = test::compare(delta_got, delta_ref, tol * rms(delta_ref), tol);
     CHECK_MESSAGE(cmp.ok, cmp.report);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Benchmark driver: ./build/tests/tachyon_gpu_tests -tc="bench: moe*" --no-skip
-TEST_CASE("bench: moe kernels at decode shapes (MXFP4, BF16) vs the measured copy bandwidth" * doctest::skip()) {
-  cuda::Stream stream;
-  const double copy = cuda::copy_bandwidth_gbs(stream.get());
-  cudaDeviceProp prop{};
-  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  fmt::print("device: {} ({} SMs, L2 {} MB); copy bandwidth (read + write) {:.0f} GB/s\n", prop.name,
-             prop.multiProcessorCount, prop.l2CacheSize >> 20, copy);
-  fmt::print("| kernel | model | shape | us | GB/s | of copy |\n|---|---|---|---|---|---|\n");
-  for (const auto& r : cuda::bench_moe_kernels(stream.get())) {
-    const double gbs = r.bytes / (r.median_us * 1e-6) / 1e9;
-    fmt::print("| {} | {} | {} | {:.1f} | {:.0f} | {:.0f}% |\n", r.kernel, r.model, r.shape, r.median_us, gbs, 100 * gbs / copy);
-    std::fflush(stdout);
   }
 }
