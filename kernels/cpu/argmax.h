@@ -9,4 +9,11 @@ namespace tachyon::cpu {
 
 void row_argmax(const float* logits, size_t rows, size_t n, int32_t* out);
 
+// The greedy choice of one row of n logits.
+inline int32_t argmax(const float* logits, size_t n) {
+  int32_t best = 0;
+  row_argmax(logits, 1, n, &best);
+  return best;
+}
+
 }  // namespace tachyon::cpu

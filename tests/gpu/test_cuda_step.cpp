@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "comm/collectives.h"
+#include "kernels/cpu/argmax.h"
 #include "comm/cuda/nccl_collectives.h"
 #include "model/checkpoint.h"
 #include "runtime/cpu_target_step.h"
@@ -50,13 +51,6 @@ const Fixture kFixtures[] = {{"qwen3_moe", "qwen3_moe", ""},
                              {"gpt_oss", "gpt_oss", ""},
                              {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4"}};
 
-int argmax(const float* v, size_t n) {
-  size_t b = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (v[i] > v[b]) b = i;
-  return static_cast<int>(b);
-}
-
 // The step sequence of the test: prefill [prompt] in slot 0 (logits at every position) and its first
 // kShortLen tokens in slot 1, then kDecodeSteps greedy decode steps of both, each feeding the CPU's choice.
 StepBatch prefill_batch(const std::vector<int32_t>& prompt) {
@@ -67,13 +61,13 @@ StepBatch prefill_batch(const std::vector<int32_t>& prompt) {
   return batch;
 }
 
-StepBatch next_batch(const StepBatch& batch, const StepOutput& cpu, size_t vocab) {
+StepBatch next_batch(const StepBatch& batch, const StepOutput& reference, size_t vocab) {
   StepBatch next;
   size_t row = 0;
   for (const auto& s : batch.seqs) {
     row += s.count - s.logits_from;
     next.seqs.push_back({s.slot, s.start + s.count, 1, 0});
-    next.tokens.push_back(argmax(&cpu.logits[(row - 1) * vocab], vocab));
+    next.tokens.push_back(cpu::argmax(&reference.logits[(row - 1) * vocab], vocab));
   }
   return next;
 }
@@ -149,7 +143,7 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
             CHECK_MESSAGE(row_worst <= bound, std::string(f.name), " graphs ", graphs, " step ", step, " slot ", s.slot,
                           " position ", s.start + i, ": max |diff| ", row_worst, " > ", bound, " (row scale ", row_scale, ")");
             // The arg-max must agree where the CPU's own top-2 margin is wider than twice the bound.
-            const int best = argmax(want, V);
+            const int best = cpu::argmax(want, V);
             float second = -INFINITY;
             for (size_t v = 0; v < V; ++v)
               if (static_cast<int>(v) != best) second = std::max(second, want[v]);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "comm/collectives.h"
+#include "kernels/cpu/argmax.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "runtime/cpu_target_step.h"
@@ -30,13 +31,6 @@ bool close_rows(const float* ours, const float* theirs, size_t n, float& worst) 
     ok &= d <= kLogitAtol + kLogitRtol * std::fabs(theirs[i]);
   }
   return ok;
-}
-
-int argmax(const float* v, size_t n) {
-  size_t best = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (v[i] > v[best]) best = i;
-  return static_cast<int>(best);
 }
 
 void check_fixture(const std::string& name, const std::string& weights_dir, const std::string& convert_flags) {
@@ -66,7 +60,7 @@ void check_fixture(const std::string& name, const std::string& weights_dir, cons
     CHECK_MESSAGE(close_rows(&out.logits[t * V], &exp.prefill_logits[t * V], V, worst), name, " prefill position ", t);
 
   // Greedy decode, one token per step, against transformers' incremental decode.
-  int32_t token = argmax(&out.logits[(T - 1) * V], V);
+  int32_t token = cpu::argmax(&out.logits[(T - 1) * V], V);
   CHECK(token == exp.generated[0]);
   for (size_t s = 1; s < S; ++s) {
     StepBatch decode;
@@ -74,7 +68,7 @@ void check_fixture(const std::string& name, const std::string& weights_dir, cons
     decode.tokens = {exp.generated[s - 1]};
     step.run(decode, out);
     CHECK_MESSAGE(close_rows(out.logits.data(), &exp.generated_logits[s * V], V, worst), name, " decode step ", s);
-    token = argmax(out.logits.data(), V);
+    token = cpu::argmax(out.logits.data(), V);
     CHECK_MESSAGE(token == exp.generated[s], name, " greedy token at step ", s);
   }
   MESSAGE(name, ": max |logit difference| vs transformers = ", worst);
