@@ -156,9 +156,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    tachyon = common.find_tachyon(args.tachyon)
-    if not tachyon:
-        raise SystemExit("no tachyon binary: give --tachyon")
+    tachyon = common.require_tachyon(args.tachyon)
     log = common.Log(os.path.join(args.dir, "parity.log"))
     return 0 if check(args.dir, tachyon, args.max_tokens, args.device, args.prompt, log, args.heldout_prompts)["ok"] else 1
 

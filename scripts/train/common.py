@@ -83,6 +83,14 @@ def find_tachyon(explicit: str | None) -> str | None:
     return p if os.access(p, os.X_OK) else None
 
 
+def require_tachyon(explicit: str | None) -> str:
+    """find_tachyon, for the scripts that cannot go on without the binary."""
+    tachyon = find_tachyon(explicit)
+    if not tachyon:
+        raise SystemExit("no tachyon binary: give --tachyon")
+    return tachyon
+
+
 def run(cmd: list[str], log=None, check: bool = True, env=None) -> subprocess.CompletedProcess:
     if log:
         log("$ " + " ".join(cmd))

@@ -195,9 +195,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1, help="tachyon processes at a time (each uses one core)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    tachyon = common.find_tachyon(args.tachyon)
-    if not tachyon:
-        raise SystemExit("no tachyon binary: give --tachyon")
+    tachyon = common.require_tachyon(args.tachyon)
     log = common.Log(os.path.join(args.dir, "eval.log"))
     evaluate(args.dir, tachyon, args.prompts, args.max_tokens, args.block_size, args.device, args.torch_device,
              args.max_batch, args.context_chars, args.jobs, log)
