@@ -16,6 +16,10 @@ namespace tachyon::cuda {
 double median_time_us(const std::function<void(cudaStream_t)>& launch, cudaStream_t stream, int warmup = 5,
                       int iterations = 50);
 
+// Per-call device time of `calls` launches that `enqueue` puts on a stream: run once eagerly (first-use
+// set-up), then captured into a CUDA graph whose replays are timed (median), as a step runs them.
+double graph_time_us(cudaStream_t stream, int calls, const std::function<void(cudaStream_t)>& enqueue);
+
 // Device-to-device copy of `bytes`, counting bytes read plus bytes written, in GB/s (median of runs).
 double copy_bandwidth_gbs(cudaStream_t stream, size_t bytes = size_t(1) << 30);
 

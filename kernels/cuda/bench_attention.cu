@@ -108,19 +108,7 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
           CUDA_CHECK(cudaStreamSynchronize(stream));
           continue;
         }
-        // Once eagerly (first-use set-up), then captured in a graph whose replays are timed.
-        enqueue(stream);
-        CUDA_CHECK(cudaStreamSynchronize(stream));
-        cudaGraph_t graph = nullptr;
-        cudaGraphExec_t exec = nullptr;
-        CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-        enqueue(stream);
-        CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-        CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-        const double us =
-            median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream, 2, 15) / rotations;
-        CUDA_CHECK(cudaGraphExecDestroy(exec));
-        CUDA_CHECK(cudaGraphDestroy(graph));
+        const double us = graph_time_us(stream, rotations, enqueue);
         const int keys = cf.window > 0 ? std::min(kContext, cf.window + count - 1) : kContext;
         KernelTiming t;
         t.kernel = count == 1 ? "attention decode" : "attention verify-9";

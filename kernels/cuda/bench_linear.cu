@@ -62,24 +62,6 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
   return s;
 }
 
-// Per-call device time of `calls` launches that `enqueue` puts on a stream: run once eagerly (first-use
-// set-up), then captured into a CUDA graph whose replays are timed, as a step runs them (no host
-// launch overhead between kernels; a graph's own gap between kernel nodes remains).
-double graph_time_us(cudaStream_t stream, int calls, const std::function<void(cudaStream_t)>& enqueue) {
-  enqueue(stream);
-  CUDA_CHECK(cudaStreamSynchronize(stream));
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-  enqueue(stream);
-  CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  const double us = median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream, 2, 15);
-  CUDA_CHECK(cudaGraphExecDestroy(exec));
-  CUDA_CHECK(cudaGraphDestroy(graph));
-  return us / calls;
-}
-
 }  // namespace
 
 std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
