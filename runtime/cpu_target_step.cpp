@@ -43,12 +43,6 @@ cpu::RouterParams router_params(const ModelConfig& c, const MoeWeights& w) {
   return {c.router, c.num_experts, c.top_k, c.norm_topk_prob, c.routed_scaling_factor, f32_data(w.correction_bias)};
 }
 
-// Row counts (in floats) of a token split across ranks, for reduce-scatter and all-gather.
-std::vector<size_t> token_split_counts(size_t tokens, int world, size_t width) {
-  std::vector<size_t> counts(world);
-  for (int r = 0; r < world; ++r) counts[r] = static_cast<size_t>(split_range(tokens, world, r).size()) * width;
-  return counts;
-}
 }  // namespace
 
 void CpuTargetStep::run(const StepBatch& batch, StepOutput& out) {

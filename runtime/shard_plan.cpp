@@ -22,6 +22,12 @@ Range split_range(int64_t total, int parts, int index, int64_t align) {
   return Range{std::min(total, first * align), std::min(total, (first + count) * align)};
 }
 
+std::vector<size_t> token_split_counts(size_t tokens, int world, size_t width) {
+  std::vector<size_t> counts(world);
+  for (int r = 0; r < world; ++r) counts[r] = static_cast<size_t>(split_range(tokens, world, r).size()) * width;
+  return counts;
+}
+
 int ShardPlan::owner_of_expert(int expert) const {
   for (int r = 0; r < static_cast<int>(experts_of_rank.size()); ++r)
     if (experts_of_rank[r].contains(expert)) return r;

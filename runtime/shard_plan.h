@@ -32,6 +32,10 @@ struct Range {
 // takes the remainder when total is not a multiple of align).
 Range split_range(int64_t total, int parts, int index, int64_t align = 1);
 
+// Under ep every rank keeps a contiguous share of the step's tokens (split_range) for its MoE layers:
+// each share's size times `width`, in rank order (the counts of the reduce-scatter and all-gather).
+std::vector<size_t> token_split_counts(size_t tokens, int world, size_t width);
+
 struct AttentionShard {
   Range q_heads;
   Range kv_heads;                   // the KV heads read by q_heads

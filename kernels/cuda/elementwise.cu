@@ -1,4 +1,7 @@
 // Small ops of the step (see elementwise.h). Each is one launch over rows, FP32 in and out.
+#include <algorithm>
+#include <cstdint>
+
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/elementwise.h"
@@ -14,7 +17,61 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// One warp per row: rows are short (hidden <= 16k, head_dim 64-256) and there are few of them.
+// Sum of v over the block (blockDim.x a multiple of 32, at most 1024), the same on every thread; the
+// warps' partial sums are added in warp order, so the result is deterministic. `scratch` holds 32 floats.
+__device__ float block_sum(float v, float* scratch) {
+  v = warp_sum(v);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+  for (int i = 0; i < warps; ++i) total += scratch[i];
+  return total;
+}
+
+// Hidden-width rows (dim 1k-16k, a multiple of 4; few rows): one block per row, so that the row's loads
+// are spread over the whole block and all in flight at once (one warp per row made a decode step's
+// norms latency-bound: 64 dependent trips through the memory system for hidden 2048). The row is read
+// once into registers (kVec float4 per thread), optionally after adding a residual delta (x += delta,
+// written back), then scaled. y may alias x.
+constexpr int kNormVec = 4;
+constexpr int kNormMaxThreads = 1024;
+constexpr int kNormBlockMaxDim = kNormMaxThreads * 4 * kNormVec;
+
+template <bool kAddDelta>
+__global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* w, int dim, float eps, float* y) {
+  __shared__ float scratch[32];
+  const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+  const int d4 = dim / 4;
+  float4 v[kNormVec];
+  float s = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kNormVec; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (i < d4) {
+      v[j] = reinterpret_cast<const float4*>(x + base)[i];
+      if constexpr (kAddDelta) {
+        const float4 a = reinterpret_cast<const float4*>(delta + base)[i];
+        v[j].x += a.x, v[j].y += a.y, v[j].z += a.z, v[j].w += a.w;
+        reinterpret_cast<float4*>(x + base)[i] = v[j];
+      }
+      s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+    }
+  }
+  const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
+#pragma unroll
+  for (int j = 0; j < kNormVec; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < d4) {
+      const float4 g = reinterpret_cast<const float4*>(w)[i];
+      reinterpret_cast<float4*>(y + base)[i] =
+          make_float4(v[j].x * inv * g.x, v[j].y * inv * g.y, v[j].z * inv * g.z, v[j].w * inv * g.w);
+    }
+  }
+}
+
+// Short rows (per-head QK-norm, head_dim 64-256, many rows): one warp per row.
 __global__ void rmsnorm_kernel(const float* x, const float* w, int rows, int dim, float eps, float* y) {
   const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -106,31 +163,42 @@ __global__ void gather_rows_kernel(const float* src, const int32_t* rows, int wi
   for (int c = threadIdx.x; c < width; c += blockDim.x) d[c] = s[c];
 }
 
+// One block of 1024 threads per row (a vocabulary slice of up to ~150k logits: 256 threads with scalar
+// loads took ~250 us a row); 16-byte loads when the row allows them. Each thread scans its elements in
+// ascending order keeping the first maximum, and the reductions prefer the lower index: the lowest
+// index among ties wins, as on the CPU.
+__device__ __forceinline__ void argmax_take(float v, int i, float& best, int& idx) {
+  if (v > best || (v == best && i < idx)) { best = v; idx = i; }
+}
+
 __global__ void row_argmax_kernel(const float* logits, int v, int vocab_begin, ArgmaxCandidate* out) {
   const float* row = logits + static_cast<size_t>(blockIdx.x) * v;
   float best = -INFINITY;
   int idx = INT32_MAX;
-  for (int i = threadIdx.x; i < v; i += blockDim.x)
-    if (row[i] > best) { best = row[i]; idx = i; }  // strided: the first (lowest) index per thread wins ties
+  int tail = 0;
+  if (v % 4 == 0 && reinterpret_cast<uintptr_t>(logits) % 16 == 0) {
+    const float4* row4 = reinterpret_cast<const float4*>(row);
+    for (int i = threadIdx.x; i < v / 4; i += blockDim.x) {
+      const float4 q = row4[i];
+      argmax_take(q.x, 4 * i, best, idx);
+      argmax_take(q.y, 4 * i + 1, best, idx);
+      argmax_take(q.z, 4 * i + 2, best, idx);
+      argmax_take(q.w, 4 * i + 3, best, idx);
+    }
+    tail = v;  // nothing left for the scalar loop
+  }
+  for (int i = tail + threadIdx.x; i < v; i += blockDim.x) argmax_take(row[i], i, best, idx);
   __shared__ float sv[32];
   __shared__ int si[32];
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ov = __shfl_xor_sync(0xffffffffu, best, o);
-    const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-    if (ov > best || (ov == best && oi < idx)) { best = ov; idx = oi; }
-  }
+  for (int o = 16; o > 0; o >>= 1) argmax_take(__shfl_xor_sync(0xffffffffu, best, o), __shfl_xor_sync(0xffffffffu, idx, o), best, idx);
   if (threadIdx.x % 32 == 0) { sv[threadIdx.x / 32] = best; si[threadIdx.x / 32] = idx; }
   __syncthreads();
   if (threadIdx.x < 32) {
     best = threadIdx.x < blockDim.x / 32 ? sv[threadIdx.x] : -INFINITY;
     idx = threadIdx.x < blockDim.x / 32 ? si[threadIdx.x] : INT32_MAX;
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-      const float ov = __shfl_xor_sync(0xffffffffu, best, o);
-      const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-      if (ov > best || (ov == best && oi < idx)) { best = ov; idx = oi; }
-    }
+    for (int o = 16; o > 0; o >>= 1) argmax_take(__shfl_xor_sync(0xffffffffu, best, o), __shfl_xor_sync(0xffffffffu, idx, o), best, idx);
     if (threadIdx.x == 0) out[blockIdx.x] = ArgmaxCandidate{best, idx == INT32_MAX ? INT32_MAX : idx + vocab_begin};
   }
 }
@@ -139,11 +207,37 @@ int grid_for(int64_t work, int threads) { return static_cast<int>(std::min<int64
 
 }  // namespace
 
+namespace {
+bool norm_by_block(int dim, const void* a, const void* b, const void* c, const void* d) {
+  auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  return dim >= 512 && dim % 4 == 0 && dim <= kNormBlockMaxDim && aligned(a) && aligned(b) && aligned(c) && aligned(d);
+}
+int norm_threads(int dim) {
+  const int per_thread = 4 * kNormVec;
+  return std::min(kNormMaxThreads, (dim + per_thread - 1) / per_thread + 31) / 32 * 32;
+}
+}  // namespace
+
 void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
-  constexpr int kWarps = 8;
-  rmsnorm_kernel<<<(rows + kWarps - 1) / kWarps, kWarps * 32, 0, stream>>>(x, w, rows, dim, eps, y);
+  if (norm_by_block(dim, x, w, y, x)) {
+    rmsnorm_block_kernel<false><<<rows, norm_threads(dim), 0, stream>>>(nullptr, const_cast<float*>(x), w, dim, eps, y);
+  } else {
+    constexpr int kWarps = 8;
+    rmsnorm_kernel<<<(rows + kWarps - 1) / kWarps, kWarps * 32, 0, stream>>>(x, w, rows, dim, eps, y);
+  }
   CUDA_CHECK_LAUNCH();
+}
+
+void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
+  if (rows == 0) return;
+  if (norm_by_block(dim, delta, x, w, y)) {
+    rmsnorm_block_kernel<true><<<rows, norm_threads(dim), 0, stream>>>(delta, x, w, dim, eps, y);
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
+  add(delta, x, static_cast<size_t>(rows) * dim, 1.0f, stream);
+  rmsnorm(x, w, rows, dim, eps, y, stream);
 }
 
 void rope(float* x, int rows, int heads, int head_dim, int rotary_dim, const int32_t* positions, const float* inv_freq,
@@ -187,7 +281,7 @@ void gather_rows(const float* src, const int32_t* rows, int n, int width, float*
 
 void row_argmax(const float* logits, int n, int v, int vocab_begin, ArgmaxCandidate* out, cudaStream_t stream) {
   if (n == 0) return;
-  row_argmax_kernel<<<n, 256, 0, stream>>>(logits, v, vocab_begin, out);
+  row_argmax_kernel<<<n, 1024, 0, stream>>>(logits, v, vocab_begin, out);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -14,6 +14,10 @@ namespace tachyon::cuda {
 // y[rows, dim] = x / rms(x) * w; y may alias x. Also the per-head QK-norm (rows = tokens * heads).
 void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream);
 
+// The residual add and the next norm in one pass: x += delta, then y = x / rms(x) * w (y may alias x;
+// delta may not). Same results as add() then rmsnorm().
+void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream);
+
 // In place on x [rows, heads, head_dim]; positions [rows] and inv_freq [rotary_dim/2] on the device.
 void rope(float* x, int rows, int heads, int head_dim, int rotary_dim, const int32_t* positions, const float* inv_freq,
           float attention_factor, cudaStream_t stream);

@@ -5,6 +5,8 @@
 //   3. moe_gate_up act[pair, :] = swiglu(gate_e . x[token] + gate_bias, up_e . x[token] + up_bias)
 //   4. moe_down    out[token*k + slot, :] = weight * (down_e . act[pair] + down_bias_e)
 //      moe_combine y[token] += sum over slots of out[token*k + slot]   (slot order: deterministic)
+// Under the ep plan with several ranks, moe_dispatch / moe_combine_returned wrap an all-to-all around
+// steps 2-4, which then run over the rows received from every rank (one pair each).
 // Expert weights are a rank's local experts [expert_begin, expert_begin + local_experts) (ep), or
 // every expert's slice of the intermediate dimension (tp); pairs whose expert is not local are
 // skipped and their `out` rows are zero. Shapes: x [m, hidden]; act [m*k, inter_local];
@@ -59,5 +61,29 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
               const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream);
 
 void moe_combine(const float* out, int m, int top_k, int hidden, float* y, cudaStream_t stream);
+
+// The ep plan's exchange (runtime/cuda/cuda_target_step.cpp runs it around an NCCL all-to-all): a
+// rank's m tokens choose top_k experts each; pair i = token * top_k + slot goes to the rank that owns
+// its expert. Every destination gets a block of `capacity` (= m * top_k, the most any one can receive)
+// slots, so that the all-to-all's sizes never depend on the routing (CUDA graphs); unused slots carry
+// expert id -1, which the owner's expert kernels skip.
+struct EpExchange {
+  const int32_t* owner = nullptr;  // [num_experts]: the rank that owns each expert
+  int ranks = 0, capacity = 0;
+  int32_t* send_ids = nullptr;     // [ranks * capacity]
+  float* send_weights = nullptr;   // [ranks * capacity]: router weights, applied by the owner's moe_down
+  float* send_x = nullptr;         // [ranks * capacity, hidden]
+  int32_t* pair_slot = nullptr;    // [m * top_k]: where each pair went (destination * capacity + slot)
+};
+
+// Packs the pairs (each destination's in ascending pair order, as the CPU step sends them) and their
+// tokens' rows x [m, hidden].
+void moe_dispatch(const float* x, const int32_t* expert_ids, const float* weights, int m, int top_k, int hidden,
+                  const EpExchange& exchange, cudaStream_t stream);
+
+// After the outputs come back in the layout they were sent in: y[t] += sum over slots j (in order, from
+// zero) of back[pair_slot[t * top_k + j]].
+void moe_combine_returned(const float* back, const int32_t* pair_slot, int m, int top_k, int hidden, float* y,
+                          cudaStream_t stream);
 
 }  // namespace tachyon::cuda

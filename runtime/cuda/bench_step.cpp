@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cuda_profiler_api.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -179,6 +181,13 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
                              .experts_touched = fig[0], .experts_expected = fig[1], .dense_bytes = fig[2],
                              .expert_bytes = fig[3], .kv_bytes = fig[4], .comm_us = comm_us, .median_us = slowest};
       report.steps.push_back(row);
+      if (o.profile) {
+        StepOutput out;
+        out.want_host_logits = false;
+        CUDA_CHECK(cudaProfilerStart());
+        step.run(batch, out);
+        CUDA_CHECK(cudaProfilerStop());
+      }
       if (world.rank == 0)
         spdlog::info("bench step {}: {} x {} tokens: {:.1f} us, roofline {:.1f} us", model.name, seqs, tokens, row.median_us,
                      row.roofline_us(report.copy_gbs));

@@ -241,8 +241,7 @@ void CudaDrafter::forward(const Shape& s) {
     const DrafterLayerWeightsT<cuda::DeviceWeight>& w = w_.layers[l];
     cuda::rmsnorm(x_.get(), w.attn_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
     attention(l, s);
-    cuda::add(y_.get(), x_.get(), MH, 1.0f, st);
-    cuda::rmsnorm(x_.get(), w.mlp_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
+    cuda::add_rmsnorm(y_.get(), x_.get(), w.mlp_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
     cuda::linear(h_.get(), M, w.mlp.gate.matrix(), gate_.get(), {}, st);
     cuda::linear(h_.get(), M, w.mlp.up.matrix(), up_.get(), {}, st);
     cuda::swiglu(gate_.get(), up_.get(), M * I, cpu::SwigluParams{}, act_.get(), st);  // as CpuDrafter: silu(gate) * up

@@ -40,7 +40,8 @@ size_t weight_bytes_of(const LayerWeightsT<W>& l) {
 CudaTargetStep::CudaTargetStep(const ModelConfig& config, ShardPlan plan, DeviceTargetWeights weights, comm::NcclComm& nccl,
                                const CudaStepLimits& limits, std::vector<int> tap_layers)
     : config_(config), plan_(std::move(plan)), w_(std::move(weights)), nccl_(nccl), limits_(limits),
-      tap_layers_(std::move(tap_layers)) {
+      tap_layers_(std::move(tap_layers)),
+      ep_exchange_(config.has_moe() && plan_.moe == MoeParallel::Ep && plan_.world > 1) {
   comm_ = std::make_unique<comm::NcclCollectives>(nccl_, stream_.get());
   const ModelConfig& c = config_;
   const size_t T = limits_.max_tokens, R = limits_.max_logit_rows, S = limits_.num_slots, H = c.hidden_size;
@@ -99,6 +100,21 @@ CudaTargetStep::CudaTargetStep(const ModelConfig& config, ShardPlan plan, Device
     routing_.local_experts = static_cast<int>(local);
     routing_.expert_begin = static_cast<int>(plan_.experts.begin);
     routing_.max_pairs = static_cast<int>(T * K);
+    if (ep_exchange_) {
+      // ep over several ranks: a share of at most ceil(T / N) tokens, m * K slots for every destination.
+      const size_t N = plan_.world, share = (T + N - 1) / N, slots = N * share * K;
+      std::vector<int32_t> owner(E);
+      for (size_t e = 0; e < E; ++e) owner[e] = plan_.owner_of_expert(static_cast<int>(e));
+      expert_owner_ = cuda::DeviceBuffer<int32_t>::from(owner);
+      xl_ = cuda::DeviceBuffer<float>(share * H);
+      send_ids_ = cuda::DeviceBuffer<int32_t>(slots);
+      send_weights_ = cuda::DeviceBuffer<float>(slots);
+      send_x_ = cuda::DeviceBuffer<float>(slots * H);
+      pair_slot_ = cuda::DeviceBuffer<int32_t>(share * K);
+      recv_ids_ = cuda::DeviceBuffer<int32_t>(T * K);
+      recv_weights_ = cuda::DeviceBuffer<float>(T * K);
+      recv_x_ = cuda::DeviceBuffer<float>(T * K * H);
+    }
   }
   const size_t V = plan_.vocab.size();
   selected_ = cuda::DeviceBuffer<float>(R * H);
@@ -219,25 +235,43 @@ void CudaTargetStep::forward(const Shape& s) {
   const size_t M = s.tokens, H = c.hidden_size;
   cuda::embed(tokens_, s.tokens, w_.embed.matrix(), static_cast<int>(plan_.vocab.begin), x_.get(), st);
   comm_->all_reduce(x_.get(), M * H, DType::F32, ReduceOp::Sum);
+  // Each residual add is fused with the norm that follows it (the next block's input h).
+  cuda::rmsnorm(x_.get(), w_.layers[0].attn_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
   for (int l = 0; l < c.num_layers; ++l) {
     attention_block(l, s, partial_.get());
+    if (ep_exchange_ && c.layers[l].moe) {
+      // ep over several ranks: each rank takes a share of the tokens to their experts and back, and the
+      // shares are gathered (x complete again); then the next layer's norm.
+      moe_ep_block(l, s);
+      if (l + 1 < c.num_layers)
+        cuda::rmsnorm(x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
+      copy_taps(l, s);
+      continue;
+    }
     comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
-    cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
-    cuda::rmsnorm(x_.get(), w_.layers[l].mlp_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
+    cuda::add_rmsnorm(partial_.get(), x_.get(), w_.layers[l].mlp_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
     if (c.layers[l].moe) moe_block(l, s, partial_.get());
     else dense_mlp(l, s, partial_.get());
     comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
-    cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
-    for (size_t t = 0; t < tap_layers_.size(); ++t)
-      if (tap_layers_[t] == l)
-        CUDA_CHECK(cudaMemcpy2DAsync(taps_.get() + t * H, tap_layers_.size() * H * sizeof(float), x_.get(), H * sizeof(float),
-                                     H * sizeof(float), M, cudaMemcpyDeviceToDevice, st));
+    if (l + 1 < c.num_layers)
+      cuda::add_rmsnorm(partial_.get(), x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
+    else
+      cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
+    copy_taps(l, s);
   }
   const int R = s.logit_rows;
   cuda::gather_rows(x_.get(), logit_rows_, R, H, selected_.get(), st);
   cuda::rmsnorm(selected_.get(), w_.final_norm.f32(), R, H, c.rms_norm_eps, selected_.get(), st);
   cuda::linear(selected_.get(), R, w_.head().matrix(), logits_.get(), {}, st);
   cuda::row_argmax(logits_.get(), R, static_cast<int>(plan_.vocab.size()), static_cast<int>(plan_.vocab.begin), argmax_.get(), st);
+}
+
+void CudaTargetStep::copy_taps(int l, const Shape& s) {
+  const size_t H = config_.hidden_size;
+  for (size_t t = 0; t < tap_layers_.size(); ++t)
+    if (tap_layers_[t] == l)
+      CUDA_CHECK(cudaMemcpy2DAsync(taps_.get() + t * H, tap_layers_.size() * H * sizeof(float), x_.get(), H * sizeof(float),
+                                   H * sizeof(float), s.tokens, cudaMemcpyDeviceToDevice, stream_.get()));
 }
 
 void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
@@ -252,7 +286,7 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
     CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * H * sizeof(float), st));
     return;
   }
-  cuda::rmsnorm(x_.get(), w_.layers[l].attn_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
+  // h_ holds this layer's attention input, attn_norm(x), from forward().
   cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
   cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
   cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
@@ -295,33 +329,80 @@ void CudaTargetStep::dense_mlp(int l, const Shape& s, float* partial) {
   cuda::linear(act_.get(), M, w.down.matrix(), partial, {}, st);
 }
 
-void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
+void CudaTargetStep::route(int l, const float* h, int m) {
   const ModelConfig& c = config_;
   const MoeWeightsT<cuda::DeviceWeight>& w = w_.layers[l].moe;
   cudaStream_t st = stream_.get();
-  const int M = s.tokens, K = c.top_k, H = c.hidden_size;
   // The router in FP32 activations: its top-k is a discrete choice that BF16 rounding can flip.
-  cuda::linear(h_.get(), M, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false, true}, st);
+  cuda::linear(h, m, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false, true}, st);
   cuda::RouterDeviceParams rp;
   rp.kind = c.router;
   rp.num_experts = c.num_experts;
-  rp.top_k = K;
+  rp.top_k = c.top_k;
   rp.normalize = c.norm_topk_prob;
   rp.scaling = c.routed_scaling_factor;
   rp.correction_bias = w.correction_bias.f32();
-  cuda::moe_route(router_logits_.get(), M, rp, expert_ids_.get(), route_weights_.get(), st);
-  cuda::moe_align(expert_ids_.get(), M, K, routing_, st);
+  cuda::moe_route(router_logits_.get(), m, rp, expert_ids_.get(), route_weights_.get(), st);
+}
+
+void CudaTargetStep::run_experts(int l, const float* x, int m, int k, const int32_t* ids, const float* weights,
+                                 float bias_scale, float* out) {
+  const ModelConfig& c = config_;
+  const MoeWeightsT<cuda::DeviceWeight>& w = w_.layers[l].moe;
+  cudaStream_t st = stream_.get();
+  cuda::moe_align(ids, m, k, routing_, st);
   if (count_active_)
     CUDA_CHECK(cudaMemcpyAsync(active_by_layer_.get() + l, routing_.active_count, sizeof(int32_t), cudaMemcpyDeviceToDevice, st));
-  cuda::moe_gate_up(h_.get(), M, K, routing_, w.gate.experts(), w.up.experts(), w.gate_bias.f32(), w.up_bias.f32(),
+  cuda::moe_gate_up(x, m, k, routing_, w.gate.experts(), w.up.experts(), w.gate_bias.f32(), w.up_bias.f32(),
                     {c.swiglu, c.swiglu_limit, c.swiglu_alpha}, moe_act_.get(), st);
+  cuda::moe_down(moe_act_.get(), m, k, routing_, w.down.experts(), w.down_bias.f32(), bias_scale, weights, out, st);
+}
+
+void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
+  const int M = s.tokens, K = config_.top_k, H = config_.hidden_size;
+  cudaStream_t st = stream_.get();
+  route(l, h_.get(), M);
   // tp: every rank holds every expert's slice and the whole down bias: count the bias on rank 0 only.
-  // ep: each expert lives on one rank, which adds its bias.
+  // One rank under ep: it owns every expert and adds every bias.
   const float bias_scale = plan_.moe == MoeParallel::Ep || plan_.rank == 0 ? 1.0f : 0.0f;
-  cuda::moe_down(moe_act_.get(), M, K, routing_, w.down.experts(), w.down_bias.f32(), bias_scale, route_weights_.get(),
-                 moe_out_.get(), st);
+  run_experts(l, h_.get(), M, K, expert_ids_.get(), route_weights_.get(), bias_scale, moe_out_.get());
   CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * H * sizeof(float), st));
   cuda::moe_combine(moe_out_.get(), M, K, H, partial, st);
+}
+
+void CudaTargetStep::moe_ep_block(int l, const Shape& s) {
+  const ModelConfig& c = config_;
+  cudaStream_t st = stream_.get();
+  const int M = s.tokens, K = c.top_k, H = c.hidden_size, N = plan_.world;
+  const Range mine = split_range(M, N, plan_.rank);
+  const int m = static_cast<int>(mine.size());
+  float* x_mine = x_.get() + mine.begin * H;
+  const std::vector<size_t> rows = token_split_counts(M, N, H);
+  // This rank's share of the tokens: the attention output summed over ranks, the residual, the norm.
+  comm_->reduce_scatter(partial_.get(), rows, DType::F32, ReduceOp::Sum, xl_.get());
+  cuda::add_rmsnorm(xl_.get(), x_mine, w_.layers[l].mlp_norm.f32(), m, H, c.rms_norm_eps, h_.get(), st);
+  route(l, h_.get(), m);
+  const cuda::EpExchange ex{expert_owner_.get(), N, m * K, send_ids_.get(), send_weights_.get(), send_x_.get(),
+                            pair_slot_.get()};
+  cuda::moe_dispatch(h_.get(), expert_ids_.get(), route_weights_.get(), m, K, H, ex, st);
+  // Every destination gets m * K slots from this rank; rank r sends its share's size times K.
+  std::vector<size_t> sent(N, static_cast<size_t>(m) * K), received(N), sent_h(N), received_h(N);
+  size_t total = 0;
+  for (int r = 0; r < N; ++r) {
+    received[r] = static_cast<size_t>(split_range(M, N, r).size()) * K;
+    total += received[r];
+    sent_h[r] = sent[r] * H;
+    received_h[r] = received[r] * H;
+  }
+  comm_->all_to_all_v(send_ids_.get(), sent, recv_ids_.get(), received, DType::I32);
+  comm_->all_to_all_v(send_weights_.get(), sent, recv_weights_.get(), received, DType::F32);
+  comm_->all_to_all_v(send_x_.get(), sent_h, recv_x_.get(), received_h, DType::F32);
+  // The owner computes each received pair whole (bias included) and weights it; empty slots give zeros.
+  run_experts(l, recv_x_.get(), static_cast<int>(total), 1, recv_ids_.get(), recv_weights_.get(), 1.0f, moe_out_.get());
+  // Back in the layout they were sent in (send_x_ is free again), then into this rank's tokens.
+  comm_->all_to_all_v(moe_out_.get(), received_h, send_x_.get(), sent_h, DType::F32);
+  cuda::moe_combine_returned(send_x_.get(), pair_slot_.get(), m, K, H, x_mine, st);
+  comm_->all_gather_v(x_mine, rows, DType::F32, x_.get());
 }
 
 }  // namespace tachyon

@@ -68,7 +68,12 @@ class CudaTargetStep final : public TargetStep {
   void forward(const Shape& shape);  // enqueues the whole step on stream_
   void attention_block(int layer, const Shape& s, float* partial);
   void dense_mlp(int layer, const Shape& s, float* partial);
-  void moe_block(int layer, const Shape& s, float* partial);
+  void moe_block(int layer, const Shape& s, float* partial);  // tokens replicated on every rank
+  void moe_ep_block(int layer, const Shape& s);  // ep over several ranks: token shares, all-to-all (updates x_)
+  void route(int layer, const float* h, int m);  // router logits and top-k into expert_ids_, route_weights_
+  void run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
+                   float* out);
+  void copy_taps(int layer, const Shape& s);
 
   const ModelConfig& config_;
   ShardPlan plan_;
@@ -76,6 +81,9 @@ class CudaTargetStep final : public TargetStep {
   comm::NcclComm& nccl_;
   CudaStepLimits limits_;
   std::vector<int> tap_layers_;
+  // MoE layers under ep with several ranks follow the CPU step's plan: each rank keeps a share of the
+  // tokens and exchanges them with the experts' owners (all-to-all), rather than replicating them.
+  bool ep_exchange_ = false;
   cuda::Stream stream_;
   std::unique_ptr<comm::NcclCollectives> comm_;
 
@@ -95,6 +103,9 @@ class CudaTargetStep final : public TargetStep {
   cuda::DeviceBuffer<float> x_, h_, partial_, q_, k_, v_, attn_, gate_, up_, act_;
   cuda::DeviceBuffer<float> router_logits_, route_weights_, moe_act_, moe_out_, selected_, logits_, taps_;
   cuda::DeviceBuffer<int32_t> expert_ids_, routing_i32_;
+  // The ep exchange (ep_exchange_ only): expert owners, this rank's token share, send and receive blocks.
+  cuda::DeviceBuffer<int32_t> expert_owner_, send_ids_, pair_slot_, recv_ids_;
+  cuda::DeviceBuffer<float> xl_, send_weights_, send_x_, recv_weights_, recv_x_;
   cuda::DeviceBuffer<cuda::ArgmaxCandidate> argmax_;
   cuda::MoeRouting routing_;
   float* logits_host_ = nullptr;  // pinned

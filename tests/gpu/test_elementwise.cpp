@@ -13,7 +13,9 @@ using namespace tachyon;
 using cuda::DeviceBuffer;
 
 TEST_CASE("gpu rmsnorm equals the CPU reference (rows of hidden width and per-head QK-norm)") {
-  for (auto [rows, dim] : {std::pair{9, 6144}, std::pair{9 * 128, 128}, std::pair{1, 64}}) {
+  // Hidden widths take the block-per-row kernel (up to 16384), the others the warp-per-row one.
+  for (auto [rows, dim] : {std::pair{9, 6144}, std::pair{1, 2048}, std::pair{3, 16384}, std::pair{2, 20000},
+                           std::pair{2, 1030}, std::pair{9 * 128, 128}, std::pair{1, 64}}) {
     auto x = test::random_floats(rows * dim, 1, 2.0f), w = test::random_floats(dim, 2, 0.1f, 1.0f);
     std::vector<float> ref(x.size());
     cpu::rmsnorm(x.data(), w.data(), rows, dim, 1e-6f, ref.data());
@@ -23,6 +25,30 @@ TEST_CASE("gpu rmsnorm equals the CPU reference (rows of hidden width and per-he
     cuda::rmsnorm(dx.get(), dw.get(), rows, dim, 1e-6f, dy.get(), nullptr);
     const auto c = test::compare(dy.download(), ref, 1e-5, 1e-5);
     CHECK_MESSAGE(c.ok, c.report);
+  }
+}
+
+TEST_CASE("gpu add_rmsnorm: x += delta written back, then the CPU reference's norm; in place too") {
+  for (auto [rows, dim] : {std::pair{1, 2048}, std::pair{9, 6144}, std::pair{2, 20000}, std::pair{3, 130}}) {
+    auto x = test::random_floats(rows * dim, 3, 2.0f), delta = test::random_floats(rows * dim, 4, 1.0f);
+    auto w = test::random_floats(dim, 5, 0.1f, 1.0f);
+    std::vector<float> sum(x.size()), ref(x.size());
+    for (size_t i = 0; i < x.size(); ++i) sum[i] = x[i] + delta[i];
+    cpu::rmsnorm(sum.data(), w.data(), rows, dim, 1e-6f, ref.data());
+    for (bool in_place : {false, true}) {
+      auto dx = DeviceBuffer<float>::from(x), dd = DeviceBuffer<float>::from(delta), dw = DeviceBuffer<float>::from(w);
+      DeviceBuffer<float> dy(x.size());
+      test::poison(dy.get(), dy.size());
+      float* y = in_place ? dx.get() : dy.get();
+      cuda::add_rmsnorm(dd.get(), dx.get(), dw.get(), rows, dim, 1e-6f, y, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      if (!in_place) {
+        const auto cx = test::compare(dx.download(), sum, 0, 0);  // one FP32 add: exact
+        CHECK_MESSAGE(cx.ok, "x after the add, dim ", dim, ": ", cx.report);
+      }
+      const auto c = test::compare(in_place ? dx.download() : dy.download(), ref, 1e-5, 1e-5);
+      CHECK_MESSAGE(c.ok, "dim ", dim, in_place ? " in place: " : ": ", c.report);
+    }
   }
 }
 
@@ -66,22 +92,41 @@ TEST_CASE("gpu embedding gather equals the CPU reference in every format, zeros 
 }
 
 TEST_CASE("gpu row arg-max: largest value, lowest index among ties") {
-  const int n = 3, v = 5000;
-  auto logits = test::random_floats(n * v, 5);
-  logits[0 * v + 17] = 50.0f;
-  logits[0 * v + 4000] = 50.0f;  // tie: 17 wins
-  logits[2 * v + 4999] = 60.0f;
+  for (int v : {5000, 5001, 151936}) {  // the vectorised path, the scalar one, a vocabulary-sized row
+    CAPTURE(v);
+    const int n = 3;
+    auto logits = test::random_floats(n * v, 5);
+    logits[0 * v + 17] = 50.0f;
+    logits[0 * v + 4000] = 50.0f;  // tie: 17 wins
+    logits[2 * v + v - 1] = 60.0f;
+    auto d = DeviceBuffer<float>::from(logits);
+    DeviceBuffer<cuda::ArgmaxCandidate> out(n);
+    cuda::row_argmax(d.get(), n, v, 1000, out.get(), nullptr);
+    const auto got = out.download();
+    CHECK(got[0].id == 1017);
+    CHECK(got[0].value == 50.0f);
+    CHECK(got[2].id == 1000 + v - 1);
+    int best = 0;
+    for (int i = 1; i < v; ++i)
+      if (logits[v + i] > logits[v + best]) best = i;
+    CHECK(got[1].id == 1000 + best);
+    CHECK(got[1].value == logits[v + best]);
+  }
+}
+
+TEST_CASE("gpu row arg-max: ties inside one 16-byte group, across threads, and all-equal rows") {
+  const int v = 4096 * 3;
+  std::vector<float> logits(3 * v, 0.0f);
+  logits[0 * v + 6] = logits[0 * v + 5] = 7.0f;         // same float4: 5 wins
+  logits[1 * v + 4 * 1500 + 1] = logits[1 * v + 9] = 7.0f;  // different threads: 9 wins
+  // row 2: every value equal: index 0 wins
   auto d = DeviceBuffer<float>::from(logits);
-  DeviceBuffer<cuda::ArgmaxCandidate> out(n);
-  cuda::row_argmax(d.get(), n, v, 1000, out.get(), nullptr);
+  DeviceBuffer<cuda::ArgmaxCandidate> out(3);
+  cuda::row_argmax(d.get(), 3, v, 0, out.get(), nullptr);
   const auto got = out.download();
-  CHECK(got[0].id == 1017);
-  CHECK(got[0].value == 50.0f);
-  CHECK(got[2].id == 1000 + 4999);
-  int best = 0;
-  for (int i = 1; i < v; ++i)
-    if (logits[v + i] > logits[v + best]) best = i;
-  CHECK(got[1].id == 1000 + best);
+  CHECK(got[0].id == 5);
+  CHECK(got[1].id == 9);
+  CHECK(got[2].id == 0);
 }
 
 TEST_CASE("gpu swiglu (both kinds), gather_rows and scale equal the CPU reference") {

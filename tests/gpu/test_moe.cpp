@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <random>
 #include <set>
 
 #include "gpu_test_util.h"
@@ -561,5 +562,62 @@ TEST_CASE("gpu moe pipeline: route -> align -> gate_up -> down -> combine equals
     const double tol = uses_tensor_cores(c.format) ? 2e-2 : 1e-4;
     const auto cmp = test::compare(delta_got, delta_ref, tol * rms(delta_ref), tol);
     CHECK_MESSAGE(cmp.ok, cmp.report);
+  }
+}
+
+TEST_CASE("gpu moe_dispatch / moe_combine_returned: per-destination blocks in pair order, empty slots -1, sums in slot order") {
+  // 3 ranks own experts [0, 3), [3, 5), [5, 9); m tokens of top-3 choices, with some tokens sending
+  // nothing to a rank and one rank receiving from no token at all (m = 1).
+  const std::vector<int32_t> owner = {0, 0, 0, 1, 1, 2, 2, 2, 2};
+  const int ranks = 3, K = 3, H = 8;
+  for (int m : {1, 2, 7}) {
+    CAPTURE(m);
+    const int n = m * K, capacity = n;
+    std::vector<int32_t> ids(n);
+    std::vector<float> weights(n);
+    std::mt19937 rng(static_cast<uint32_t>(m));
+    for (int t = 0; t < m; ++t) {
+      std::vector<int32_t> all(owner.size());
+      std::iota(all.begin(), all.end(), 0);
+      std::shuffle(all.begin(), all.end(), rng);
+      for (int j = 0; j < K; ++j) ids[t * K + j] = m == 1 ? 5 + j : all[j];  // m = 1: everything to rank 2
+    }
+    for (int i = 0; i < n; ++i) weights[i] = 0.25f + static_cast<float>(i);
+    const auto x = test::random_floats(static_cast<size_t>(m) * H, 40 + m);
+    auto d_owner = DeviceBuffer<int32_t>::from(owner), d_ids = DeviceBuffer<int32_t>::from(ids);
+    auto d_w = DeviceBuffer<float>::from(weights), d_x = DeviceBuffer<float>::from(x);
+    DeviceBuffer<int32_t> send_ids(ranks * capacity), pair_slot(n);
+    DeviceBuffer<float> send_w(ranks * capacity), send_x(static_cast<size_t>(ranks) * capacity * H);
+    const cuda::EpExchange ex{d_owner.get(), ranks, capacity, send_ids.get(), send_w.get(), send_x.get(), pair_slot.get()};
+    cuda::moe_dispatch(d_x.get(), d_ids.get(), d_w.get(), m, K, H, ex, nullptr);
+    const auto got_ids = send_ids.download(), got_slot = pair_slot.download();
+    const auto got_w = send_w.download(), got_x = send_x.download();
+
+    // What the CPU step sends: per destination, its pairs in ascending pair order.
+    std::vector<int> next(ranks, 0);
+    for (int i = 0; i < n; ++i) {
+      const int d = owner[ids[i]];
+      const int slot = d * capacity + next[d]++;
+      CHECK(got_slot[i] == slot);
+      CHECK(got_ids[slot] == ids[i]);
+      CHECK(got_w[slot] == weights[i]);
+      for (int c = 0; c < H; ++c) CHECK(got_x[static_cast<size_t>(slot) * H + c] == x[static_cast<size_t>(i / K) * H + c]);
+    }
+    for (int d = 0; d < ranks; ++d)
+      for (int s = next[d]; s < capacity; ++s) CHECK(got_ids[d * capacity + s] == -1);
+
+    // Returned rows (any values) summed per token in slot order, then added to y.
+    const auto back = test::random_floats(static_cast<size_t>(ranks) * capacity * H, 50 + m);
+    auto y = test::random_floats(static_cast<size_t>(m) * H, 60 + m);
+    auto d_back = DeviceBuffer<float>::from(back), d_y = DeviceBuffer<float>::from(y);
+    cuda::moe_combine_returned(d_back.get(), pair_slot.get(), m, K, H, d_y.get(), nullptr);
+    for (int t = 0; t < m; ++t)
+      for (int c = 0; c < H; ++c) {
+        float s = 0.0f;
+        for (int j = 0; j < K; ++j) s += back[static_cast<size_t>(got_slot[t * K + j]) * H + c];
+        y[static_cast<size_t>(t) * H + c] += s;
+      }
+    const auto c = test::compare(d_y.download(), y, 0, 0);  // the same FP32 additions in the same order
+    CHECK_MESSAGE(c.ok, c.report);
   }
 }
