@@ -47,7 +47,7 @@ int run_bench_step(int argc, char** argv) {
   po::options_description opts("options");
   std::string model, tokens, seqs, moe, json_path;
   int context = 0, slice_of = 0, reps = 0;
-  bool no_graphs = false, profile = false;
+  bool no_graphs = false, no_pdl = false, profile = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
        fmt::format("model shape: {}", fmt::join(bench_model_names(), ", ")).c_str())
@@ -59,6 +59,7 @@ int run_bench_step(int argc, char** argv) {
        "each rank holds 1/N of the model (default: the model's deployment, 8 for mimo and qwen3-235b, or the ranks)")
       ("reps", po::value(&reps)->default_value(100), "timed steps per shape")
       ("no-graphs", po::bool_switch(&no_graphs), "launch kernels directly instead of replaying CUDA graphs")
+      ("no-pdl", po::bool_switch(&no_pdl), "launch kernels without programmatic dependent launch (to measure what it gives)")
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
@@ -80,6 +81,7 @@ int run_bench_step(int argc, char** argv) {
   o.slice_of = slice_of;
   o.reps = reps;
   o.graphs = !no_graphs;
+  o.pdl = !no_pdl;
   o.profile = profile;
   comm::MpiSession mpi(&argc, &argv);
   const BenchStepResult r = bench_step(o, mpi.world());

@@ -30,6 +30,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/attention_generic.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mma.cuh"
 
 namespace tachyon::cuda {
@@ -94,6 +95,7 @@ __device__ __forceinline__ int swz(int row, int c) { return (c & ~7) | ((c ^ row
 
 template <int D, int DV, int KW>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
+  pdl_enter();  // launch.cuh: before any global memory access
   constexpr int RW = kWarps / KW;      // 16-row tiles per CTA
   constexpr int BKW = kTileKeys / KW;  // keys of a tile per warp
   constexpr int NJ = BKW / 8;          // S n-tiles per warp
@@ -379,6 +381,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 
 __global__ void kv_write_kernel(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
                                 KvCacheView c) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const size_t k_row = static_cast<size_t>(c.kv_heads) * c.head_dim, v_row = static_cast<size_t>(c.kv_heads) * c.v_head_dim;
   const size_t nk = static_cast<size_t>(m) * k_row, total = nk + static_cast<size_t>(m) * v_row;
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
@@ -471,7 +474,7 @@ void kv_write(const float* k, const float* v, const int32_t* row_slot, const int
   if (m <= 0) return;
   const size_t total = static_cast<size_t>(m) * cache.kv_heads * (cache.head_dim + cache.v_head_dim);
   const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, 4096));
-  kv_write_kernel<<<blocks, 256, 0, stream>>>(k, v, row_slot, row_pos, m, cache);
+  launch(kv_write_kernel, {dim3(blocks), dim3(256)}, stream, k, v, row_slot, row_pos, m, cache);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -519,21 +522,11 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   a.sinks = p.sinks;
   a.splits = splits;
 
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(static_cast<unsigned>(row_blocks * splits), static_cast<unsigned>(cache.kv_heads),
-                     static_cast<unsigned>(batch.num_seqs));
-  cfg.blockDim = dim3(kThreads, 1, 1);
-  cfg.dynamicSmemBytes = k.smem;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = static_cast<unsigned>(splits);
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
+  const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * splits), static_cast<unsigned>(cache.kv_heads),
+                               static_cast<unsigned>(batch.num_seqs)),
+                          dim3(kThreads), k.smem, static_cast<unsigned>(splits)};
   void* params[] = {&a};
-  CUDA_CHECK(cudaLaunchKernelExC(&cfg, k.fn, params));
+  launch_untyped(k.fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,5 +1,6 @@
 #include "kernels/cuda/attention_generic.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace tachyon::cuda {
 
@@ -12,6 +13,7 @@ __device__ __forceinline__ float bf16_at(const __nv_bfloat16* p, int i) { return
 
 __global__ void __launch_bounds__(kWarps * 32) attention_generic_kernel(const float* q, AttentionBatch batch, KvCacheView c,
                                                                         AttentionParams p, float* out) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const int row_in_seq = blockIdx.x, h = blockIdx.y, s = blockIdx.z;
   if (row_in_seq >= batch.count[s]) return;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -77,7 +79,7 @@ void attention_generic(const float* q, const AttentionBatch& batch, const KvCach
                "attention: head dims above 256 are not supported");
   const dim3 grid(static_cast<unsigned>(batch.max_count), static_cast<unsigned>(p.num_q_heads),
                   static_cast<unsigned>(batch.num_seqs));
-  attention_generic_kernel<<<grid, kWarps * 32, 0, stream>>>(q, batch, cache, p, out);
+  launch(attention_generic_kernel, {grid, dim3(kWarps * 32)}, stream, q, batch, cache, p, out);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -3,19 +3,15 @@
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/row_ops.cuh"
 #include "model/fp8.h"
 
 namespace tachyon::cuda {
 
 namespace {
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
 
 // Sum of v over the block (blockDim.x a multiple of 32, at most 1024), the same on every thread; the
 // warps' partial sums are added in warp order, so the result is deterministic. `scratch` holds 32 floats.
@@ -40,6 +36,7 @@ constexpr int kNormBlockMaxDim = kNormMaxThreads * 4 * kNormVec;
 
 template <bool kAddDelta>
 __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* w, int dim, float eps, float* y) {
+  pdl_enter();  // launch.cuh: before any global memory access
   __shared__ float scratch[32];
   const size_t base = static_cast<size_t>(blockIdx.x) * dim;
   const int d4 = dim / 4;
@@ -73,20 +70,19 @@ __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* 
 
 // Short rows (per-head QK-norm, head_dim 64-256, many rows): one warp per row.
 __global__ void rmsnorm_kernel(const float* x, const float* w, int rows, int dim, float eps, float* y) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (row >= rows) return;
   const float* xr = x + static_cast<size_t>(row) * dim;
-  float s = 0.0f;
-  for (int i = lane; i < dim; i += 32) s += xr[i] * xr[i];
-  s = warp_sum(s);
-  const float inv = rsqrtf(s / dim + eps);
+  const float inv = warp_inv_rms(xr, dim, eps);
   float* yr = y + static_cast<size_t>(row) * dim;
   for (int i = lane; i < dim; i += 32) yr[i] = xr[i] * inv * w[i];
 }
 
 __global__ void rope_kernel(float* x, int rows, int heads, int head_dim, int rotary_dim, const int32_t* positions,
                             const float* inv_freq, float af) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const int half = rotary_dim / 2;
   const int64_t total = static_cast<int64_t>(rows) * heads * half;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
@@ -94,15 +90,8 @@ __global__ void rope_kernel(float* x, int rows, int heads, int head_dim, int rot
     const int d = static_cast<int>(i % half);
     const int64_t rh = i / half;  // row * heads + head
     const int row = static_cast<int>(rh / heads);
-    // FP32 angle as the references form it, then an accurate sincos of it.
-    const float angle = static_cast<float>(positions[row]) * inv_freq[d];
-    double s, c;
-    sincos(static_cast<double>(angle), &s, &c);
-    const float cs = static_cast<float>(c) * af, sn = static_cast<float>(s) * af;
     float* v = x + rh * head_dim;
-    const float a = v[d], b = v[d + half];
-    v[d] = a * cs - b * sn;
-    v[d + half] = b * cs + a * sn;
+    rope_rotate(v[d], v[d + half], positions[row], inv_freq[d], af);
   }
 }
 
@@ -126,6 +115,7 @@ __device__ float load_element(const DeviceMatrix& m, int r, int c) {
 }
 
 __global__ void embed_kernel(const int32_t* ids, int n, DeviceMatrix table, int vocab_begin, float* out) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const int i = blockIdx.x;
   if (i >= n) return;
   const int local = ids[i] - vocab_begin;
@@ -135,16 +125,19 @@ __global__ void embed_kernel(const int32_t* ids, int n, DeviceMatrix table, int 
 }
 
 __global__ void add_kernel(const float* x, float* y, size_t n, float scale) {
+  pdl_enter();  // launch.cuh: before any global memory access
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x)
     y[i] += x[i] * scale;
 }
 
 __global__ void scale_kernel(float* x, size_t n, float s) {
+  pdl_enter();  // launch.cuh: before any global memory access
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x)
     x[i] *= s;
 }
 
 __global__ void swiglu_kernel(const float* gate, const float* up, size_t n, cpu::SwigluParams p, float* out) {
+  pdl_enter();  // launch.cuh: before any global memory access
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     float g = gate[i], u = up[i];
     if (p.kind == SwigluKind::Standard) {
@@ -158,6 +151,7 @@ __global__ void swiglu_kernel(const float* gate, const float* up, size_t n, cpu:
 }
 
 __global__ void gather_rows_kernel(const float* src, const int32_t* rows, int width, float* dst) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const float* s = src + static_cast<size_t>(rows[blockIdx.x]) * width;
   float* d = dst + static_cast<size_t>(blockIdx.x) * width;
   for (int c = threadIdx.x; c < width; c += blockDim.x) d[c] = s[c];
@@ -172,6 +166,7 @@ __device__ __forceinline__ void argmax_take(float v, int i, float& best, int& id
 }
 
 __global__ void row_argmax_kernel(const float* logits, int v, int vocab_begin, ArgmaxCandidate* out) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const float* row = logits + static_cast<size_t>(blockIdx.x) * v;
   float best = -INFINITY;
   int idx = INT32_MAX;
@@ -221,10 +216,10 @@ int norm_threads(int dim) {
 void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, x, w, y, x)) {
-    rmsnorm_block_kernel<false><<<rows, norm_threads(dim), 0, stream>>>(nullptr, const_cast<float*>(x), w, dim, eps, y);
+    launch(rmsnorm_block_kernel<false>, {dim3(rows), dim3(norm_threads(dim))}, stream, nullptr, const_cast<float*>(x), w, dim, eps, y);
   } else {
     constexpr int kWarps = 8;
-    rmsnorm_kernel<<<(rows + kWarps - 1) / kWarps, kWarps * 32, 0, stream>>>(x, w, rows, dim, eps, y);
+    launch(rmsnorm_kernel, {dim3((rows + kWarps - 1) / kWarps), dim3(kWarps * 32)}, stream, x, w, rows, dim, eps, y);
   }
   CUDA_CHECK_LAUNCH();
 }
@@ -232,7 +227,7 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
 void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, delta, x, w, y)) {
-    rmsnorm_block_kernel<true><<<rows, norm_threads(dim), 0, stream>>>(delta, x, w, dim, eps, y);
+    launch(rmsnorm_block_kernel<true>, {dim3(rows), dim3(norm_threads(dim))}, stream, delta, x, w, dim, eps, y);
     CUDA_CHECK_LAUNCH();
     return;
   }
@@ -244,44 +239,44 @@ void rope(float* x, int rows, int heads, int head_dim, int rotary_dim, const int
           float attention_factor, cudaStream_t stream) {
   const int64_t work = static_cast<int64_t>(rows) * heads * (rotary_dim / 2);
   if (work == 0) return;
-  rope_kernel<<<grid_for(work, 256), 256, 0, stream>>>(x, rows, heads, head_dim, rotary_dim, positions, inv_freq,
+  launch(rope_kernel, {dim3(grid_for(work, 256)), dim3(256)}, stream, x, rows, heads, head_dim, rotary_dim, positions, inv_freq,
                                                        attention_factor);
   CUDA_CHECK_LAUNCH();
 }
 
 void embed(const int32_t* ids, int n, const DeviceMatrix& table, int vocab_begin, float* out, cudaStream_t stream) {
   if (n == 0) return;
-  embed_kernel<<<n, 256, 0, stream>>>(ids, n, table, vocab_begin, out);
+  launch(embed_kernel, {dim3(n), dim3(256)}, stream, ids, n, table, vocab_begin, out);
   CUDA_CHECK_LAUNCH();
 }
 
 void add(const float* x, float* y, size_t n, float scale, cudaStream_t stream) {
   if (n == 0) return;
-  add_kernel<<<grid_for(static_cast<int64_t>(n), 256), 256, 0, stream>>>(x, y, n, scale);
+  launch(add_kernel, {dim3(grid_for(static_cast<int64_t>(n), 256)), dim3(256)}, stream, x, y, n, scale);
   CUDA_CHECK_LAUNCH();
 }
 
 void scale(float* x, size_t n, float s, cudaStream_t stream) {
   if (n == 0) return;
-  scale_kernel<<<grid_for(static_cast<int64_t>(n), 256), 256, 0, stream>>>(x, n, s);
+  launch(scale_kernel, {dim3(grid_for(static_cast<int64_t>(n), 256)), dim3(256)}, stream, x, n, s);
   CUDA_CHECK_LAUNCH();
 }
 
 void swiglu(const float* gate, const float* up, size_t n, const cpu::SwigluParams& p, float* out, cudaStream_t stream) {
   if (n == 0) return;
-  swiglu_kernel<<<grid_for(static_cast<int64_t>(n), 256), 256, 0, stream>>>(gate, up, n, p, out);
+  launch(swiglu_kernel, {dim3(grid_for(static_cast<int64_t>(n), 256)), dim3(256)}, stream, gate, up, n, p, out);
   CUDA_CHECK_LAUNCH();
 }
 
 void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst, cudaStream_t stream) {
   if (n == 0) return;
-  gather_rows_kernel<<<n, 256, 0, stream>>>(src, rows, width, dst);
+  launch(gather_rows_kernel, {dim3(n), dim3(256)}, stream, src, rows, width, dst);
   CUDA_CHECK_LAUNCH();
 }
 
 void row_argmax(const float* logits, int n, int v, int vocab_begin, ArgmaxCandidate* out, cudaStream_t stream) {
   if (n == 0) return;
-  row_argmax_kernel<<<n, 1024, 0, stream>>>(logits, v, vocab_begin, out);
+  launch(row_argmax_kernel, {dim3(n), dim3(1024)}, stream, logits, v, vocab_begin, out);
   CUDA_CHECK_LAUNCH();
 }
 

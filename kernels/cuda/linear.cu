@@ -31,6 +31,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/linear.h"
@@ -156,6 +157,7 @@ constexpr int kGranule = kChunkK<F, kMma> > 128 ? kChunkK<F, kMma> : 128;
 
 template <WeightFormat F, bool kMma, int NTOK, int MT, int D>
 __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) linear_kernel(const Args a) {
+  pdl_enter();  // launch.cuh: before any global memory access
   constexpr int E = kElems<F>;
   constexpr int CK = kChunkK<F, kMma>;                 // k per chunk and row
   constexpr int P = kMma ? 2 * MT : 4;                 // 16-byte pieces per lane and chunk
@@ -682,20 +684,10 @@ void launch_group(const float* x, int m, const DeviceMatrix& w, float* y, const 
 
   const int rows_per_cta = kWarps * a.tiles_per_warp * 16 * c.mt;
   const int row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups), 1);
-  cfg.blockDim = dim3(kThreads, 1, 1);
-  cfg.dynamicSmemBytes = pc.smem;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = static_cast<unsigned>(a.splits);
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
+  const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups)), dim3(kThreads),
+                          pc.smem, static_cast<unsigned>(a.splits)};
   void* params[] = {&a};
-  CUDA_CHECK(cudaLaunchKernelExC(&cfg, c.fn, params));
+  launch_untyped(c.fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();
 }
 

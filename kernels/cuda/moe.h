@@ -60,7 +60,8 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
 void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
               const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream);
 
-void moe_combine(const float* out, int m, int top_k, int hidden, float* y, cudaStream_t stream);
+// accumulate = false stores the sum instead (no need to clear y first).
+void moe_combine(const float* out, int m, int top_k, int hidden, float* y, cudaStream_t stream, bool accumulate = true);
 
 // The ep plan's exchange (runtime/cuda/cuda_target_step.cpp runs it around an NCCL all-to-all): a
 // rank's m tokens choose top_k experts each; pair i = token * top_k + slot goes to the rank that owns

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
 
 namespace tachyon::cuda {
@@ -52,6 +53,7 @@ __device__ __forceinline__ int bucket_of(int32_t id, int expert_begin, int local
 }
 
 __global__ void __launch_bounds__(kAlignThreads) moe_align_kernel(const int32_t* expert_ids, int n, MoeRouting r) {
+  pdl_enter();  // launch.cuh: before any global memory access
   extern __shared__ int align_smem[];
   const int L = r.local_experts;
   int* count = align_smem;       // [L + 1]
@@ -122,7 +124,7 @@ void moe_align(const int32_t* expert_ids, int m, int top_k, const MoeRouting& ro
     CUDA_CHECK(cudaFuncSetAttribute(moe_align_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
   }
   CUDA_REQUIRE(smem <= static_cast<size_t>(optin), "moe_align: too many pairs for one block's shared memory");
-  moe_align_kernel<<<1, kAlignThreads, smem, stream>>>(expert_ids, n, routing);
+  launch(moe_align_kernel, {dim3(1), dim3(kAlignThreads), smem}, stream, expert_ids, n, routing);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
 
 namespace tachyon::cuda {
@@ -50,6 +51,7 @@ __device__ int exclusive_scan(int v, int* scratch, int& total) {
 __global__ void __launch_bounds__(kPlanThreads) dispatch_plan_kernel(const int32_t* expert_ids, const float* weights, int n,
                                                                      const int32_t* owner, int ranks, int capacity,
                                                                      int32_t* send_ids, float* send_weights, int32_t* pair_slot) {
+  pdl_enter();  // launch.cuh: before any global memory access
   __shared__ int scratch[33];
   for (int d = 0; d < ranks; ++d) {
     int carry = 0;
@@ -74,6 +76,7 @@ __global__ void __launch_bounds__(kPlanThreads) dispatch_plan_kernel(const int32
 
 // Block i copies token i / top_k's row to its pair's slot.
 __global__ void dispatch_rows_kernel(const float4* x, const int32_t* pair_slot, int top_k, int h4, float4* send_x) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const int i = blockIdx.x;
   const float4* src = x + static_cast<size_t>(i / top_k) * h4;
   float4* dst = send_x + static_cast<size_t>(pair_slot[i]) * h4;
@@ -81,6 +84,7 @@ __global__ void dispatch_rows_kernel(const float4* x, const int32_t* pair_slot, 
 }
 
 __global__ void combine_slots_kernel(const float4* back, const int32_t* pair_slot, int m, int k, int h4, float4* y) {
+  pdl_enter();  // launch.cuh: before any global memory access
   const int64_t total = static_cast<int64_t>(m) * h4;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -106,10 +110,10 @@ void moe_dispatch(const float* x, const int32_t* expert_ids, const float* weight
   if (n == 0) return;  // a rank whose token share is empty sends nothing
   CUDA_REQUIRE(n <= ex.capacity, "moe_dispatch: more pairs than one destination's capacity");
   CUDA_REQUIRE(hidden % 4 == 0 && aligned16(x) && aligned16(ex.send_x), "moe_dispatch: rows must allow 16-byte access");
-  dispatch_plan_kernel<<<1, kPlanThreads, 0, stream>>>(expert_ids, weights, n, ex.owner, ex.ranks, ex.capacity,
+  launch(dispatch_plan_kernel, {dim3(1), dim3(kPlanThreads)}, stream, expert_ids, weights, n, ex.owner, ex.ranks, ex.capacity,
                                                        ex.send_ids, ex.send_weights, ex.pair_slot);
   CUDA_CHECK_LAUNCH();
-  dispatch_rows_kernel<<<n, 256, 0, stream>>>(reinterpret_cast<const float4*>(x), ex.pair_slot, top_k, hidden / 4,
+  launch(dispatch_rows_kernel, {dim3(n), dim3(256)}, stream, reinterpret_cast<const float4*>(x), ex.pair_slot, top_k, hidden / 4,
                                               reinterpret_cast<float4*>(ex.send_x));
   CUDA_CHECK_LAUNCH();
 }
@@ -121,7 +125,7 @@ void moe_combine_returned(const float* back, const int32_t* pair_slot, int m, in
   constexpr int kThreads = 256;
   const int64_t work = static_cast<int64_t>(m) * (hidden / 4);
   const int grid = static_cast<int>(std::min<int64_t>((work + kThreads - 1) / kThreads, 4096));
-  combine_slots_kernel<<<grid, kThreads, 0, stream>>>(reinterpret_cast<const float4*>(back), pair_slot, m, top_k,
+  launch(combine_slots_kernel, {dim3(grid), dim3(kThreads)}, stream, reinterpret_cast<const float4*>(back), pair_slot, m, top_k,
                                                       hidden / 4, reinterpret_cast<float4*>(y));
   CUDA_CHECK_LAUNCH();
 }

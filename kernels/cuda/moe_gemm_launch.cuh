@@ -38,7 +38,7 @@ void launch_mma(const MoeGemmParams& p, size_t smem, cudaStream_t stream) {
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, device_limits().smem_optin));
     configured = true;
   }
-  kernel<<<device_limits().sms, W * 32, smem, stream>>>(p);
+  launch(kernel, {dim3(device_limits().sms), dim3(W * 32), smem}, stream, p);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -94,7 +94,7 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
                                  : launch_mma_tokens<WeightFormat::BF16, P, 16, 2, 2, false>(p, stream))
       return;
   }
-  moe_simple_kernel<P><<<device_limits().sms * 4, 256, 0, stream>>>(p);
+  launch(moe_simple_kernel<P>, {dim3(device_limits().sms * 4), dim3(256)}, stream, p);
   CUDA_CHECK_LAUNCH();
 }
 

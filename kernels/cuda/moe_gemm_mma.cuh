@@ -30,6 +30,7 @@
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/moe_gemm_params.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace tachyon::cuda::moe_detail {
 
@@ -388,6 +389,7 @@ struct MmaCta {
 
 template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
 __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
+  pdl_enter();  // launch.cuh: before any global memory access
   using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot>;
   constexpr int kNP = Cta::kNP;
   extern __shared__ __align__(16) uint8_t smem[];

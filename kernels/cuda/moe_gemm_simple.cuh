@@ -12,6 +12,7 @@
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/moe_gemm_params.cuh"
 #include "model/fp8.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace tachyon::cuda::moe_detail {
 
@@ -44,6 +45,7 @@ __device__ __forceinline__ float warp_sum_f(float v) {
 
 template <Proj P>
 __global__ void __launch_bounds__(256) moe_simple_kernel(const MoeGemmParams p) {
+  pdl_enter();  // launch.cuh: before any global memory access
   constexpr int kTok = 8;
   if constexpr (P == Proj::Down) zero_nonlocal_rows(p);
   const int lane = threadIdx.x % 32, rows = p.rows, K = p.K;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
 
 namespace tachyon::cuda {
@@ -33,6 +34,7 @@ __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
 
 // Scores go to shared memory: `sel` is what top-k ranks, `val` what the weights are made of.
 __global__ void moe_route_kernel(const float* logits, int m, RouterDeviceParams p, int32_t* expert_ids, float* weights) {
+  pdl_enter();  // launch.cuh: before any global memory access
   extern __shared__ float route_smem[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int t = blockIdx.x * kRouteWarps + warp;
@@ -112,7 +114,7 @@ void moe_route(const float* logits, int m, const RouterDeviceParams& p, int32_t*
   CUDA_REQUIRE(p.top_k >= 1 && p.top_k <= 32 && p.top_k <= p.num_experts, "moe_route: top_k must be in [1, min(32, E)]");
   CUDA_REQUIRE(p.num_experts <= 1024, "moe_route: at most 1024 experts (one 32-bit taken-mask per lane)");
   const size_t smem = static_cast<size_t>(kRouteWarps) * 2 * p.num_experts * sizeof(float);
-  moe_route_kernel<<<(m + kRouteWarps - 1) / kRouteWarps, kRouteWarps * 32, smem, stream>>>(logits, m, p, expert_ids,
+  launch(moe_route_kernel, {dim3((m + kRouteWarps - 1) / kRouteWarps), dim3(kRouteWarps * 32), smem}, stream, logits, m, p, expert_ids,
                                                                                            weights);
   CUDA_CHECK_LAUNCH();
 }

@@ -14,6 +14,7 @@
 #include "comm/world.h"
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.h"
 #include "model/error.h"
 #include "runtime/bench_models.h"
 #include "runtime/cuda/cuda_target_step.h"
@@ -102,6 +103,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   TACHYON_REQUIRE(cudaGetDeviceCount(&gpus) == cudaSuccess && gpus > 0, "tachyon bench step needs a GPU");
   world.device = world.local_rank % gpus;
   CUDA_CHECK(cudaSetDevice(world.device));
+  cuda::set_programmatic_launch(o.pdl);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0,
                   "bench step: --seqs and --tokens need at least one value, --reps > 0, --context >= 0");
 
@@ -147,10 +149,10 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   result.notes.push_back(fmt::format(
       "{} rank(s), each holding 1/{} of the model (moe {}: {} experts x {} of the intermediate, {} q heads, {} kv "
       "heads): rank 0 {:.2f} GB of weights, {:.2f} GB of KV cache, made in {:.1f} s; {} slot(s) prefilled to {} "
-      "positions in {:.1f} s; CUDA graphs {}; {} timed steps per shape, host-observed",
+      "positions in {:.1f} s; CUDA graphs {}, programmatic dependent launch {}; {} timed steps per shape, host-observed",
       world.size, slice_of, o.moe, plan.experts.size(), plan.expert_intermediate.size(), plan.attention[0].q_heads.size(),
       plan.attention[0].kv_heads.size(), step.weight_bytes() / 1e9, step.kv_cache_bytes() / 1e9, made_s, max_seqs,
-      o.context, prefill_s, o.graphs ? "on" : "off", o.reps));
+      o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps));
 
   for (int seqs : o.seqs)
     for (int tokens : o.tokens_per_seq) {

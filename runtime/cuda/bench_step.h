@@ -25,6 +25,7 @@ struct BenchStepOptions {
   int slice_of = 0;        // 0: the model's deployment share, or the rank count when larger
   int reps = 100;          // timed steps per shape (after warm-up)
   bool graphs = true;
+  bool pdl = true;         // programmatic dependent launch (kernels/cuda/launch.cuh)
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   uint32_t seed = 1;
 };

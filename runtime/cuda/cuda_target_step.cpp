@@ -7,6 +7,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/qkv_prepare.h"
 #include "model/error.h"
 #include "runtime/target_weights_load.h"
 
@@ -290,16 +291,21 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
   cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
   cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
   cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
-  if (c.qk_norm) {
-    cuda::rmsnorm(q_.get(), w.q_norm.f32(), M * hq, D, c.rms_norm_eps, q_.get(), st);
-    cuda::rmsnorm(k_.get(), w.k_norm.f32(), M * hkv, D, c.rms_norm_eps, k_.get(), st);
-  }
-  const float af = static_cast<float>(lc.rope.attention_factor);
-  cuda::rope(q_.get(), M, hq, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
-  cuda::rope(k_.get(), M, hkv, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
-  if (c.value_scale != 1.0f) cuda::scale(v_.get(), static_cast<size_t>(M) * hkv * Dv, c.value_scale, st);
   const cuda::KvCacheView cache{k_cache_[l].get(), v_cache_[l].get(), limits_.capacity, hkv, D, Dv};
-  cuda::kv_write(k_.get(), v_.get(), row_slot_, positions_, M, cache, st);
+  cuda::QkvPrepareParams prep;
+  prep.m = M;
+  prep.q_heads = hq;
+  prep.kv_heads = hkv;
+  prep.q_norm = c.qk_norm ? w.q_norm.f32() : nullptr;
+  prep.k_norm = c.qk_norm ? w.k_norm.f32() : nullptr;
+  prep.eps = c.rms_norm_eps;
+  prep.rotary_dim = lc.rope.rotary_dim;
+  prep.positions = positions_;
+  prep.inv_freq = inv_freq_[l].get();
+  prep.attention_factor = static_cast<float>(lc.rope.attention_factor);
+  prep.value_scale = c.value_scale;
+  prep.row_slot = row_slot_;
+  cuda::qkv_prepare(q_.get(), k_.get(), v_.get(), prep, cache, st);  // QK-norm, RoPE, value scale, KV write
   const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.pieces,
                                    std::min(s.max_count, cuda::kMaxQueriesPerCall)};
   cuda::AttentionParams p;
@@ -366,8 +372,7 @@ void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
   // One rank under ep: it owns every expert and adds every bias.
   const float bias_scale = plan_.moe == MoeParallel::Ep || plan_.rank == 0 ? 1.0f : 0.0f;
   run_experts(l, h_.get(), M, K, expert_ids_.get(), route_weights_.get(), bias_scale, moe_out_.get());
-  CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * H * sizeof(float), st));
-  cuda::moe_combine(moe_out_.get(), M, K, H, partial, st);
+  cuda::moe_combine(moe_out_.get(), M, K, H, partial, st, /*accumulate=*/false);
 }
 
 void CudaTargetStep::moe_ep_block(int l, const Shape& s) {

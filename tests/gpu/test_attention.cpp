@@ -14,6 +14,8 @@
 #include "gpu_test_util.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cuda/attention.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/qkv_prepare.h"
 #include "model/bf16.h"
 
 using namespace tachyon;
@@ -214,5 +216,74 @@ TEST_CASE("gpu kv_write stores BF16 (nearest even) of k and v at (slot, position
     }
     CHECK(dk.download() == kc);
     CHECK(dv.download() == vc);
+  }
+}
+
+TEST_CASE("gpu qkv_prepare equals rmsnorm (QK-norm) + rope + scale + kv_write, bit for bit") {
+  // The fused kernel shares row_ops.cuh's arithmetic with the separate kernels, so q and the cache
+  // must match exactly: qwen3-like (QK-norm, full RoPE), MiMo-like (192/128 dims, partial RoPE, value
+  // scale, YaRN factor, no QK-norm), gpt-oss-like (64/64); one padding row (slot -1), one out of range.
+  struct Case {
+    int D, DV, rotary, hq, hkv;
+    bool qk_norm;
+    float value_scale, af;
+  };
+  const int slots = 3, capacity = 50;
+  const std::vector<int32_t> row_slot = {0, 2, 2, -1, 1, 0, 2}, row_pos = {0, 49, 10, 5, 33, 7, 50};
+  const int m = static_cast<int>(row_slot.size());
+  for (const Case& c : {Case{128, 128, 128, 4, 2, true, 1.0f, 1.0f}, Case{192, 128, 64, 8, 1, false, 0.612f, 1.2f},
+                        Case{64, 64, 64, 2, 2, true, 1.0f, 1.0f}}) {
+    CAPTURE(c.D);
+    const size_t qn = static_cast<size_t>(m) * c.hq * c.D, kn = static_cast<size_t>(m) * c.hkv * c.D,
+                 vn = static_cast<size_t>(m) * c.hkv * c.DV;
+    const auto q = test::random_floats(qn, 21, 3.0f), k = test::random_floats(kn, 22, 3.0f), v = test::random_floats(vn, 23, 3.0f);
+    const auto qw = test::random_floats(c.D, 24, 0.1f, 1.0f), kw = test::random_floats(c.D, 25, 0.1f, 1.0f);
+    std::vector<float> inv_freq(c.rotary / 2);
+    for (size_t i = 0; i < inv_freq.size(); ++i) inv_freq[i] = std::pow(10000.0f, -2.0f * i / c.rotary);
+    auto d_qw = DeviceBuffer<float>::from(qw), d_kw = DeviceBuffer<float>::from(kw), d_f = DeviceBuffer<float>::from(inv_freq);
+    auto d_slot = DeviceBuffer<int32_t>::from(row_slot), d_pos = DeviceBuffer<int32_t>::from(row_pos);
+    struct Out {
+      std::vector<float> q;
+      std::vector<uint16_t> k, v;
+    };
+    auto run = [&](bool fused) {
+      auto dq = DeviceBuffer<float>::from(q), dk = DeviceBuffer<float>::from(k), dv = DeviceBuffer<float>::from(v);
+      DeviceBuffer<uint16_t> kc(slots * capacity * kn / m), vc(slots * capacity * vn / m);
+      kc.upload(std::vector<uint16_t>(kc.size(), 0x1234));
+      vc.upload(std::vector<uint16_t>(vc.size(), 0x4321));
+      const cuda::KvCacheView cache{reinterpret_cast<__nv_bfloat16*>(kc.get()), reinterpret_cast<__nv_bfloat16*>(vc.get()),
+                                    capacity, c.hkv, c.D, c.DV};
+      if (fused) {
+        cuda::QkvPrepareParams p;
+        p.m = m;
+        p.q_heads = c.hq;
+        p.kv_heads = c.hkv;
+        p.q_norm = c.qk_norm ? d_qw.get() : nullptr;
+        p.k_norm = c.qk_norm ? d_kw.get() : nullptr;
+        p.eps = 1e-6f;
+        p.rotary_dim = c.rotary;
+        p.positions = d_pos.get();
+        p.inv_freq = d_f.get();
+        p.attention_factor = c.af;
+        p.value_scale = c.value_scale;
+        p.row_slot = d_slot.get();
+        cuda::qkv_prepare(dq.get(), dk.get(), dv.get(), p, cache, nullptr);
+      } else {
+        if (c.qk_norm) {
+          cuda::rmsnorm(dq.get(), d_qw.get(), m * c.hq, c.D, 1e-6f, dq.get(), nullptr);
+          cuda::rmsnorm(dk.get(), d_kw.get(), m * c.hkv, c.D, 1e-6f, dk.get(), nullptr);
+        }
+        cuda::rope(dq.get(), m, c.hq, c.D, c.rotary, d_pos.get(), d_f.get(), c.af, nullptr);
+        cuda::rope(dk.get(), m, c.hkv, c.D, c.rotary, d_pos.get(), d_f.get(), c.af, nullptr);
+        if (c.value_scale != 1.0f) cuda::scale(dv.get(), vn, c.value_scale, nullptr);
+        cuda::kv_write(dk.get(), dv.get(), d_slot.get(), d_pos.get(), m, cache, nullptr);
+      }
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return Out{dq.download(), kc.download(), vc.download()};
+    };
+    const Out fused = run(true), parts = run(false);
+    CHECK(fused.q == parts.q);
+    CHECK(fused.k == parts.k);
+    CHECK(fused.v == parts.v);
   }
 }

@@ -549,8 +549,18 @@ TEST_CASE("gpu moe pipeline: route -> align -> gate_up -> down -> combine equals
       cuda::moe_gate_up(d_x.get(), c.m, c.k, dr.r, g.experts(), u.experts(), c.biases ? d_gb.get() : nullptr,
                         c.biases ? d_ub.get() : nullptr, c.act, act.get(), nullptr);
       cuda::moe_down(act.get(), c.m, c.k, dr.r, d.experts(), c.biases ? d_db.get() : nullptr, 1.0f, d_w.get(), out.get(), nullptr);
+      const auto y_before = d_y.download();
       cuda::moe_combine(out.get(), c.m, c.k, c.H, d_y.get(), nullptr);
       const auto yr = d_y.download();
+      {  // accumulate = false stores the same sum: y_before + stored is exactly what accumulating gave
+        DeviceBuffer<float> stored(y0.size());
+        test::poison(stored.get(), stored.size());
+        cuda::moe_combine(out.get(), c.m, c.k, c.H, stored.get(), nullptr, /*accumulate=*/false);
+        const auto st = stored.download();
+        bool same = true;
+        for (size_t i = 0; i < st.size(); ++i) same &= y_before[i] + st[i] == yr[i];
+        CHECK_MESSAGE(same, "moe_combine(accumulate = false) differs from accumulating into y");
+      }
       for (size_t i = 0; i < got.size(); ++i) got[i] += yr[i];
     }
     CHECK(d_ids.download() == ids);
