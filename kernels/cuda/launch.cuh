@@ -1,14 +1,15 @@
 // One way to launch the step's kernels: optionally as a cluster, and as programmatic dependent launches
-// (PDL, Hopper). A decode step is ~15 small kernels a layer; between two dependent kernels the GPU
-// idles while the next grid is launched and its CTAs start (~1-2 us in a CUDA graph). With PDL the next
-// kernel's CTAs are scheduled while the previous kernel still runs and wait at pdl_enter() until it
-// has finished and its writes are visible, so the launch overlaps the work.
+// (PDL, Hopper). A decode step is ~15 small kernels a layer, and between two dependent kernels the GPU
+// idles while the next grid is launched. With PDL the next grid's launch is processed while the previous
+// kernel finishes, and its CTAs wait at pdl_enter() until that kernel has completed and its writes are
+// visible.
 //
 // The contract: every kernel launched through launch() calls pdl_enter() before it touches global
-// memory (its first statement). pdl_enter() lets the kernel's own dependents be scheduled at once and
-// then waits for its predecessor; without PDL (another launcher, no predecessor kernel) the wait
-// returns at once. Dependents start only after every CTA of this kernel has started, so waiting CTAs
-// never keep a running kernel's CTAs off the SMs.
+// memory (its first statement). Without PDL (another launcher, no kernel before it) the wait returns at
+// once. No kernel triggers its dependents early (griddepcontrol.launch_dependents): measured on an H200
+// (Qwen3-30B-A3B step, 1 x 1), triggering at every kernel's start made the step 1.19x slower (not profiled;
+// dependent CTAs parked on SMs that the running kernel could use are the likely cause), while the completion trigger gives 1.007x over no
+// PDL (docs/benchmarks.md). The place for a gain is a kernel that reads its weights before the wait.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -20,7 +21,6 @@ namespace tachyon::cuda {
 
 __device__ __forceinline__ void pdl_enter() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
