@@ -5,6 +5,7 @@
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "model/config_fields.h"
 #include "model/error.h"
@@ -198,6 +199,11 @@ void validate_drafter_for_target(DrafterConfig& d, const std::string& origin, co
     TACHYON_REQUIRE(id >= 0 && id < target.num_layers,
                     "{}: field 'target_layer_ids': layer {} (of [{}]) is outside the target ({}), whose layers are 0..{}",
                     origin, id, fmt::join(d.target_layer_ids, ", "), target_origin, target.num_layers - 1);
+  for (int id : d.target_layer_ids)
+    if (id == target.num_layers - 1)
+      spdlog::info("{}: target_layer_ids taps the target's last layer ({}); Tachyon takes it before the final norm, "
+                   "as vLLM and SGLang do (the Hugging Face reference takes hidden_states[{}] after it)",
+                   origin, id, target.num_layers);
   TACHYON_REQUIRE(d.mask_token_id >= 0 && d.mask_token_id < target.vocab_size,
                   "{}: field 'mask_token_id': {} is outside the target's ({}) vocabulary of {} tokens", origin,
                   d.mask_token_id, target_origin, target.vocab_size);

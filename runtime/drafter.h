@@ -12,7 +12,11 @@ namespace tachyon {
 // Target features for `count` consecutive positions start.. of one slot. `taps` points at
 // [count, K, H] floats: for each position, the target's residual stream after each of the drafter's
 // target_layer_ids, in that order (exactly CpuTargetStep's StepOutput::taps rows when the step was
-// built with tap_layers = target_layer_ids).
+// built with tap_layers = target_layer_ids). Layer L's tap is decoder layer L's output (HF hidden_states
+// [L + 1]). For the last layer that is the residual stream before the final norm, as vLLM and SGLang
+// capture it (both serve MiMo's DFlash drafters, which tap the last layer so); Hugging Face's
+// hidden_states[N], which z-lab's reference reads, is after the norm. z-lab's default layer choice never
+// taps the last layer; model/drafter_config.cpp says so in the log when a drafter does.
 struct DraftContext {
   int32_t slot = 0;
   int32_t start = 0;   // must equal the slot's context length (append only; rollback first to rewrite)
