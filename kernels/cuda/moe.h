@@ -5,8 +5,8 @@
 //   3. moe_gate_up act[pair, :] = swiglu(gate_e . x[token] + gate_bias, up_e . x[token] + up_bias)
 //   4. moe_down    out[token*k + slot, :] = weight * (down_e . act[pair] + down_bias_e)
 //      moe_combine y[token] += sum over slots of out[token*k + slot]   (slot order: deterministic)
-// Under the ep plan with several ranks, moe_dispatch / moe_combine_returned wrap an all-to-all around
-// steps 2-4, which then run over the rows received from every rank (one pair each).
+// Under the ep plan with several ranks, moe_dispatch and moe_combine (through the pairs' slots) wrap an
+// all-to-all around steps 2-4, which then run over the rows received from every rank (one pair each).
 // Expert weights are a rank's local experts [expert_begin, expert_begin + local_experts) (ep), or
 // every expert's slice of the intermediate dimension (tp); pairs whose expert is not local are
 // skipped and their `out` rows are zero. Shapes: x [m, hidden]; act [m*k, inter_local];
@@ -60,8 +60,10 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
 void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
               const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream);
 
-// accumulate = false stores the sum instead (no need to clear y first).
-void moe_combine(const float* out, int m, int top_k, int hidden, float* y, cudaStream_t stream, bool accumulate = true);
+// accumulate = false stores the sum instead (no need to clear y first). With `rows`, slot j of token t
+// is out row rows[t*k + j] (the ep plan: the outputs come back in the layout they were sent in).
+void moe_combine(const float* out, int m, int top_k, int hidden, float* y, cudaStream_t stream, bool accumulate = true,
+                 const int32_t* rows = nullptr);
 
 // The ep plan's exchange (runtime/cuda/cuda_target_step.cpp runs it around an NCCL all-to-all): a
 // rank's m tokens choose top_k experts each; pair i = token * top_k + slot goes to the rank that owns
@@ -81,10 +83,5 @@ struct EpExchange {
 // tokens' rows x [m, hidden].
 void moe_dispatch(const float* x, const int32_t* expert_ids, const float* weights, int m, int top_k, int hidden,
                   const EpExchange& exchange, cudaStream_t stream);
-
-// After the outputs come back in the layout they were sent in: y[t] += sum over slots j (in order, from
-// zero) of back[pair_slot[t * top_k + j]].
-void moe_combine_returned(const float* back, const int32_t* pair_slot, int m, int top_k, int hidden, float* y,
-                          cudaStream_t stream);
 
 }  // namespace tachyon::cuda

@@ -6,6 +6,7 @@
 // of pairs, so the ranking is cheap. Non-local pairs go to the tail in any order (moe_down zeroes them).
 #include <cstdint>
 
+#include "kernels/cuda/block_scan.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
@@ -15,37 +16,6 @@ namespace tachyon::cuda {
 namespace {
 
 constexpr int kAlignThreads = 1024;
-constexpr unsigned kFull = 0xffffffffu;
-
-// Exclusive prefix of `v` over the block (blockDim.x a multiple of 32); `total` gets the block's sum.
-// `scratch` holds 33 ints. Every thread must call it.
-__device__ int block_exclusive_scan(int v, int* scratch, int& total) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  int incl = v;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const int n = __shfl_up_sync(kFull, incl, o);
-    if (lane >= o) incl += n;
-  }
-  if (lane == 31) scratch[warp] = incl;
-  __syncthreads();
-  if (warp == 0) {
-    int w = lane < warps ? scratch[lane] : 0;
-    int wi = w;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-      const int n = __shfl_up_sync(kFull, wi, o);
-      if (lane >= o) wi += n;
-    }
-    scratch[lane] = wi - w;          // exclusive prefix of warp totals
-    if (lane == 31) scratch[32] = wi;  // block total
-  }
-  __syncthreads();
-  const int out = scratch[warp] + incl - v;
-  total = scratch[32];
-  __syncthreads();  // scratch is reused by the next call
-  return out;
-}
 
 __device__ __forceinline__ int bucket_of(int32_t id, int expert_begin, int local_experts) {
   const int local = id - expert_begin;

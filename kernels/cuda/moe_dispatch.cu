@@ -1,10 +1,11 @@
-// The ep plan's token exchange on the GPU (kernels/cuda/moe.h): packing a rank's (token, slot) pairs
-// into per-destination blocks for the all-to-all, and adding the returned expert outputs into the
-// tokens. The CPU twin is CpuTargetStep::moe_ep, whose order this keeps: a destination's pairs in
-// ascending pair index, each token's slots summed in slot order from zero.
+// The ep plan's token exchange on the GPU (kernels/cuda/moe.h): packing a rank's (token, slot) pairs into
+// per-destination blocks for the all-to-all (moe_combine adds the returned outputs into the tokens,
+// through pair_slot). The CPU twin is CpuTargetStep::moe_ep, whose order this keeps: a destination's
+// pairs in ascending pair index.
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/block_scan.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
@@ -14,36 +15,6 @@ namespace tachyon::cuda {
 namespace {
 
 constexpr int kPlanThreads = 1024;
-constexpr unsigned kFull = 0xffffffffu;
-
-// Exclusive prefix sum of `v` over the block and the block's total; `scratch` holds 33 ints.
-__device__ int exclusive_scan(int v, int* scratch, int& total) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  int incl = v;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const int n = __shfl_up_sync(kFull, incl, o);
-    if (lane >= o) incl += n;
-  }
-  if (lane == 31) scratch[warp] = incl;
-  __syncthreads();
-  if (warp == 0) {
-    const int w = lane < warps ? scratch[lane] : 0;
-    int wi = w;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-      const int n = __shfl_up_sync(kFull, wi, o);
-      if (lane >= o) wi += n;
-    }
-    scratch[lane] = wi - w;
-    if (lane == 31) scratch[32] = wi;
-  }
-  __syncthreads();
-  const int out = scratch[warp] + incl - v;
-  total = scratch[32];
-  __syncthreads();
-  return out;
-}
 
 // One block: for each destination rank in turn, a block-wide scan over the pairs numbers that rank's
 // pairs in ascending pair order; the unused rest of its block of `capacity` slots gets id -1 (moe_align
@@ -59,7 +30,7 @@ __global__ void __launch_bounds__(kPlanThreads) dispatch_plan_kernel(const int32
       const int i = base + threadIdx.x;
       const bool mine = i < n && owner[expert_ids[i]] == d;
       int total;
-      const int slot = carry + exclusive_scan(mine ? 1 : 0, scratch, total);
+      const int slot = carry + block_exclusive_scan(mine ? 1 : 0, scratch, total);
       if (mine) {
         send_ids[d * capacity + slot] = expert_ids[i];
         send_weights[d * capacity + slot] = weights[i];
@@ -83,23 +54,6 @@ __global__ void dispatch_rows_kernel(const float4* x, const int32_t* pair_slot, 
   for (int c = threadIdx.x; c < h4; c += blockDim.x) dst[c] = src[c];
 }
 
-__global__ void combine_slots_kernel(const float4* back, const int32_t* pair_slot, int m, int k, int h4, float4* y) {
-  pdl_enter();  // launch.cuh: before any global memory access
-  const int64_t total = static_cast<int64_t>(m) * h4;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t t = i / h4, d = i % h4;
-    float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int j = 0; j < k; ++j) {
-      const float4 v = back[static_cast<int64_t>(pair_slot[t * k + j]) * h4 + d];
-      s.x += v.x; s.y += v.y; s.z += v.z; s.w += v.w;
-    }
-    float4 a = y[i];
-    a.x += s.x; a.y += s.y; a.z += s.z; a.w += s.w;
-    y[i] = a;
-  }
-}
-
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
@@ -115,18 +69,6 @@ void moe_dispatch(const float* x, const int32_t* expert_ids, const float* weight
   CUDA_CHECK_LAUNCH();
   launch(dispatch_rows_kernel, {dim3(n), dim3(256)}, stream, reinterpret_cast<const float4*>(x), ex.pair_slot, top_k, hidden / 4,
                                               reinterpret_cast<float4*>(ex.send_x));
-  CUDA_CHECK_LAUNCH();
-}
-
-void moe_combine_returned(const float* back, const int32_t* pair_slot, int m, int top_k, int hidden, float* y,
-                          cudaStream_t stream) {
-  if (m == 0) return;
-  CUDA_REQUIRE(hidden % 4 == 0 && aligned16(back) && aligned16(y), "moe_combine_returned: rows must allow 16-byte access");
-  constexpr int kThreads = 256;
-  const int64_t work = static_cast<int64_t>(m) * (hidden / 4);
-  const int grid = static_cast<int>(std::min<int64_t>((work + kThreads - 1) / kThreads, 4096));
-  launch(combine_slots_kernel, {dim3(grid), dim3(kThreads)}, stream, reinterpret_cast<const float4*>(back), pair_slot, m, top_k,
-                                                      hidden / 4, reinterpret_cast<float4*>(y));
   CUDA_CHECK_LAUNCH();
 }
 

@@ -406,7 +406,7 @@ void CudaTargetStep::moe_ep_block(int l, const Shape& s) {
   run_experts(l, recv_x_.get(), static_cast<int>(total), 1, recv_ids_.get(), recv_weights_.get(), 1.0f, moe_out_.get());
   // Back in the layout they were sent in (send_x_ is free again), then into this rank's tokens.
   comm_->all_to_all_v(moe_out_.get(), received_h, send_x_.get(), sent_h, DType::F32);
-  cuda::moe_combine_returned(send_x_.get(), pair_slot_.get(), m, K, H, x_mine, st);
+  cuda::moe_combine(send_x_.get(), m, K, H, x_mine, st, /*accumulate=*/true, pair_slot_.get());
   comm_->all_gather_v(x_mine, rows, DType::F32, x_.get());
 }
 

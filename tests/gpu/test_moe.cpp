@@ -575,7 +575,7 @@ TEST_CASE("gpu moe pipeline: route -> align -> gate_up -> down -> combine equals
   }
 }
 
-TEST_CASE("gpu moe_dispatch / moe_combine_returned: per-destination blocks in pair order, empty slots -1, sums in slot order") {
+TEST_CASE("gpu moe_dispatch / moe_combine through pair slots: per-destination blocks in pair order, empty slots -1, sums in slot order") {
   // 3 ranks own experts [0, 3), [3, 5), [5, 9); m tokens of top-3 choices, with some tokens sending
   // nothing to a rank and one rank receiving from no token at all (m = 1).
   const std::vector<int32_t> owner = {0, 0, 0, 1, 1, 2, 2, 2, 2};
@@ -620,7 +620,7 @@ TEST_CASE("gpu moe_dispatch / moe_combine_returned: per-destination blocks in pa
     const auto back = test::random_floats(static_cast<size_t>(ranks) * capacity * H, 50 + m);
     auto y = test::random_floats(static_cast<size_t>(m) * H, 60 + m);
     auto d_back = DeviceBuffer<float>::from(back), d_y = DeviceBuffer<float>::from(y);
-    cuda::moe_combine_returned(d_back.get(), pair_slot.get(), m, K, H, d_y.get(), nullptr);
+    cuda::moe_combine(d_back.get(), m, K, H, d_y.get(), nullptr, /*accumulate=*/true, pair_slot.get());
     for (int t = 0; t < m; ++t)
       for (int c = 0; c < H; ++c) {
         float s = 0.0f;
