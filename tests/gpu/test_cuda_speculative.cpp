@@ -1,13 +1,13 @@
 // Rung 4 of the correctness ladder on the GPU (DESIGN.md section 5): with a DFlash drafter, `tachyon
 // generate --device cuda` gives greedy output identical token for token to plain `--device cuda`.
 //
-// What it covers. Every parity fixture's target (qwen3_moe; the same weights as FP8 dense + MXFP4
-// experts; qwen3_moe_tied_sharded: F32, sliding windows everywhere, tied embeddings; gpt_oss: sinks,
-// biases, YaRN, alternating windows), each with one of the random drafters of tests/fixtures/dflash
+// What it covers. The parity fixtures' targets but gpt_oss (see kTargets for why: qwen3_moe; the same
+// weights as FP8 dense + MXFP4 experts; qwen3_moe_tied_sharded: F32, sliding windows everywhere, tied
+// embeddings), each with one of the random drafters of tests/fixtures/dflash
 // (base, swa, mimo), its config fitted to the target (vocabulary, layer count, mask id: a DFlash
 // drafter borrows the target's embedding and LM head, so nothing else depends on the target). One
 // prompts file per target holds 6 requests of mixed prompt lengths (3 to 20 tokens) and max_tokens (20
-// to 32; 10 to 16 for gpt_oss), run with --max-batch 4: decode or verify blocks of several sequences
+// to 32), run with --max-batch 4: decode or verify blocks of several sequences
 // share steps with each other and with prefills, and sequences finish and slots are refilled mid-run.
 // Configurations: 1 rank with every block size 2..16 (block 1, the anchor alone, is plain decoding
 // itself, the reference; --block-size takes 2..16), and 2 and 4 ranks (`mpirun --bind-to none`; rank
@@ -15,8 +15,8 @@
 // configuration has its own plain run, and each speculative run is compared with the plain run of the
 // same ranks and plan. In every speculative run the drafter must run on the GPU and draft, and the
 // accepted drafts must account exactly for the tokens gained over one per target pass. Random drafts
-// are accepted only by coincidence (with the CPU backend's drafter: once in every gpt_oss run, twice in
-// the tied runs with blocks 4 to 10, never for the qwen3_moe weights), so only the total over all runs
+// are accepted only by coincidence (on 4 x H200: twice in the tied runs with blocks 4 to 10 and 8, never
+// for the qwen3_moe weights), so only the total over all runs
 // must be positive: some verify passes do keep drafts, where a wrong acceptance would show.
 //
 // Why the prompts are guarded, and why the guard is sound. The GPU rounds differently from one step
@@ -91,9 +91,6 @@ struct RequestShape {
 };
 using Requests = std::vector<RequestShape>;
 const Requests kRequests = {{3, 32}, {17, 24}, {8, 28}, {20, 20}, {5, 26}, {12, 30}};
-// gpt_oss (top-4 of 8 experts in every layer) keeps clear routes and gaps for fewer tokens: its
-// searches for the lengths above take minutes.
-const Requests kShorterRequests = {{3, 16}, {17, 12}, {8, 14}, {20, 10}, {5, 16}, {12, 13}};
 constexpr int kMaxBatch = 4;
 
 struct Target {
@@ -106,8 +103,13 @@ struct Target {
 const Target kTargets[] = {
     {"qwen3_moe", "qwen3_moe", "", "swa", &kRequests},
     {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4", "base", &kRequests},
-    {"qwen3_moe_tied_sharded", "qwen3_moe_tied_sharded", "--dense f32 --experts f32", "mimo", &kRequests},
-    {"gpt_oss", "gpt_oss", "", "base", &kShorterRequests}};
+    {"qwen3_moe_tied_sharded", "qwen3_moe_tied_sharded", "--dense f32 --experts f32", "mimo", &kRequests}};
+// Not gpt_oss. On 4 x H200 (2026-11-21) its guarded prompts (shorter requests: 10-16 tokens, as its top-4
+// of 8 routes stay clear for fewer tokens) met the CPU guard, but the premise check measured a GPU-vs-CPU
+// logit error of 0.68 along them, far above the 0.075 that a 0.15 gap covers, so the comparison would
+// not be sound (all its 27 speculative runs did equal plain in that run; that proves nothing). Why the
+// error is that large on those trajectories (the step test sees 0.038 on its own prompts) is not known
+// yet: issue 6's notes carry it.
 
 const int kAllBlocks[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};  // on 1 rank
 const int kSomeBlocks[] = {3, 8, 16};                                            // on 2 and 4 ranks
