@@ -5,6 +5,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/qkv_prepare.h"
 #include "model/error.h"
 #include "runtime/drafter_weights_load.h"
 
@@ -144,23 +145,39 @@ void CudaDrafter::add_context(const std::vector<DraftContext>& chunks) {
 void CudaDrafter::context_piece(int n) {
   const ModelConfig& c = config_.model;
   cudaStream_t st = stream_.get();
-  const int H = c.hidden_size, D = c.head_dim, Dv = c.v_head_dim;
+  const int H = c.hidden_size;
   const int32_t* positions = ctx_meta_.get();
   const int32_t* slots = positions + kContextPiece;
   cuda::linear(ctx_taps_.get(), n, w_.fc.matrix(), ctx_.get(), {}, st);
   cuda::rmsnorm(ctx_.get(), w_.hidden_norm.f32(), n, H, c.rms_norm_eps, ctx_.get(), st);
   for (int l = 0; l < c.num_layers; ++l) {
-    const LayerConfig& lc = c.layers[l];
     const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
-    const int hkv = lc.num_kv_heads;
     cuda::linear(ctx_.get(), n, w.k.matrix(), ctx_k_.get(), {w.k_bias.f32(), false}, st);
     cuda::linear(ctx_.get(), n, w.v.matrix(), ctx_v_.get(), {w.v_bias.f32(), false}, st);
-    cuda::rmsnorm(ctx_k_.get(), w.k_norm.f32(), n * hkv, D, c.rms_norm_eps, ctx_k_.get(), st);
-    cuda::rope(ctx_k_.get(), n, hkv, D, lc.rope.rotary_dim, positions, inv_freq_[l].get(),
-               static_cast<float>(lc.rope.attention_factor), st);
-    if (c.value_scale != 1.0f) cuda::scale(ctx_v_.get(), static_cast<size_t>(n) * hkv * Dv, c.value_scale, st);
-    cuda::kv_write(ctx_k_.get(), ctx_v_.get(), slots, positions, n, cache_view(l), st);
+    prepare_qkv(l, n, 0, positions, slots);
   }
+}
+
+void CudaDrafter::prepare_qkv(int l, int rows, int q_heads, const int32_t* positions, const int32_t* slots) {
+  const ModelConfig& c = config_.model;
+  const LayerConfig& lc = c.layers[l];
+  const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
+  const bool context = q_heads == 0;
+  cuda::QkvPrepareParams p;
+  p.m = rows;
+  p.q_heads = q_heads;
+  p.kv_heads = lc.num_kv_heads;
+  p.q_norm = w.q_norm.f32();
+  p.k_norm = w.k_norm.f32();
+  p.eps = c.rms_norm_eps;
+  p.rotary_dim = lc.rope.rotary_dim;
+  p.positions = positions;
+  p.inv_freq = inv_freq_[l].get();
+  p.attention_factor = static_cast<float>(lc.rope.attention_factor);
+  p.value_scale = c.value_scale;
+  p.row_slot = slots;
+  cuda::qkv_prepare(context ? nullptr : q_.get(), context ? ctx_k_.get() : k_.get(), context ? ctx_v_.get() : v_.get(), p,
+                    cache_view(l), stream_.get());
 }
 
 // ---- draft ----
@@ -262,19 +279,12 @@ void CudaDrafter::attention(int l, const Shape& s) {
   const LayerConfig& lc = c.layers[l];
   const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
   cudaStream_t st = stream_.get();
-  const int M = s.rows, D = c.head_dim, Dv = c.v_head_dim;
-  const int hq = lc.num_q_heads, hkv = lc.num_kv_heads;
+  const int M = s.rows, hq = lc.num_q_heads;
   cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
   cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
   cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
-  cuda::rmsnorm(q_.get(), w.q_norm.f32(), M * hq, D, c.rms_norm_eps, q_.get(), st);
-  cuda::rmsnorm(k_.get(), w.k_norm.f32(), M * hkv, D, c.rms_norm_eps, k_.get(), st);
-  const float af = static_cast<float>(lc.rope.attention_factor);
-  cuda::rope(q_.get(), M, hq, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
-  cuda::rope(k_.get(), M, hkv, D, lc.rope.rotary_dim, positions_, inv_freq_[l].get(), af, st);
-  if (c.value_scale != 1.0f) cuda::scale(v_.get(), static_cast<size_t>(M) * hkv * Dv, c.value_scale, st);
+  prepare_qkv(l, M, hq, positions_, row_slot_);  // QK-norm, RoPE, value scale, KV write
   const cuda::KvCacheView cache = cache_view(l);
-  cuda::kv_write(k_.get(), v_.get(), row_slot_, positions_, M, cache, st);
   const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.seqs, s.max_count};
   cuda::AttentionParams p;
   p.num_q_heads = hq;

@@ -88,6 +88,9 @@ class CudaDrafter final : public Drafter {
   void attention(int layer, const Shape& s);
   void launch(const Shape& s);          // forward(), through a cached graph when enabled
   cuda::KvCacheView cache_view(int layer);
+  // Layer `layer`'s QK-norm, RoPE, value scale and KV write (cuda::qkv_prepare) for `rows` rows with
+  // `q_heads` query heads (0: the context's k/v only) at `positions`, into the cache at `slots`.
+  void prepare_qkv(int layer, int rows, int q_heads, const int32_t* positions, const int32_t* slots);
 
   DrafterConfig config_;
   DeviceDrafterWeights w_;
