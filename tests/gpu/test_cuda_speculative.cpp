@@ -100,16 +100,24 @@ struct Target {
   const char* drafter;  // tests/fixtures/dflash/<drafter>/drafter
   const Requests* requests;
 };
+// gpt_oss (top-4 of 8 experts in every layer) keeps clear routes and gaps for fewer tokens: its
+// searches for the lengths above take minutes.
+const Requests kShorterRequests = {{3, 16}, {17, 12}, {8, 14}, {20, 10}, {5, 16}, {12, 13}};
 const Target kTargets[] = {
     {"qwen3_moe", "qwen3_moe", "", "swa", &kRequests},
     {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4", "base", &kRequests},
-    {"qwen3_moe_tied_sharded", "qwen3_moe_tied_sharded", "--dense f32 --experts f32", "mimo", &kRequests}};
-// Not gpt_oss. On 4 x H200 (2026-11-21) its guarded prompts (shorter requests: 10-16 tokens, as its top-4
-// of 8 routes stay clear for fewer tokens) met the CPU guard, but the premise check measured a GPU-vs-CPU
-// logit error of 0.68 along them, far above the 0.075 that a 0.15 gap covers, so the comparison would
-// not be sound (all its 27 speculative runs did equal plain in that run; that proves nothing). Why the
-// error is that large on those trajectories (the step test sees 0.038 on its own prompts) is not known
-// yet: issue 6's notes carry it.
+    {"qwen3_moe_tied_sharded", "qwen3_moe_tied_sharded", "--dense f32 --experts f32", "mimo", &kRequests},
+    {"gpt_oss", "gpt_oss", "", "base", &kShorterRequests}};
+
+// TACHYON_TEST_TARGETS=a,b runs only the named targets (to look into one of them); unset, all of them.
+bool target_selected(const std::string& name) {
+  const char* env = std::getenv("TACHYON_TEST_TARGETS");
+  if (!env || !*env) return true;
+  std::stringstream in(env);
+  for (std::string item; std::getline(in, item, ',');)
+    if (item == name) return true;
+  return false;
+}
 
 const int kAllBlocks[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};  // on 1 rank
 const int kSomeBlocks[] = {3, 8, 16};                                            // on 2 and 4 ranks
@@ -234,44 +242,79 @@ GuardedRequest find_guarded_prompt(Guard& guard, int len, int max_tokens, uint64
 }
 
 // The guard's premise, measured on this GPU: the CUDA step's logits along the guarded trajectories differ
-// from the CPU's by at most the returned amount (every element of every row that chooses a token), in
-// a decode shape (the prompt's prefill, then one token a step: the 1-row FP32 paths) and in a verify
-// shape (the prompt and the whole trajectory in one pass: the BF16 tensor-core paths).
-double gpu_error_on_trajectories(const std::string& model, const std::vector<GuardedRequest>& requests, int capacity,
-                                 comm::NcclComm& nccl) {
+// from the CPU's by at most `worst` (every element of every row that chooses a token), in a decode shape
+// (the prompt's prefill, then one token a step: the 1-row FP32 paths) and in a verify shape (the prompt
+// and the whole trajectory in one pass: the BF16 tensor-core paths). `where` locates the worst step for a
+// failure's message: the request, the shape, the CPU's smallest route margin in it and the residual
+// stream's error after every layer (both steps tap every layer), relative to the CPU's largest element.
+struct GpuError {
+  double worst = 0;
+  std::string where;
+};
+
+GpuError gpu_error_on_trajectories(const std::string& model, const std::vector<GuardedRequest>& requests, int capacity,
+                                   comm::NcclComm& nccl) {
   CheckpointReader reader(model);
   const ModelConfig c = parse_model_config(reader.config_json(), model);
   const ShardPlan plan = make_shard_plan(c, 0, 1, MoeParallel::Tp);
   comm::SingleProcess self;
-  CpuTargetStep cpu(c, plan, load_target_weights(reader, c, plan), self, 1, capacity);
+  std::vector<int> every_layer(c.num_layers);
+  for (int l = 0; l < c.num_layers; ++l) every_layer[l] = l;
+  CpuTargetStep cpu(c, plan, load_target_weights(reader, c, plan), self, 1, capacity, every_layer);
   CudaTargetStep gpu(c, plan, load_device_weights(reader, c, plan), nccl,
-                     CudaStepLimits{1, capacity, capacity, capacity, true});
-  double worst = 0;
-  auto compare = [&](const StepBatch& batch) {
+                     CudaStepLimits{1, capacity, capacity, capacity, true}, every_layer);
+  std::vector<float> margins;
+  cpu.trace_route_margins(&margins);
+  GpuError e;
+  auto compare = [&](const StepBatch& batch, const std::string& label) {
     StepOutput a, b;
     cpu.run(batch, a);
     gpu.run(batch, b);
     REQUIRE(a.logits.size() == b.logits.size());
+    REQUIRE(a.taps.size() == b.taps.size());
+    double worst = 0;
     for (size_t i = 0; i < a.logits.size(); ++i) worst = std::max(worst, std::fabs(double(a.logits[i]) - b.logits[i]));
+    if (worst <= e.worst) return;
+    e.worst = worst;
+    std::ostringstream w;
+    w << label << " (" << batch.tokens.size() << " tokens from position " << batch.seqs[0].start
+      << "), smallest CPU route margin " << *std::min_element(margins.begin(), margins.end())
+      << "; residual error after each layer:";
+    const size_t H = c.hidden_size, L = every_layer.size(), T = batch.tokens.size();
+    for (size_t l = 0; l < L; ++l) {
+      double err = 0, scale = 0;
+      size_t at = 0;
+      for (size_t t = 0; t < T; ++t)
+        for (size_t h = 0; h < H; ++h) {
+          const size_t i = (t * L + l) * H + h;
+          scale = std::max(scale, std::fabs(double(a.taps[i])));
+          const double d = std::fabs(double(a.taps[i]) - b.taps[i]);
+          if (d > err) err = d, at = t;
+        }
+      w << " " << l << ": " << err / scale << " (token " << at << ")";
+    }
+    e.where = w.str();
   };
-  for (const GuardedRequest& r : requests) {
-    const std::vector<int32_t>& out = r.trajectory.tokens;
-    const int len = static_cast<int>(r.prompt.size()), n = static_cast<int>(out.size());
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const std::vector<int32_t>& prompt = requests[r].prompt;
+    const std::vector<int32_t>& out = requests[r].trajectory.tokens;
+    const int len = static_cast<int>(prompt.size()), n = static_cast<int>(out.size());
+    const std::string request = "request " + std::to_string(r);
     StepBatch batch;
     batch.seqs = {{0, 0, len, len - 1}};
-    batch.tokens = r.prompt;
-    compare(batch);
+    batch.tokens = prompt;
+    compare(batch, request + ", prefill");
     for (int k = 0; k + 1 < n; ++k) {
       batch.seqs = {{0, len + k, 1, 0}};
       batch.tokens = {out[k]};
-      compare(batch);
+      compare(batch, request + ", decode step " + std::to_string(k + 1));
     }
     batch.seqs = {{0, 0, len + n - 1, len - 1}};
-    batch.tokens = r.prompt;
+    batch.tokens = prompt;
     batch.tokens.insert(batch.tokens.end(), out.begin(), out.end() - 1);
-    compare(batch);
+    compare(batch, request + ", verify shape");
   }
-  return worst;
+  return e;
 }
 
 // ---- The drafter: a fixture's random drafter, its config fitted to the target ------------------------
@@ -411,6 +454,7 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
     for (const RequestShape& s : *target.requests) capacity = std::max(capacity, s.prompt_len + s.max_tokens);
   std::vector<Prepared> prepared;
   for (const Target& target : kTargets) {
+    if (!target_selected(target.name)) continue;
     const std::string name = target.name;
     Prepared p{&target, tmp.file(name + ".h5"), "", tmp.file(name + ".jsonl"), {}, {}};
     std::string log;
@@ -467,12 +511,12 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
             "smallest route margin is ", min_route, " (>= ", kRouteMargin, ") and the smallest top-1/top-2 logit gap ",
             min_gap, " (>= ", kLogitMargin, ")");
     // The premise: no logit of this GPU is off by half the gap, so no choice along the trajectories can flip.
-    const double error = gpu_error_on_trajectories(p.model, p.requests, capacity, *nccl);
-    CHECK_MESSAGE(2 * error < kLogitMargin, name, ": the CUDA step's logits differ from the CPU's by up to ", error,
-                  " along the guarded trajectories, so a top-1/top-2 gap of ", kLogitMargin, " does not guarantee the "
-                  "CPU's choices on this GPU: the guard's premise fails (raise kLogitMargin)");
-    MESSAGE(name, ": max |GPU - CPU| logit along the guarded trajectories (decode and verify shapes) ", error,
-            " (the guard needs < ", kLogitMargin / 2, ")");
+    const GpuError error = gpu_error_on_trajectories(p.model, p.requests, capacity, *nccl);
+    CHECK_MESSAGE(2 * error.worst < kLogitMargin, name, ": the CUDA step's logits differ from the CPU's by up to ",
+                  error.worst, " along the guarded trajectories, so a top-1/top-2 gap of ", kLogitMargin, " does not "
+                  "guarantee the CPU's choices on this GPU: the guard's premise fails. The worst step: ", error.where);
+    MESSAGE(name, ": max |GPU - CPU| logit along the guarded trajectories (decode and verify shapes) ", error.worst,
+            " (the guard needs < ", kLogitMargin / 2, "), at ", error.where);
 
     // The jobs: per (ranks, plan), a plain run and the speculative runs.
     for (int ranks : {1, 2, 4}) {
