@@ -1,13 +1,13 @@
 // Rung 4 of the correctness ladder on the GPU (DESIGN.md section 5): with a DFlash drafter, `tachyon
 // generate --device cuda` gives greedy output identical token for token to plain `--device cuda`.
 //
-// What it covers. The parity fixtures' targets but gpt_oss (see kTargets for why: qwen3_moe; the same
-// weights as FP8 dense + MXFP4 experts; qwen3_moe_tied_sharded: F32, sliding windows everywhere, tied
-// embeddings), each with one of the random drafters of tests/fixtures/dflash
+// What it covers. Every parity fixture's target (qwen3_moe; the same weights as FP8 dense + MXFP4
+// experts; qwen3_moe_tied_sharded: F32, sliding windows everywhere, tied embeddings; gpt_oss: sinks,
+// biases, YaRN, alternating windows), each with one of the random drafters of tests/fixtures/dflash
 // (base, swa, mimo), its config fitted to the target (vocabulary, layer count, mask id: a DFlash
 // drafter borrows the target's embedding and LM head, so nothing else depends on the target). One
 // prompts file per target holds 6 requests of mixed prompt lengths (3 to 20 tokens) and max_tokens (20
-// to 32), run with --max-batch 4: decode or verify blocks of several sequences
+// to 32; 10 to 16 for gpt_oss), run with --max-batch 4: decode or verify blocks of several sequences
 // share steps with each other and with prefills, and sequences finish and slots are refilled mid-run.
 // Configurations: 1 rank with every block size 2..16 (block 1, the anchor alone, is plain decoding
 // itself, the reference; --block-size takes 2..16), and 2 and 4 ranks (`mpirun --bind-to none`; rank
@@ -15,9 +15,8 @@
 // configuration has its own plain run, and each speculative run is compared with the plain run of the
 // same ranks and plan. In every speculative run the drafter must run on the GPU and draft, and the
 // accepted drafts must account exactly for the tokens gained over one per target pass. Random drafts
-// are accepted only by coincidence (on 4 x H200: twice in the tied runs with blocks 4 to 10 and 8, never
-// for the qwen3_moe weights), so only the total over all runs
-// must be positive: some verify passes do keep drafts, where a wrong acceptance would show.
+// are accepted only by coincidence (on 4 x H200: twice in the tied runs with blocks 4 to 10 and 8, once
+// in every gpt_oss run, never for the qwen3_moe weights), so only the total over all runs must be positive: some verify passes do keep drafts, where a wrong acceptance would show.
 //
 // Why the prompts are guarded, and why the guard is sound. The GPU rounds differently from one step
 // shape to another: a step of 1-2 rows takes FP32 FMA paths in the dense layers, one of 3 or more rows
@@ -30,7 +29,7 @@
 // rejected draft are causal and influence no earlier row (their K/V is overwritten before any later row
 // reads it). So if, on the CPU reference (FP32 throughout), along the plain greedy trajectory of each
 // request for its max_tokens tokens, (a) every token's expert choices keep a route margin of at least
-// kRouteMargin (every prompt token and every token fed back) and (b) every chosen token leads the
+// the target's route margin (every prompt token and every token fed back) and (b) every chosen token leads the
 // runner-up by at least kLogitMargin, and (c) no GPU logit is off from the CPU's by half of kLogitMargin,
 // then every GPU run, whatever the drafter, block size, batch, rank count and plan, chooses the CPU's
 // tokens, hence speculative == plain. (a) and (b) are made true by a seeded search on the CPU reference
@@ -75,8 +74,12 @@ namespace {
 
 // (a) The route margin (cpu::route_margin, logit units) of tests/gpu/test_cuda_step.cpp: a 5.3e-3
 // margin flipped on an H200 (the GPU router keeps FP32 activations), and with 1e-2 every row of the
-// CUDA step matched the CPU there.
-constexpr float kRouteMargin = 1e-2f;
+// CUDA step matched the CPU there. The router's error is the relative error of h times the router
+// logits' scale, so a model whose router logits are larger needs a wider margin: gpt_oss (router bias,
+// top-4 of 8) had a margin of 0.0101 flip on 4 x H200 (a 20-token verify shape: the residual stream
+// within 0.75% of the CPU's after layers 0-2, then 14% off at one token after the last layer, the
+// signature of an expert choice), so it takes kWideRouteMargin.
+constexpr float kRouteMargin = 1e-2f, kWideRouteMargin = 3e-2f;
 // (b) The top-1 minus top-2 logit gap. The CUDA step's logits differ from the CPU's by at most 0.045 on
 // qwen3_moe and 0.022 on the FP8/MXFP4 fixture (an H200, test_cuda_step.cpp, prompts with clear routes):
 // a gap can then move by at most twice that, 0.09, between the CPU and a GPU run. 0.15 is 1.7 times
@@ -99,15 +102,16 @@ struct Target {
   const char* convert_flags;
   const char* drafter;  // tests/fixtures/dflash/<drafter>/drafter
   const Requests* requests;
+  float route_margin;
 };
 // gpt_oss (top-4 of 8 experts in every layer) keeps clear routes and gaps for fewer tokens: its
 // searches for the lengths above take minutes.
 const Requests kShorterRequests = {{3, 16}, {17, 12}, {8, 14}, {20, 10}, {5, 16}, {12, 13}};
 const Target kTargets[] = {
-    {"qwen3_moe", "qwen3_moe", "", "swa", &kRequests},
-    {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4", "base", &kRequests},
-    {"qwen3_moe_tied_sharded", "qwen3_moe_tied_sharded", "--dense f32 --experts f32", "mimo", &kRequests},
-    {"gpt_oss", "gpt_oss", "", "base", &kShorterRequests}};
+    {"qwen3_moe", "qwen3_moe", "", "swa", &kRequests, kRouteMargin},
+    {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4", "base", &kRequests, kRouteMargin},
+    {"qwen3_moe_tied_sharded", "qwen3_moe_tied_sharded", "--dense f32 --experts f32", "mimo", &kRequests, kRouteMargin},
+    {"gpt_oss", "gpt_oss", "", "base", &kShorterRequests, kWideRouteMargin}};
 
 // TACHYON_TEST_TARGETS=a,b runs only the named targets (to look into one of them); unset, all of them.
 bool target_selected(const std::string& name) {
@@ -140,8 +144,8 @@ struct Trajectory {
 
 class Guard {
  public:
-  Guard(const std::string& model, int capacity)
-      : reader_(model), config_(parse_model_config(reader_.config_json(), model)),
+  Guard(const std::string& model, int capacity, float route_margin)
+      : route_margin_(route_margin), reader_(model), config_(parse_model_config(reader_.config_json(), model)),
         plan_(make_shard_plan(config_, 0, 1, MoeParallel::Tp)),
         cpu_(config_, plan_, load_target_weights(reader_, config_, plan_), self_, 1, capacity) {
     cpu_.trace_route_margins(&margins_);
@@ -163,9 +167,9 @@ class Guard {
       cpu_.run(batch, out);
       const auto weakest = std::min_element(margins_.begin(), margins_.end());
       const float route = *weakest;
-      if (route < kRouteMargin) {
+      if (route < route_margin_) {
         if (k == 0) t.weak_prompt_token = static_cast<int>(weakest - margins_.begin());
-        t.score = static_cast<float>(k) + std::max(0.0f, route) / kRouteMargin;
+        t.score = static_cast<float>(k) + std::max(0.0f, route) / route_margin_;
         return t;
       }
       const float* row = out.logits.data();
@@ -189,6 +193,7 @@ class Guard {
   }
 
  private:
+  float route_margin_;
   CheckpointReader reader_;
   ModelConfig config_;
   ShardPlan plan_;
@@ -291,7 +296,7 @@ GpuError gpu_error_on_trajectories(const std::string& model, const std::vector<G
           const double d = std::fabs(double(a.taps[i]) - b.taps[i]);
           if (d > err) err = d, at = t;
         }
-      w << " " << l << ": " << err / scale << " (token " << at << ")";
+      w << " " << l << ": " << err / scale << " (token " << at << ", its CPU route margin " << margins[at] << ")";
     }
     e.where = w.str();
   };
@@ -460,7 +465,8 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
     std::string log;
     REQUIRE_MESSAGE(test::run_tachyon("convert --from " + test::fixture(std::string("parity/") + target.weights) +
                                       " --to " + p.model + " " + target.convert_flags, &log) == 0, log);
-    for (size_t i = 0; i < target.requests->size(); ++i) p.guards.push_back(std::make_unique<Guard>(p.model, capacity));
+    for (size_t i = 0; i < target.requests->size(); ++i)
+      p.guards.push_back(std::make_unique<Guard>(p.model, capacity, target.route_margin));
     p.drafter = fitted_drafter(tmp, target.drafter, target.name, p.guards.front()->config());
     prepared.push_back(std::move(p));
   }
@@ -508,7 +514,7 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
     file.close();
     MESSAGE(name, ": ", p.requests.size(), " guarded prompts in ", evaluations, " CPU trajectories (the slowest search ",
             slowest, " s; all targets' searches, in parallel, ", search_s, " s); along their greedy trajectories the "
-            "smallest route margin is ", min_route, " (>= ", kRouteMargin, ") and the smallest top-1/top-2 logit gap ",
+            "smallest route margin is ", min_route, " (>= ", target.route_margin, ") and the smallest top-1/top-2 logit gap ",
             min_gap, " (>= ", kLogitMargin, ")");
     // The premise: no logit of this GPU is off by half the gap, so no choice along the trajectories can flip.
     const GpuError error = gpu_error_on_trajectories(p.model, p.requests, capacity, *nccl);
