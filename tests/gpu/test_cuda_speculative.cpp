@@ -7,7 +7,7 @@
 // (base, swa, mimo), its config fitted to the target (vocabulary, layer count, mask id: a DFlash
 // drafter borrows the target's embedding and LM head, so nothing else depends on the target). One
 // prompts file per target holds 6 requests of mixed prompt lengths (3 to 20 tokens) and max_tokens (20
-// to 32; 10 to 16 for gpt_oss), run with --max-batch 4: decode or verify blocks of several sequences
+// to 32; 8 to 12 for gpt_oss), run with --max-batch 4: decode or verify blocks of several sequences
 // share steps with each other and with prefills, and sequences finish and slots are refilled mid-run.
 // Configurations: 1 rank with every block size 2..16 (block 1, the anchor alone, is plain decoding
 // itself, the reference; --block-size takes 2..16), and 2 and 4 ranks (`mpirun --bind-to none`; rank
@@ -104,9 +104,9 @@ struct Target {
   const Requests* requests;
   float route_margin;
 };
-// gpt_oss (top-4 of 8 experts in every layer) keeps clear routes and gaps for fewer tokens: its
-// searches for the lengths above take minutes.
-const Requests kShorterRequests = {{3, 16}, {17, 12}, {8, 14}, {20, 10}, {5, 16}, {12, 13}};
+// gpt_oss (top-4 of 8 experts in every layer, and a wider route margin) keeps clear routes and gaps for
+// fewer tokens: on 4 x H200 no 3-token prompt in 100000 stayed clear for more than 12.
+const Requests kShorterRequests = {{3, 10}, {17, 10}, {8, 12}, {20, 8}, {5, 10}, {12, 10}};
 const Target kTargets[] = {
     {"qwen3_moe", "qwen3_moe", "", "swa", &kRequests, kRouteMargin},
     {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4", "base", &kRequests, kRouteMargin},
@@ -496,15 +496,17 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
     int evaluations = 0;
     double slowest = 0;
     float min_route = INFINITY, min_gap = INFINITY;
+    bool found_all = true;
     std::ofstream file(p.prompts);
     for (size_t i = 0; i < p.requests.size(); ++i) {
       const GuardedRequest& r = p.requests[i];
       const RequestShape& s = (*target.requests)[i];
       evaluations += r.evaluations;
       slowest = std::max(slowest, r.seconds);
-      REQUIRE_MESSAGE(r.found, name, ": no prompt of ", s.prompt_len, " tokens whose plain greedy trajectory stays "
-                      "clear for ", s.max_tokens, " tokens in ", kMaxEvaluations, " trajectories (the best cleared ",
-                      r.best_cleared, ")");
+      CHECK_MESSAGE(r.found, name, ": no prompt of ", s.prompt_len, " tokens whose plain greedy trajectory stays "
+                    "clear for ", s.max_tokens, " tokens in ", kMaxEvaluations, " trajectories (the best cleared ",
+                    r.best_cleared, ")");
+      found_all = found_all && r.found;
       min_route = std::min(min_route, r.trajectory.min_route);
       min_gap = std::min(min_gap, r.trajectory.min_gap);
       const json line = {{"id", i}, {"input_ids", r.prompt}, {"max_tokens", s.max_tokens}, {"temperature", 0},
@@ -512,6 +514,7 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
       file << line.dump() << "\n";
     }
     file.close();
+    if (!found_all) continue;  // each request's failure is reported above
     MESSAGE(name, ": ", p.requests.size(), " guarded prompts in ", evaluations, " CPU trajectories (the slowest search ",
             slowest, " s; all targets' searches, in parallel, ", search_s, " s); along their greedy trajectories the "
             "smallest route margin is ", min_route, " (>= ", target.route_margin, ") and the smallest top-1/top-2 logit gap ",
