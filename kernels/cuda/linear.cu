@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <span>
 #include <cstdint>
 #include <type_traits>
 
@@ -61,24 +62,44 @@ __device__ __forceinline__ ptrdiff_t byte_offset(int k) {
   else return k / 2;
 }
 
-struct Args {
-  const float* x;
-  int m;  // tokens of this launch
+// One weight matrix of a launch and its output. A launch may hold several matrices over the same x (a
+// layer's q, k and v projections): their row blocks follow one another along grid x, so that one
+// launch's fixed cost (staging x, filling the pipeline, the cluster reduction) is paid once.
+struct Part {
   const uint8_t* w;
   size_t w_stride;
-  int rows, cols;
+  int rows;
   const uint8_t* scales;
   size_t scale_stride;
   int scale_row0;
-  int shift;  // FP8: scale_col0. K is walked in kk = k + shift, so chunks and slices align with blocks.
-  int scale_grid_rows, scale_grid_cols;
   float* y;
   const float* bias;
+  int aligned;     // 16-byte weight loads are aligned (else the byte-wise path)
+  int row_block0;  // the launch's first row block that belongs to this part
+};
+
+struct Args {
+  const float* x;
+  int m;  // tokens of this launch
+  int cols;
+  int shift;  // FP8: scale_col0. K is walked in kk = k + shift, so chunks and slices align with blocks.
+  int scale_grid_cols;
   int accumulate;
   int splits, ks, tiles_per_warp;
-  int aligned;  // 16-byte weight loads are aligned (else the byte-wise path)
-  int x_vec4;   // x rows can be read as float4 at the slice starts
+  int x_vec4;  // x rows can be read as float4 at the slice starts
+  int parts;
+  Part part[kMaxLinearParts];
 };
+
+// The part that row block `rb` belongs to, chosen with constant indices (a kernel parameter indexed
+// at run time would be copied to local memory).
+__device__ __forceinline__ Part part_of(const Args& a, int rb) {
+  Part p = a.part[0];
+#pragma unroll
+  for (int i = 1; i < kMaxLinearParts; ++i)
+    if (i < a.parts && rb >= a.part[i].row_block0) p = a.part[i];
+  return p;
+}
 
 __device__ __forceinline__ void ldg_stream16(const uint8_t* p, uint32_t (&v)[4]) {
   asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
@@ -104,16 +125,16 @@ __device__ __noinline__ uint4 load_piece_slow(const uint8_t* row, int k, int col
 // The 16 bytes of row `row` that hold elements [k, k + kElems); zeros for elements outside [0, cols)
 // and for rows past the end.
 template <WeightFormat F>
-__device__ __forceinline__ void load_piece(const Args& a, int row, int k, uint32_t (&v)[4]) {
+__device__ __forceinline__ void load_piece(const Part& w, int cols, int row, int k, uint32_t (&v)[4]) {
   constexpr int E = kElems<F>;
   v[0] = v[1] = v[2] = v[3] = 0u;
-  if (row >= a.rows) return;
-  const uint8_t* p = a.w + static_cast<size_t>(row) * a.w_stride;
-  if (a.aligned && k >= 0 && k + E <= a.cols) {
+  if (row >= w.rows) return;
+  const uint8_t* p = w.w + static_cast<size_t>(row) * w.w_stride;
+  if (w.aligned && k >= 0 && k + E <= cols) {
     ldg_stream16(p + byte_offset<F>(k), v);
     return;
   }
-  const uint4 q = load_piece_slow<F>(p, k, a.cols);
+  const uint4 q = load_piece_slow<F>(p, k, cols);
   v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
 }
 
@@ -178,7 +199,8 @@ __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) lin
   const int tpw = a.tiles_per_warp;
   const int R = kWarps * tpw * kRowsPerTile;
   const int RP = R + 4;  // partial-sum row pad: the lanes of a flush hit distinct banks
-  const int row0 = (blockIdx.x / S) * R;
+  const Part wp = part_of(a, blockIdx.x / S);  // this CTA's matrix and output
+  const int row0 = (blockIdx.x / S - wp.row_block0) * R;
   const int kk0 = rank * a.ks;
   const int nck = a.ks / CK;
   const int steps = tpw * nck;
@@ -200,20 +222,20 @@ __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) lin
 #pragma unroll
     for (int j = 0; j < P; ++j) {
         const int row = row0 + tile_row(tile) + piece_row(j);
-        load_piece<F>(a, row, k, f.v[j]);
+        load_piece<F>(wp, a.cols, row, k, f.v[j]);
         if constexpr (F == WeightFormat::FP8) {
           if (with_scale) {
             const int col = kk / kFp8BlockSize;
             float s = 0.0f;
-            if (row < a.rows && col < a.scale_grid_cols) {
-              const int srow = (row + a.scale_row0) / kFp8BlockSize;
-              s = reinterpret_cast<const float*>(a.scales + srow * a.scale_stride)[col];
+            if (row < wp.rows && col < a.scale_grid_cols) {
+              const int srow = (row + wp.scale_row0) / kFp8BlockSize;
+              s = reinterpret_cast<const float*>(wp.scales + srow * wp.scale_stride)[col];
             }
             f.s[j] = kFp8Mma ? s * 72057594037927936.0f : s;  // 2^56 = 2^120 (decode) / 2^64 (x)
           }
         } else if constexpr (F == WeightFormat::MXFP4) {
           float s = 0.0f;
-          if (row < a.rows && k < a.cols) s = mxfp4_block_factor(a.scales[static_cast<size_t>(row) * a.scale_stride + k / 32]);
+          if (row < wp.rows && k < a.cols) s = mxfp4_block_factor(wp.scales[static_cast<size_t>(row) * wp.scale_stride + k / 32]);
           f.s[j] = s;
         }
     }
@@ -436,7 +458,7 @@ __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) lin
 #pragma unroll
     for (int u = 0; u < kU; ++u) {
       const int idx = base + u * kThreads, n = idx / R, lr = idx % R;
-      ok[u] = idx < total && row0 + lr < a.rows;
+      ok[u] = idx < total && row0 + lr < wp.rows;
       off[u] = n * RP + lr;
     }
 #pragma unroll
@@ -449,8 +471,8 @@ __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) lin
 #pragma unroll
     for (int u = 0; u < kU; ++u) {
       const int idx = base + u * kThreads, n = idx / R, r = row0 + idx % R;
-      bias[u] = ok[u] && a.bias ? a.bias[r] : 0.0f;
-      old[u] = ok[u] && a.accumulate ? a.y[static_cast<size_t>(n0 + n) * a.rows + r] : 0.0f;
+      bias[u] = ok[u] && wp.bias ? wp.bias[r] : 0.0f;
+      old[u] = ok[u] && a.accumulate ? wp.y[static_cast<size_t>(n0 + n) * wp.rows + r] : 0.0f;
     }
 #pragma unroll
     for (int u = 0; u < kU; ++u) {
@@ -461,7 +483,7 @@ __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) lin
       for (int j = 0; j < kMaxSplits; ++j)
         if (j < S) sum += v[j][u];
       sum += bias[u];
-      a.y[static_cast<size_t>(n0 + n) * a.rows + r] = a.accumulate ? old[u] + sum : sum;
+      wp.y[static_cast<size_t>(n0 + n) * wp.rows + r] = a.accumulate ? old[u] + sum : sum;
     }
   }
   cluster.sync();  // peers may still be reading this CTA's partial sums
@@ -652,43 +674,96 @@ PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch,
   return best;
 }
 
-void launch_group(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& e,
+// One launch over the parts (same format, cols and FP8 column offset) for m <= kMaxMmaTokens rows of x.
+void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
                   const LinearPlan& want, cudaStream_t stream) {
-  const KernelChoice c = kernel_choice(w.format, m, e.fp32_activations);
+  const DeviceMatrix& w0 = parts[0].w;
+  const KernelChoice c = kernel_choice(w0.format, m, fp32_activations);
   const int groups = c.mma ? 1 : (m + c.ntok - 1) / c.ntok;
-  const PlanCost pc = choose_plan(c, w, m, groups, want);
+  DeviceMatrix all = w0;  // what the plan sees: the parts' rows together
+  for (size_t i = 1; i < parts.size(); ++i) all.rows += parts[i].w.rows;
+  const PlanCost pc = choose_plan(c, all, m, groups, want);
   CUDA_REQUIRE(pc.plan.splits > 0, "linear: no launch plan fits (shared memory)");
   Args a{};
   a.x = x;
   a.m = m;
-  a.w = w.data;
-  a.w_stride = w.data_row_stride;
-  a.rows = w.rows;
-  a.cols = w.cols;
-  a.scales = w.scales;
-  a.scale_stride = w.scale_row_stride;
-  a.scale_row0 = w.format == WeightFormat::FP8 ? w.scale_row0 : 0;
-  a.shift = shift_of(w);
-  a.scale_grid_cols = w.format == WeightFormat::FP8 ? (w.cols + a.shift + kFp8BlockSize - 1) / kFp8BlockSize : 0;
-  a.scale_grid_rows = w.format == WeightFormat::FP8 ? (w.rows + a.scale_row0 + kFp8BlockSize - 1) / kFp8BlockSize : 0;
-  a.y = y;
-  a.bias = e.bias;
-  a.accumulate = e.accumulate ? 1 : 0;
+  a.cols = w0.cols;
+  a.shift = shift_of(w0);
+  a.scale_grid_cols = w0.format == WeightFormat::FP8 ? (w0.cols + a.shift + kFp8BlockSize - 1) / kFp8BlockSize : 0;
+  a.accumulate = accumulate ? 1 : 0;
   a.splits = pc.plan.splits;
   a.ks = pc.ks;
   a.tiles_per_warp = pc.plan.tiles_per_warp;
-  const double bpe = bytes_per_element(w.format);
-  const size_t piece_shift_bytes = static_cast<size_t>(a.shift * (w.format == WeightFormat::FP8 ? 1 : bpe));
-  a.aligned = reinterpret_cast<uintptr_t>(w.data) % 16 == 0 && w.data_row_stride % 16 == 0 && piece_shift_bytes % 16 == 0;
-  a.x_vec4 = reinterpret_cast<uintptr_t>(x) % 16 == 0 && w.cols % 4 == 0 && a.shift % 4 == 0;
-
+  a.x_vec4 = reinterpret_cast<uintptr_t>(x) % 16 == 0 && w0.cols % 4 == 0 && a.shift % 4 == 0;
+  const double bpe = bytes_per_element(w0.format);
+  const size_t piece_shift_bytes = static_cast<size_t>(a.shift * (w0.format == WeightFormat::FP8 ? 1 : bpe));
   const int rows_per_cta = kWarps * a.tiles_per_warp * 16 * c.mt;
-  const int row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
+  int row_blocks = 0;
+  a.parts = static_cast<int>(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const DeviceMatrix& w = parts[i].w;
+    Part& p = a.part[i];
+    p.w = w.data;
+    p.w_stride = w.data_row_stride;
+    p.rows = w.rows;
+    p.scales = w.scales;
+    p.scale_stride = w.scale_row_stride;
+    p.scale_row0 = w.format == WeightFormat::FP8 ? w.scale_row0 : 0;
+    p.y = parts[i].y;
+    p.bias = parts[i].bias;
+    p.aligned = reinterpret_cast<uintptr_t>(w.data) % 16 == 0 && w.data_row_stride % 16 == 0 && piece_shift_bytes % 16 == 0;
+    p.row_block0 = row_blocks;
+    row_blocks += (w.rows + rows_per_cta - 1) / rows_per_cta;
+  }
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups)), dim3(kThreads),
                           pc.smem, static_cast<unsigned>(a.splits)};
   void* params[] = {&a};
   launch_untyped(c.fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();
+}
+
+void check_matrix(const DeviceMatrix& w) {
+  CUDA_REQUIRE(w.rows >= 0 && w.cols >= 0, "linear: negative size");
+  CUDA_REQUIRE(w.format != WeightFormat::MXFP4 || w.cols % 32 == 0, "linear: mxfp4 needs cols % 32 == 0");
+  CUDA_REQUIRE(w.format != WeightFormat::FP8 || (w.scale_row0 >= 0 && w.scale_row0 < kFp8BlockSize && w.scale_col0 >= 0 &&
+                                                 w.scale_col0 < kFp8BlockSize),
+               "linear: fp8 scale offsets must lie inside a 128-block");
+}
+
+// All m rows for parts that share a launch: the tensor-core path covers 64 tokens per launch; the rows
+// of x are independent. A long K (the DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down
+// projection) can leave no plan whose x slice of 64 tokens fits in shared memory: then fewer tokens per
+// launch. The launches take equal shares (within one row), so that none is small enough (<=
+// kLinearFp32MaxM rows) to leave the tensor cores: every row of a call gets the same precision.
+void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
+                 const LinearPlan& plan, cudaStream_t stream) {
+  const DeviceMatrix& w0 = parts[0].w;
+  int chunks = 1;
+  if (uses_mma(w0.format, m, fp32_activations)) {
+    DeviceMatrix all = w0;
+    for (size_t i = 1; i < parts.size(); ++i) all.rows += parts[i].w.rows;
+    auto fits = [&](int n) {
+      return choose_plan(kernel_choice(w0.format, n, fp32_activations), all, n, 1, plan).plan.splits > 0;
+    };
+    int most = kMaxMmaTokens;
+    while (most > 8 && !fits(most)) most /= 2;
+    chunks = (m + most - 1) / most;
+  }
+  LinearPart shifted[kMaxLinearParts];
+  for (int i = 0, n0 = 0; i < chunks; ++i) {
+    const int mg = m / chunks + (i < m % chunks ? 1 : 0);
+    for (size_t j = 0; j < parts.size(); ++j) {
+      shifted[j] = parts[j];
+      shifted[j].y = parts[j].y + static_cast<size_t>(n0) * parts[j].w.rows;
+    }
+    launch_group(x + static_cast<size_t>(n0) * w0.cols, mg, std::span<const LinearPart>(shifted, parts.size()), accumulate,
+                 fp32_activations, plan, stream);
+    n0 += mg;
+  }
+}
+
+bool share_a_launch(const DeviceMatrix& a, const DeviceMatrix& b) {
+  return a.format == b.format && a.cols == b.cols && shift_of(a) == shift_of(b);
 }
 
 }  // namespace
@@ -702,36 +777,34 @@ LinearPlan linear_plan(int m, const DeviceMatrix& w) {
 
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
             const LinearPlan& plan, cudaStream_t stream) {
-  CUDA_REQUIRE(m >= 0 && w.rows >= 0 && w.cols >= 0, "linear: negative size");
+  check_matrix(w);
+  CUDA_REQUIRE(m >= 0, "linear: negative size");
   if (m == 0 || w.rows == 0) return;
-  CUDA_REQUIRE(w.format != WeightFormat::MXFP4 || w.cols % 32 == 0, "linear: mxfp4 needs cols % 32 == 0");
-  CUDA_REQUIRE(w.format != WeightFormat::FP8 || (w.scale_row0 >= 0 && w.scale_row0 < kFp8BlockSize && w.scale_col0 >= 0 &&
-                                                 w.scale_col0 < kFp8BlockSize),
-               "linear: fp8 scale offsets must lie inside a 128-block");
-  // The tensor-core path covers 64 tokens per launch; the rows of x are independent. A long K (the
-  // DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down projection) can leave no plan whose x slice
-  // of 64 tokens fits in shared memory: then fewer tokens per launch. The launches take equal shares
-  // (within one row), so that none is small enough (<= kLinearFp32MaxM rows) to leave the tensor cores:
-  // every row of a call gets the same precision.
-  int chunks = 1;
-  if (uses_mma(w.format, m, epilogue.fp32_activations)) {
-    auto fits = [&](int n) {
-      return choose_plan(kernel_choice(w.format, n, epilogue.fp32_activations), w, n, 1, plan).plan.splits > 0;
-    };
-    int most = kMaxMmaTokens;
-    while (most > 8 && !fits(most)) most /= 2;
-    chunks = (m + most - 1) / most;
-  }
-  for (int i = 0, n0 = 0; i < chunks; ++i) {
-    const int mg = m / chunks + (i < m % chunks ? 1 : 0);
-    launch_group(x + static_cast<size_t>(n0) * w.cols, mg, w, y + static_cast<size_t>(n0) * w.rows, epilogue, plan,
-                 stream);
-    n0 += mg;
-  }
+  const LinearPart part{w, y, epilogue.bias};
+  linear_rows(x, m, std::span<const LinearPart>(&part, 1), epilogue.accumulate, epilogue.fp32_activations, plan, stream);
 }
 
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue, cudaStream_t stream) {
   linear(x, m, w, y, epilogue, LinearPlan{}, stream);
+}
+
+void linear_grouped(const float* x, int m, std::span<const LinearPart> parts, const LinearPlan& plan, cudaStream_t stream) {
+  CUDA_REQUIRE(m >= 0, "linear: negative size");
+  CUDA_REQUIRE(parts.size() <= static_cast<size_t>(kMaxLinearParts), "linear_grouped: too many parts");
+  // Consecutive parts that can share a launch do; an empty matrix is skipped.
+  LinearPart run[kMaxLinearParts];
+  size_t n = 0;
+  auto flush = [&] {
+    if (n > 0 && m > 0) linear_rows(x, m, std::span<const LinearPart>(run, n), false, false, plan, stream);
+    n = 0;
+  };
+  for (const LinearPart& p : parts) {
+    check_matrix(p.w);
+    if (p.w.rows == 0) continue;
+    if (n > 0 && !share_a_launch(run[0].w, p.w)) flush();
+    run[n++] = p;
+  }
+  flush();
 }
 
 }  // namespace tachyon::cuda

@@ -13,6 +13,8 @@
 
 #include <cuda_runtime.h>
 
+#include <span>
+
 #include "kernels/cuda/device_weight.h"
 
 namespace tachyon::cuda {
@@ -40,5 +42,18 @@ struct LinearPlan {
 LinearPlan linear_plan(int m, const DeviceMatrix& w);
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
             const LinearPlan& plan, cudaStream_t stream);
+
+// Several matrices over the same x: y_i[m, w_i.rows] = x . W_i^T (+ bias_i), in one launch where they
+// share format, cols and FP8 column offset (a layer's q, k and v projections; an MLP's gate and up), so
+// that the fixed cost of a launch (staging x, filling the pipeline, the cluster reduction: ~4-6 us, more
+// than small matrices' streaming) is paid once. The launch takes one plan for all its matrices; each
+// row's arithmetic is that of a single-matrix call with the same plan.
+inline constexpr int kMaxLinearParts = 3;
+struct LinearPart {
+  DeviceMatrix w;
+  float* y = nullptr;
+  const float* bias = nullptr;
+};
+void linear_grouped(const float* x, int m, std::span<const LinearPart> parts, const LinearPlan& plan, cudaStream_t stream);
 
 }  // namespace tachyon::cuda

@@ -152,8 +152,8 @@ void CudaDrafter::context_piece(int n) {
   cuda::rmsnorm(ctx_.get(), w_.hidden_norm.f32(), n, H, c.rms_norm_eps, ctx_.get(), st);
   for (int l = 0; l < c.num_layers; ++l) {
     const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
-    cuda::linear(ctx_.get(), n, w.k.matrix(), ctx_k_.get(), {w.k_bias.f32(), false}, st);
-    cuda::linear(ctx_.get(), n, w.v.matrix(), ctx_v_.get(), {w.v_bias.f32(), false}, st);
+    const cuda::LinearPart kv[] = {{w.k.matrix(), ctx_k_.get(), w.k_bias.f32()}, {w.v.matrix(), ctx_v_.get(), w.v_bias.f32()}};
+    cuda::linear_grouped(ctx_.get(), n, kv, {}, st);
     prepare_qkv(l, n, 0, positions, slots);
   }
 }
@@ -259,8 +259,8 @@ void CudaDrafter::forward(const Shape& s) {
     cuda::rmsnorm(x_.get(), w.attn_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
     attention(l, s);
     cuda::add_rmsnorm(y_.get(), x_.get(), w.mlp_norm.f32(), M, H, c.rms_norm_eps, h_.get(), st);
-    cuda::linear(h_.get(), M, w.mlp.gate.matrix(), gate_.get(), {}, st);
-    cuda::linear(h_.get(), M, w.mlp.up.matrix(), up_.get(), {}, st);
+    const cuda::LinearPart gate_up[] = {{w.mlp.gate.matrix(), gate_.get()}, {w.mlp.up.matrix(), up_.get()}};
+    cuda::linear_grouped(h_.get(), M, gate_up, {}, st);
     cuda::swiglu(gate_.get(), up_.get(), M * I, cpu::SwigluParams{}, act_.get(), st);  // as CpuDrafter: silu(gate) * up
     cuda::linear(act_.get(), M, w.mlp.down.matrix(), y_.get(), {}, st);
     cuda::add(y_.get(), x_.get(), MH, 1.0f, st);
@@ -280,9 +280,10 @@ void CudaDrafter::attention(int l, const Shape& s) {
   const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
   cudaStream_t st = stream_.get();
   const int M = s.rows, hq = lc.num_q_heads;
-  cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
-  cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
-  cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
+  const cuda::LinearPart qkv[] = {{w.q.matrix(), q_.get(), w.q_bias.f32()},
+                                  {w.k.matrix(), k_.get(), w.k_bias.f32()},
+                                  {w.v.matrix(), v_.get(), w.v_bias.f32()}};
+  cuda::linear_grouped(h_.get(), M, qkv, {}, st);
   prepare_qkv(l, M, hq, positions_, row_slot_);  // QK-norm, RoPE, value scale, KV write
   const cuda::KvCacheView cache = cache_view(l);
   const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.seqs, s.max_count};

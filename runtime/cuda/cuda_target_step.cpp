@@ -288,9 +288,10 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
     return;
   }
   // h_ holds this layer's attention input, attn_norm(x), from forward().
-  cuda::linear(h_.get(), M, w.q.matrix(), q_.get(), {w.q_bias.f32(), false}, st);
-  cuda::linear(h_.get(), M, w.k.matrix(), k_.get(), {w.k_bias.f32(), false}, st);
-  cuda::linear(h_.get(), M, w.v.matrix(), v_.get(), {w.v_bias.f32(), false}, st);
+  const cuda::LinearPart qkv[] = {{w.q.matrix(), q_.get(), w.q_bias.f32()},
+                                  {w.k.matrix(), k_.get(), w.k_bias.f32()},
+                                  {w.v.matrix(), v_.get(), w.v_bias.f32()}};
+  cuda::linear_grouped(h_.get(), M, qkv, {}, st);
   const cuda::KvCacheView cache{k_cache_[l].get(), v_cache_[l].get(), limits_.capacity, hkv, D, Dv};
   cuda::QkvPrepareParams prep;
   prep.m = M;
@@ -329,8 +330,8 @@ void CudaTargetStep::dense_mlp(int l, const Shape& s, float* partial) {
     CUDA_CHECK(cudaMemsetAsync(partial, 0, static_cast<size_t>(M) * c.hidden_size * sizeof(float), st));
     return;
   }
-  cuda::linear(h_.get(), M, w.gate.matrix(), gate_.get(), {}, st);
-  cuda::linear(h_.get(), M, w.up.matrix(), up_.get(), {}, st);
+  const cuda::LinearPart gate_up[] = {{w.gate.matrix(), gate_.get()}, {w.up.matrix(), up_.get()}};
+  cuda::linear_grouped(h_.get(), M, gate_up, {}, st);
   cuda::swiglu(gate_.get(), up_.get(), M * I, {c.swiglu, c.swiglu_limit, c.swiglu_alpha}, act_.get(), st);
   cuda::linear(act_.get(), M, w.down.matrix(), partial, {}, st);
 }

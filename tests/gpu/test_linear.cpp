@@ -188,3 +188,77 @@ TEST_CASE("gpu linear: long K (the DFlash drafter's fc over 5 x 4096 taps, a 16k
       for (int m : {8, 33, 64, 70}) check_linear(host.matrix(), dev.matrix(), Case{f, m, m == 33, m == 70, {}}, seed++, "long K");
     }
 }
+
+TEST_CASE("gpu linear_grouped: q/k/v-like matrices in one launch equal single calls with the same plan, bit for bit") {
+  // Three row ranges of one matrix (as a layer's q, k and v: FP8 ranges then start inside 128-row scale
+  // blocks), each with its bias; every format; decode and verify row counts; the plan the group chooses
+  // and two forced ones. A fourth call mixes formats: the matrices that cannot share a launch get their own.
+  const int cols = 1024;
+  const int ranges[][2] = {{0, 200}, {200, 48}, {248, 40}};
+  uint64_t seed = 7000;
+  for (WeightFormat f : {WeightFormat::F32, WeightFormat::BF16, WeightFormat::FP8, WeightFormat::MXFP4}) {
+    const int rows = 288;
+    const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+    const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+    const cuda::DeviceWeight dev(host);
+    const cuda::DeviceMatrix full = dev.matrix();
+    cuda::DeviceMatrix part_w[3];
+    for (int i = 0; i < 3; ++i) {
+      cuda::DeviceMatrix d = full;
+      const int r0 = ranges[i][0];
+      d.rows = ranges[i][1];
+      d.data = full.data + static_cast<size_t>(r0) * full.data_row_stride;
+      if (f == WeightFormat::FP8) {
+        d.scales = full.scales + (r0 / kFp8BlockSize) * full.scale_row_stride;
+        d.scale_row0 = r0 % kFp8BlockSize;
+      } else if (f == WeightFormat::MXFP4) {
+        d.scales = full.scales + static_cast<size_t>(r0) * full.scale_row_stride;
+      }
+      part_w[i] = d;
+    }
+    for (int m : {1, 2, 3, 9, 64, 70}) {
+      if (f == WeightFormat::F32 && m == 70) continue;
+      const auto x = test::random_floats(static_cast<size_t>(m) * cols, seed++);
+      auto dx = DeviceBuffer<float>::from(x);
+      std::vector<DeviceBuffer<float>> bias, grouped, single;
+      for (int i = 0; i < 3; ++i) {
+        bias.push_back(DeviceBuffer<float>::from(test::random_floats(ranges[i][1], seed++)));
+        grouped.emplace_back(static_cast<size_t>(m) * ranges[i][1]);
+        single.emplace_back(static_cast<size_t>(m) * ranges[i][1]);
+      }
+      cuda::DeviceMatrix all = part_w[0];
+      all.rows = rows;
+      for (const cuda::LinearPlan plan : {cuda::linear_plan(m, all), cuda::LinearPlan{2, 1}, cuda::LinearPlan{1, 2}}) {
+        cuda::LinearPart parts[3];
+        for (int i = 0; i < 3; ++i) {
+          parts[i] = {part_w[i], grouped[i].get(), i == 1 ? nullptr : bias[i].get()};
+          test::poison(grouped[i].get(), grouped[i].size());
+          cuda::linear(dx.get(), m, part_w[i], single[i].get(), {parts[i].bias, false}, plan, nullptr);
+        }
+        cuda::linear_grouped(dx.get(), m, parts, plan, nullptr);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        for (int i = 0; i < 3; ++i)
+          CHECK_MESSAGE(grouped[i].download() == single[i].download(), format_name(f), " m=", m, " part ", i, " plan (",
+                        plan.splits, ",", plan.tiles_per_warp, ")");
+      }
+    }
+  }
+  // Mixed formats: BF16, FP8, BF16 over the same x: three launches, the same results as single calls.
+  const int rows = 96;
+  const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+  const HostWeight hb = make_host_weight(values.data(), {rows, cols}, WeightFormat::BF16);
+  const HostWeight hf = make_host_weight(values.data(), {rows, cols}, WeightFormat::FP8);
+  const cuda::DeviceWeight db(hb), df(hf);
+  for (int m : {1, 9}) {
+    auto dx = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m) * cols, seed++));
+    DeviceBuffer<float> g0(m * rows), g1(m * rows), g2(m * rows), s0(m * rows), s1(m * rows);
+    const cuda::LinearPart parts[3] = {{db.matrix(), g0.get()}, {df.matrix(), g1.get()}, {db.matrix(), g2.get()}};
+    cuda::linear_grouped(dx.get(), m, parts, {}, nullptr);
+    cuda::linear(dx.get(), m, db.matrix(), s0.get(), {}, nullptr);
+    cuda::linear(dx.get(), m, df.matrix(), s1.get(), {}, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CHECK(g0.download() == s0.download());
+    CHECK(g1.download() == s1.download());
+    CHECK(g2.download() == s0.download());
+  }
+}
