@@ -322,29 +322,6 @@ GpuError gpu_error_on_trajectories(const std::string& model, const std::vector<G
   return e;
 }
 
-// ---- The drafter: a fixture's random drafter, its config fitted to the target ------------------------
-
-std::string fitted_drafter(const test::TempDir& tmp, const std::string& variant, const std::string& target_name,
-                           const ModelConfig& target) {
-  namespace fs = std::filesystem;
-  const fs::path from = test::fixture("dflash/" + variant + "/drafter");
-  const fs::path dir = tmp.path() / ("drafter-for-" + target_name);
-  fs::create_directories(dir);
-  for (const auto& e : fs::directory_iterator(from))
-    if (e.path().extension() == ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
-  json c = json::parse(test::read_file((from / "config.json").string()));
-  c["vocab_size"] = target.vocab_size;
-  c["num_target_layers"] = target.num_layers;
-  json& d = c["dflash_config"];
-  if (d.value("mask_token_id", 0) >= target.vocab_size) d["mask_token_id"] = target.vocab_size - 1;
-  for (auto& id : d["target_layer_ids"]) id = std::min(id.get<int>(), target.num_layers - 1);
-  std::ofstream(dir / "config.json") << c.dump(2);
-  const std::string out = dir.string() + ".h5";
-  std::string log;
-  REQUIRE_MESSAGE(test::run_tachyon("convert --drafter --from " + dir.string() + " --to " + out, &log) == 0, log);
-  return out;
-}
-
 // ---- Running many generate jobs over the visible GPUs ------------------------------------------------
 
 // The visible GPUs as CUDA_VISIBLE_DEVICES names them (indices, or the entries it already holds).
@@ -467,7 +444,8 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
                                       " --to " + p.model + " " + target.convert_flags, &log) == 0, log);
     for (size_t i = 0; i < target.requests->size(); ++i)
       p.guards.push_back(std::make_unique<Guard>(p.model, capacity, target.route_margin));
-    p.drafter = fitted_drafter(tmp, target.drafter, target.name, p.guards.front()->config());
+    const ModelConfig& tc = p.guards.front()->config();
+    p.drafter = test::fitted_drafter(tmp, target.drafter, target.name, tc.vocab_size, tc.num_layers);
     prepared.push_back(std::move(p));
   }
 

@@ -3,8 +3,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 #include <cstdlib>
 #include <fstream>
@@ -113,6 +115,28 @@ ParityExpected load_parity_expected(const std::string& name) {
     return std::vector<float>(p, p + t.numel());
   };
   return {ints("prompt_ids"), ints("generated_ids"), floats("prefill_logits"), floats("generated_logits")};
+}
+
+std::string fitted_drafter(const TempDir& tmp, const std::string& variant, const std::string& target_name, int vocab_size,
+                           int num_layers) {
+  namespace fs = std::filesystem;
+  const fs::path from = fixture("dflash/" + variant + "/drafter");
+  const fs::path dir = tmp.path() / ("drafter-for-" + target_name);
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(from))
+    if (e.path().extension() == ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
+  nlohmann::json c = nlohmann::json::parse(read_file((from / "config.json").string()));
+  c["vocab_size"] = vocab_size;
+  c["num_target_layers"] = num_layers;
+  nlohmann::json& d = c["dflash_config"];
+  if (d.value("mask_token_id", 0) >= vocab_size) d["mask_token_id"] = vocab_size - 1;
+  for (auto& id : d["target_layer_ids"]) id = std::min(id.get<int>(), num_layers - 1);
+  std::ofstream(dir / "config.json") << c.dump(2);
+  const std::string out = dir.string() + ".h5";
+  std::string log;
+  if (run_tachyon("convert --drafter --from " + dir.string() + " --to " + out, &log) != 0)
+    throw std::runtime_error("converting the " + variant + " drafter for " + target_name + " failed:\n" + log);
+  return out;
 }
 
 }  // namespace tachyon::test

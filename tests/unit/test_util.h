@@ -48,4 +48,11 @@ struct ParityExpected {
 };
 ParityExpected load_parity_expected(const std::string& name);
 
+// One of the random drafters of tests/fixtures/dflash (<variant>: base, swa, mimo) converted into `tmp`
+// with its config fitted to a target of this vocabulary and layer count (vocabulary, tapped layers,
+// mask id: a DFlash drafter borrows the target's embedding and LM head, so nothing else depends on the
+// target); returns the drafter's HDF5 path. Throws, with the converter's output, if conversion fails.
+std::string fitted_drafter(const TempDir& tmp, const std::string& variant, const std::string& target_name, int vocab_size,
+                           int num_layers);
+
 }  // namespace tachyon::test
