@@ -674,15 +674,20 @@ PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch,
   return best;
 }
 
+// What a launch's plan sees of its parts: the first matrix with all the parts' rows.
+DeviceMatrix planned_matrix(std::span<const LinearPart> parts) {
+  DeviceMatrix all = parts[0].w;
+  for (size_t i = 1; i < parts.size(); ++i) all.rows += parts[i].w.rows;
+  return all;
+}
+
 // One launch over the parts (same format, cols and FP8 column offset) for m <= kMaxMmaTokens rows of x.
 void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
                   const LinearPlan& want, cudaStream_t stream) {
   const DeviceMatrix& w0 = parts[0].w;
   const KernelChoice c = kernel_choice(w0.format, m, fp32_activations);
   const int groups = c.mma ? 1 : (m + c.ntok - 1) / c.ntok;
-  DeviceMatrix all = w0;  // what the plan sees: the parts' rows together
-  for (size_t i = 1; i < parts.size(); ++i) all.rows += parts[i].w.rows;
-  const PlanCost pc = choose_plan(c, all, m, groups, want);
+  const PlanCost pc = choose_plan(c, planned_matrix(parts), m, groups, want);
   CUDA_REQUIRE(pc.plan.splits > 0, "linear: no launch plan fits (shared memory)");
   Args a{};
   a.x = x;
@@ -740,8 +745,7 @@ void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool 
   const DeviceMatrix& w0 = parts[0].w;
   int chunks = 1;
   if (uses_mma(w0.format, m, fp32_activations)) {
-    DeviceMatrix all = w0;
-    for (size_t i = 1; i < parts.size(); ++i) all.rows += parts[i].w.rows;
+    const DeviceMatrix all = planned_matrix(parts);
     auto fits = [&](int n) {
       return choose_plan(kernel_choice(w0.format, n, fp32_activations), all, n, 1, plan).plan.splits > 0;
     };

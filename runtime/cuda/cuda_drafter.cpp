@@ -7,6 +7,7 @@
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/qkv_prepare.h"
 #include "model/error.h"
+#include "runtime/cuda/qkv_prepare_params.h"
 #include "runtime/drafter_weights_load.h"
 
 namespace tachyon {
@@ -163,19 +164,8 @@ void CudaDrafter::prepare_qkv(int l, int rows, int q_heads, const int32_t* posit
   const LayerConfig& lc = c.layers[l];
   const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
   const bool context = q_heads == 0;
-  cuda::QkvPrepareParams p;
-  p.m = rows;
-  p.q_heads = q_heads;
-  p.kv_heads = lc.num_kv_heads;
-  p.q_norm = w.q_norm.f32();
-  p.k_norm = w.k_norm.f32();
-  p.eps = c.rms_norm_eps;
-  p.rotary_dim = lc.rope.rotary_dim;
-  p.positions = positions;
-  p.inv_freq = inv_freq_[l].get();
-  p.attention_factor = static_cast<float>(lc.rope.attention_factor);
-  p.value_scale = c.value_scale;
-  p.row_slot = slots;
+  const cuda::QkvPrepareParams p =
+      qkv_prepare_params(c, l, w, inv_freq_[l].get(), rows, q_heads, lc.num_kv_heads, positions, slots);
   cuda::qkv_prepare(context ? nullptr : q_.get(), context ? ctx_k_.get() : k_.get(), context ? ctx_v_.get() : v_.get(), p,
                     cache_view(l), stream_.get());
 }

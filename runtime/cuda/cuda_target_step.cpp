@@ -9,6 +9,7 @@
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/qkv_prepare.h"
 #include "model/error.h"
+#include "runtime/cuda/qkv_prepare_params.h"
 #include "runtime/target_weights_load.h"
 
 namespace tachyon {
@@ -293,19 +294,8 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
                                   {w.v.matrix(), v_.get(), w.v_bias.f32()}};
   cuda::linear_grouped(h_.get(), M, qkv, {}, st);
   const cuda::KvCacheView cache{k_cache_[l].get(), v_cache_[l].get(), limits_.capacity, hkv, D, Dv};
-  cuda::QkvPrepareParams prep;
-  prep.m = M;
-  prep.q_heads = hq;
-  prep.kv_heads = hkv;
-  prep.q_norm = c.qk_norm ? w.q_norm.f32() : nullptr;
-  prep.k_norm = c.qk_norm ? w.k_norm.f32() : nullptr;
-  prep.eps = c.rms_norm_eps;
-  prep.rotary_dim = lc.rope.rotary_dim;
-  prep.positions = positions_;
-  prep.inv_freq = inv_freq_[l].get();
-  prep.attention_factor = static_cast<float>(lc.rope.attention_factor);
-  prep.value_scale = c.value_scale;
-  prep.row_slot = row_slot_;
+  const cuda::QkvPrepareParams prep =
+      qkv_prepare_params(c, l, w, inv_freq_[l].get(), M, hq, hkv, positions_, row_slot_);
   cuda::qkv_prepare(q_.get(), k_.get(), v_.get(), prep, cache, st);  // QK-norm, RoPE, value scale, KV write
   const cuda::AttentionBatch batch{seq_slot_, seq_start_, seq_count_, seq_first_row_, s.pieces,
                                    std::min(s.max_count, cuda::kMaxQueriesPerCall)};
