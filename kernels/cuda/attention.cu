@@ -63,6 +63,7 @@ struct AttnArgs {
   bool causal;
   const float* sinks;
   int splits;
+  int prefetch_old_keys;  // AttentionParams::prefetch_old_keys
 };
 
 __device__ __forceinline__ void cp_async16(void* smem_dst, const void* src, int src_bytes) {
@@ -95,7 +96,10 @@ __device__ __forceinline__ int swz(int row, int c) { return (c & ~7) | ((c ^ row
 
 template <int D, int DV, int KW>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
-  pdl_enter();  // launch.cuh: before any global memory access
+  // With prefetch_old_keys, the cache tiles of keys before the sequence's start (and the head map and
+  // the step's metadata) are read before waiting for the kernel before (launch.cuh); q only after.
+  const bool early = a.prefetch_old_keys != 0;
+  if (!early) pdl_enter();
   constexpr int RW = kWarps / KW;      // 16-row tiles per CTA
   constexpr int BKW = kTileKeys / KW;  // keys of a tile per warp
   constexpr int NJ = BKW / 8;          // S n-tiles per warp
@@ -135,7 +139,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   const int G = group_size;
   const int rows = count * G;
   const int mtile0 = rb * RW;
-  if (mtile0 * 16 >= rows) return;  // the same for every CTA of the cluster
+  if (mtile0 * 16 >= rows) {  // the same for every CTA of the cluster
+    if (early) pdl_enter();
+    return;
+  }
 
   // This CTA's part of the visible keys [lo, hi].
   const int hi = start + count - 1;
@@ -246,8 +253,15 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   };
 
   // ---- pipeline over this CTA's key tiles ----
-#pragma unroll
-  for (int st = 0; st < NS - 1; ++st) {
+  int st0 = 0;  // the first pipeline stage loaded after the wait
+  if (early) {
+    for (; st0 < NS - 1 && st0 < ntiles && min(ke, kb + (st0 + 1) * kTileKeys) <= start; ++st0) {
+      load_tile(st0, st0);
+      cp_async_commit();
+    }
+    pdl_enter();
+  }
+  for (int st = st0; st < NS - 1; ++st) {
     if (st < ntiles) load_tile(st, st);
     cp_async_commit();
   }
@@ -521,6 +535,7 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   a.causal = p.causal;
   a.sinks = p.sinks;
   a.splits = splits;
+  a.prefetch_old_keys = p.prefetch_old_keys ? 1 : 0;
 
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * splits), static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(batch.num_seqs)),

@@ -54,6 +54,11 @@ struct AttentionParams {
   // Largest number of query heads that share one KV head; 0: ceil(num_q_heads / cache.kv_heads), which
   // holds for the usual mappings (h -> h / group, and one KV head per rank). Fixed per captured graph.
   int max_group = 0;
+  // Every key before each sequence's start was written by a copy or by a kernel at least two launches
+  // before this one (KV rows of earlier steps; launch.cuh's contract): the kernel then starts streaming
+  // those rows before it waits for the kernel before it. False when a step's chunk is split into pieces
+  // (a piece's earlier keys are written by the KV write just before).
+  bool prefetch_old_keys = false;
 };
 
 // q [m, num_q_heads, head_dim] -> out [m, num_q_heads, v_head_dim], FP32. Rows of q outside every

@@ -4,12 +4,17 @@
 // kernel finishes, and its CTAs wait at pdl_enter() until that kernel has completed and its writes are
 // visible.
 //
-// The contract: every kernel launched through launch() calls pdl_enter() before it touches global
-// memory (its first statement). Without PDL (another launcher, no kernel before it) the wait returns at
-// once. No kernel triggers its dependents early (griddepcontrol.launch_dependents): measured on an H200
-// (Qwen3-30B-A3B step, 1 x 1), triggering at every kernel's start made the step 1.19x slower (not profiled;
-// dependent CTAs parked on SMs that the running kernel could use are the likely cause), while the completion trigger gives 1.007x over no
-// PDL (docs/benchmarks.md). The place for a gain is a kernel that reads its weights before the wait.
+// The contract: every CTA of a kernel launched through launch() calls pdl_enter() before it reads anything
+// the kernel just before it writes, before it writes global memory and before it returns. pdl_enter() waits for that kernel
+// (its completion and its writes) and then lets the next kernel's CTAs launch. So at most one kernel runs
+// ahead of its wait, and it may use that time: what a kernel reads before pdl_enter() must have been
+// written by the kernel two before it or earlier, by a copy, or before a stream synchronization (weights,
+// the step's metadata, KV-cache rows of earlier steps). The linear kernel streams its first weight chunks
+// and attention its cache tiles that way, overlapping the previous kernel.
+//
+// Measured on an H200 (Qwen3-30B-A3B step, 1 x 1): triggering at every kernel's start, before its wait,
+// made the step 1.19x slower (every kernel of the graph could then launch at once and park CTAs on the
+// SMs); waiting without any trigger gave 1.007x over no PDL (docs/benchmarks.md).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -22,6 +27,7 @@ namespace tachyon::cuda {
 __device__ __forceinline__ void pdl_enter() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
 

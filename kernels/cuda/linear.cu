@@ -102,7 +102,8 @@ __device__ __forceinline__ Part part_of(const Args& a, int rb) {
 }
 
 __device__ __forceinline__ void ldg_stream16(const uint8_t* p, uint32_t (&v)[4]) {
-  asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+  // volatile: stays where it is written, before pdl_enter() for the first chunks (launch.cuh)
+  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
       : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3])
       : "l"(p));
 }
@@ -178,7 +179,6 @@ constexpr int kGranule = kChunkK<F, kMma> > 128 ? kChunkK<F, kMma> : 128;
 
 template <WeightFormat F, bool kMma, int NTOK, int MT, int D>
 __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) linear_kernel(const Args a) {
-  pdl_enter();  // launch.cuh: before any global memory access
   constexpr int E = kElems<F>;
   constexpr int CK = kChunkK<F, kMma>;                 // k per chunk and row
   constexpr int P = kMma ? 2 * MT : 4;                 // 16-byte pieces per lane and chunk
@@ -246,13 +246,15 @@ __global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) lin
   auto advance = [&](int& tile, int& chunk) {
     if (++chunk == nck) chunk = 0, ++tile;
   };
-  // Start the weight stream before staging x, so that the two latencies overlap.
+  // Start the weight stream before waiting for the kernel before (launch.cuh: weights were written long
+  // before), so that the stream's first latency overlaps that kernel and the staging of x.
 #pragma unroll
   for (int i = 0; i < D; ++i)
     if (i < steps) {
       load(buf[i], ld_tile, ld_chunk, !kFp8Mma || i % 2 == 1);
       advance(ld_tile, ld_chunk);
     }
+  pdl_enter();
 
   // ---- stage x[n0 .. n0 + kTokens, slice] ----
   {
