@@ -94,6 +94,30 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 // 8 rows an ldmatrix reads at one logical chunk land on 8 different bank groups.
 __device__ __forceinline__ int swz(int row, int c) { return (c & ~7) | ((c ^ row) & 7); }
 
+// Copies the rows of keys [key0, key0 + kTileKeys) of one KV head, C 16-byte chunks each, into the
+// swizzled tile `dst` (rows at or past `ke` are zero-filled). `head` points at the head's row of position
+// 0 and rows are `row_elems` apart. A thread always copies the same chunk of every KPP-th row (C rounded
+// up to a power of two, so that the assignment is fixed), so each copy's addresses are the previous
+// ones plus a constant: the address arithmetic is hoisted out of the copy loop.
+template <int C>
+__device__ __forceinline__ void copy_tile_rows(__nv_bfloat16* dst, const __nv_bfloat16* head, size_t row_elems, int key0,
+                                               int ke) {
+  constexpr int CP = C <= 8 ? 8 : C <= 16 ? 16 : 32;
+  constexpr int KPP = kThreads / CP;  // rows per pass of the CTA
+  static_assert(C <= CP && kTileKeys % KPP == 0, "copy assignment");
+  const int c = threadIdx.x % CP, k_first = threadIdx.x / CP;
+  if (c >= C) return;
+  const __nv_bfloat16* src = head + static_cast<size_t>(key0 + k_first) * row_elems + c * 8;
+  const size_t step = KPP * row_elems;
+#pragma unroll
+  for (int p = 0; p < kTileKeys / KPP; ++p, src += step) {
+    const int key = k_first + p * KPP;
+    const bool valid = key0 + key < ke;
+    // A row past the end copies nothing (src size 0) but still needs a valid address: the tile's first.
+    cp_async16(dst + key * (C * 8) + swz(key, c) * 8, valid ? src : head + static_cast<size_t>(key0) * row_elems, valid ? 16 : 0);
+  }
+}
+
 template <int D, int DV, int KW>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   // With prefetch_old_keys, the cache tiles of keys before the sequence's start (and the head map and
@@ -159,25 +183,19 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   int qpos[2];
   bool qvalid[2];
   uint32_t qf[KS][4];
+  // Positions of the warp's first and last query (its rows are query-major: row r is query r / G).
+  const int q_first_pos = start + mtile * 16 / G;
+  const int q_last_pos = start + (min(rows, mtile * 16 + 16) - 1) / G;
 
+  // The KV head's rows of position 0 in this sequence's slot.
+  const size_t slot_row0 = static_cast<size_t>(slot) * a.capacity * a.kv_heads + kvh;
+  const __nv_bfloat16* k_head = a.k + slot_row0 * D;
+  const __nv_bfloat16* v_head = a.v + slot_row0 * DV;
   auto load_tile = [&](int j, int st) {
     __nv_bfloat16* ks_ = reinterpret_cast<__nv_bfloat16*>(smem) + static_cast<size_t>(st) * kStageElems;
-    __nv_bfloat16* vs_ = ks_ + kTileKeys * D;
     const int key0 = kb + j * kTileKeys;
-    for (int idx = threadIdx.x; idx < kTileKeys * KC; idx += kThreads) {
-      const int key = idx / KC, c = idx % KC, pos = key0 + key;
-      const bool valid = pos < ke;
-      const __nv_bfloat16* src =
-          a.k + ((static_cast<size_t>(slot) * a.capacity + (valid ? pos : kb)) * a.kv_heads + kvh) * D + c * 8;
-      cp_async16(ks_ + key * D + swz(key, c) * 8, src, valid ? 16 : 0);
-    }
-    for (int idx = threadIdx.x; idx < kTileKeys * VC; idx += kThreads) {
-      const int key = idx / VC, c = idx % VC, pos = key0 + key;
-      const bool valid = pos < ke;
-      const __nv_bfloat16* src =
-          a.v + ((static_cast<size_t>(slot) * a.capacity + (valid ? pos : kb)) * a.kv_heads + kvh) * DV + c * 8;
-      cp_async16(vs_ + key * DV + swz(key, c) * 8, src, valid ? 16 : 0);
-    }
+    copy_tile_rows<KC>(ks_, k_head, static_cast<size_t>(a.kv_heads) * D, key0, ke);
+    copy_tile_rows<VC>(ks_ + kTileKeys * D, v_head, static_cast<size_t>(a.kv_heads) * DV, key0, ke);
   };
 
   float o[NV][4];
@@ -203,30 +221,49 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         mma_bf16(s[2 * jp], qf[ks], b[0], b[1]);
         mma_bf16(s[2 * jp + 1], qf[ks], b[2], b[3]);
       }
-    // Mask, scale, online softmax (rows g and g + 8; the 4 lanes of a row group share a row).
-    const int key_base = kb + j * kTileKeys + kg * BKW + 2 * t;
+    // Mask, scale, online softmax (rows g and g + 8; the 4 lanes of a row group share a row). Most
+    // tiles are visible to every row of the warp whole (all but the last of a causal range and the first
+    // of a window): those skip the per-score mask. Rows past `rows` then score against zero queries;
+    // they are never written.
+    const int key_lo = kb + j * kTileKeys + kg * BKW;
+    const bool all_visible = key_lo + BKW <= ke && (!a.causal || key_lo + BKW - 1 <= q_first_pos) &&
+                             (a.window <= 0 || key_lo > q_last_pos - a.window);
     float mx[2] = {-INFINITY, -INFINITY};
+    if (all_visible) {
 #pragma unroll
-    for (int jn = 0; jn < NJ; ++jn)
+      for (int jn = 0; jn < NJ; ++jn)
 #pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const int h2 = c / 2, key = key_base + jn * 8 + (c & 1), p = qpos[h2];
-        const bool vis = qvalid[h2] && key < ke && (!a.causal || key <= p) && (a.window <= 0 || key > p - a.window);
-        s[jn][c] = vis ? s[jn][c] * a.scale_log2 : -INFINITY;
-        mx[h2] = fmaxf(mx[h2], s[jn][c]);
-      }
-    float m_use[2];
+        for (int c = 0; c < 4; ++c) {
+          s[jn][c] *= a.scale_log2;
+          mx[c / 2] = fmaxf(mx[c / 2], s[jn][c]);
+        }
+    } else {
+      const int key_base = key_lo + 2 * t;
+#pragma unroll
+      for (int jn = 0; jn < NJ; ++jn)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          const int h2 = c / 2, key = key_base + jn * 8 + (c & 1), p = qpos[h2];
+          const bool vis = qvalid[h2] && key < ke && (!a.causal || key <= p) && (a.window <= 0 || key > p - a.window);
+          s[jn][c] = vis ? s[jn][c] * a.scale_log2 : -INFINITY;
+          mx[h2] = fmaxf(mx[h2], s[jn][c]);
+        }
+    }
+    float m_use[2], corr[2];
 #pragma unroll
     for (int h2 = 0; h2 < 2; ++h2) {
       mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xffffffffu, mx[h2], 1));
       mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xffffffffu, mx[h2], 2));
       const float m_new = fmaxf(m_run[h2], mx[h2]);
       m_use[h2] = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet stays at zero
-      const float corr = exp2f(m_run[h2] - m_use[h2]);
+      corr[h2] = exp2f(m_run[h2] - m_use[h2]);
       m_run[h2] = m_new;
-      l_run[h2] *= corr;
+      l_run[h2] *= corr[h2];
+    }
+    // Once the running maxima settle, most tiles leave them unchanged: then O needs no rescaling.
+    if (__any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
-      for (int nv = 0; nv < NV; ++nv) o[nv][2 * h2] *= corr, o[nv][2 * h2 + 1] *= corr;
+      for (int nv = 0; nv < NV; ++nv) o[nv][0] *= corr[0], o[nv][1] *= corr[0], o[nv][2] *= corr[1], o[nv][3] *= corr[1];
     }
 #pragma unroll
     for (int jn = 0; jn < NJ; ++jn)
