@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,27 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
             }
         }
       }
+    }
+  }
+  // Routers: BF16 weights against FP32 activations (the FMA path, as the step runs them: a BF16-rounded
+  // input could flip the top-k), whole on every GPU.
+  const Shape routers[] = {{"MiMo-V2.5-Pro", "router", 384, 6144}, {"Qwen3-235B-A22B", "router", 128, 4096},
+                           {"gpt-oss-120b", "router", 128, 2880}};
+  for (const Shape& sh : profile ? std::span<const Shape>() : std::span<const Shape>(routers)) {
+    DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
+    fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 78, stream);
+    WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
+    for (int m : {1, 9, 64}) {
+      const double us = graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
+        for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {nullptr, false, true}, s);
+      });
+      KernelTiming t;
+      t.kernel = "linear bf16, fp32 x";
+      t.model = sh.model;
+      t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" + std::to_string(m);
+      t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
+      t.median_us = us;
+      out.push_back(t);
     }
   }
   return out;

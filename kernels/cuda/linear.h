@@ -38,6 +38,7 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
 struct LinearPlan {
   int splits = 0;
   int tiles_per_warp = 0;
+  int tile_rows = 0;  // rows of a warp's tile: 16 or 32 (tensor cores, by the token count), 16 or 4 (FMA)
 };
 LinearPlan linear_plan(int m, const DeviceMatrix& w);
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,

@@ -96,7 +96,7 @@ void check_linear(const MatrixView& view, const cuda::DeviceMatrix& dev, const C
     if (ratio > worst_ratio || std::isnan(d)) worst_ratio = ratio, worst = i;
   }
   INFO(what, ": ", format_name(c.format), " m=", m, " rows=", rows, " cols=", cols, " bias=", c.bias,
-       " acc=", c.accumulate, " plan=(", c.plan.splits, ",", c.plan.tiles_per_warp, ")");
+       " acc=", c.accumulate, " plan=(", c.plan.splits, ",", c.plan.tiles_per_warp, ",", c.plan.tile_rows, ")");
   CHECK_MESSAGE(bad == 0, bad, " of ", ref.size(), " outside tolerance; worst [", worst, "] got ", got[worst], " want ",
                 ref[worst], " (", worst_ratio, " x tol)");
 }
@@ -126,7 +126,7 @@ TEST_CASE("gpu linear equals the CPU reference in every format, m = 1..70, ragge
   }
 }
 
-TEST_CASE("gpu linear: every cluster split and several tiles per warp give the same results") {
+TEST_CASE("gpu linear: every cluster split, several tiles per warp and both FMA tile shapes give the same results") {
   uint64_t seed = 500;
   for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8, WeightFormat::F32, WeightFormat::MXFP4}) {
     const int rows = 300, cols = f == WeightFormat::MXFP4 ? 1088 : 1100;
@@ -135,10 +135,11 @@ TEST_CASE("gpu linear: every cluster split and several tiles per warp give the s
     const cuda::DeviceWeight dev(host);
     for (int m : {1, 2, 9, 40}) {
       for (int splits : {1, 2, 4, 8})
-        for (int tpw : {1, 2, 3}) {
-          const Case c{f, m, (splits + tpw) % 2 == 0, splits == 2, {splits, tpw}};
-          check_linear(host.matrix(), dev.matrix(), c, seed++, "forced plan");
-        }
+        for (int tpw : {1, 2, 3})
+          for (int tile_rows : {0, 4}) {  // 4: the FMA path's narrow tiles (the tensor-core path ignores it)
+            const Case c{f, m, (splits + tpw) % 2 == 0, splits == 2, {splits, tpw, tile_rows}};
+            check_linear(host.matrix(), dev.matrix(), c, seed++, "forced plan");
+          }
     }
   }
 }
@@ -228,7 +229,8 @@ TEST_CASE("gpu linear_grouped: q/k/v-like matrices in one launch equal single ca
       }
       cuda::DeviceMatrix all = part_w[0];
       all.rows = rows;
-      for (const cuda::LinearPlan plan : {cuda::linear_plan(m, all), cuda::LinearPlan{2, 1}, cuda::LinearPlan{1, 2}}) {
+      for (const cuda::LinearPlan plan : {cuda::linear_plan(m, all), cuda::LinearPlan{2, 1}, cuda::LinearPlan{1, 2},
+                                        cuda::LinearPlan{2, 1, 4}}) {
         cuda::LinearPart parts[3];
         for (int i = 0; i < 3; ++i) {
           parts[i] = {part_w[i], grouped[i].get(), i == 1 ? nullptr : bias[i].get()};
@@ -239,7 +241,7 @@ TEST_CASE("gpu linear_grouped: q/k/v-like matrices in one launch equal single ca
         CUDA_CHECK(cudaDeviceSynchronize());
         for (int i = 0; i < 3; ++i)
           CHECK_MESSAGE(grouped[i].download() == single[i].download(), format_name(f), " m=", m, " part ", i, " plan (",
-                        plan.splits, ",", plan.tiles_per_warp, ")");
+                        plan.splits, ",", plan.tiles_per_warp, ",", plan.tile_rows, ")");
       }
     }
   }
