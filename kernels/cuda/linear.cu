@@ -9,7 +9,7 @@
 //   mma fragment fixes which lanes hold which rows). FMA path: 8 lanes per row read a whole 128-byte
 //   line, rows lane / 8 + 4 j. D chunks are in flight per lane (a register ring, pipelined across the
 //   warp's tiles).
-// - A CTA (8 warps) owns R = 8 * tiles_per_warp * 16 * MT rows and one K slice; its slice of x is staged
+// - A CTA (8 warps) owns R = 8 * tiles_per_warp * (rows of a tile) rows and one K slice; its slice of x is staged
 //   once in shared memory (BF16 for the tensor-core path, FP32 for the FMA path).
 // - The K slices of one row block are the CTAs of a thread-block cluster: each writes its partial sums
 //   into its own shared memory, and the cluster adds them through distributed shared memory in a fixed

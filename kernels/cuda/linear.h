@@ -33,7 +33,7 @@ inline constexpr int kLinearFp32MaxM = 2;
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue, cudaStream_t stream);
 
 // How a call is spread over the GPU: `splits` CTAs (a thread-block cluster, 1..8) share the K range of
-// a block of rows; each warp owns `tiles_per_warp` tiles of 16 (or 32) rows. 0 means "choose" (a cost
+// a block of rows; each warp owns `tiles_per_warp` tiles of `tile_rows` rows. 0 means "choose" (a cost
 // model of HBM, per-SM streaming and the L2 traffic of re-reading x). For benchmarks and tuning.
 struct LinearPlan {
   int splits = 0;

@@ -76,6 +76,9 @@ __global__ void __launch_bounds__(kMaxExperts) moe_route_kernel(const float* log
       sel = val + (p.correction_bias && valid ? p.correction_bias[e] : 0.0f);
       break;
   }
+  // A NaN score would beat nothing and be beaten by nothing, leaving two experts on one rank and a
+  // choice unwritten: it ranks as -inf instead, so every choice is a real expert.
+  if (sel != sel) sel = -INFINITY;
 
   // Round 1: rank inside the warp. Candidate slots of warp w are [w K, w K + K); slots no expert takes
   // (a last warp of fewer than K experts) keep a sentinel that beats nothing.

@@ -305,7 +305,9 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
   p.scale = c.attention_scale;
   p.window = lc.sliding ? lc.sliding_window : 0;
   p.sinks = w.sinks.f32();
-  p.prefetch_old_keys = s.pieces == s.seqs;  // no chunk split: keys before a start are earlier steps'
+  // No chunk split into pieces (counting pieces would miss one split beside an empty chunk): every key
+  // before a sequence's start is an earlier step's.
+  p.prefetch_old_keys = s.max_count <= cuda::kMaxQueriesPerCall;
   cuda::attention(q_.get(), batch, cache, p, attn_.get(), st);
   // The output bias is whole on every rank: only rank 0 adds it, so the all-reduce counts it once.
   cuda::linear(attn_.get(), M, w.o.matrix(), partial, {plan_.rank == 0 ? w.o_bias.f32() : nullptr, false}, st);

@@ -250,6 +250,37 @@ TEST_CASE("gpu moe_route equals cpu::route for every router kind (ties: lower ex
   }
 }
 
+TEST_CASE("gpu moe_route: NaN scores never give an invalid or repeated expert (they rank as -inf)") {
+  for (RouterKind kind : {RouterKind::SoftmaxTopK, RouterKind::TopKSoftmax, RouterKind::SigmoidTopK})
+    for (int E : {60, 384}) {
+      CAPTURE(int(kind));
+      CAPTURE(E);
+      const int m = 3, k = 8;
+      auto logits = test::random_floats(static_cast<size_t>(m) * E, 4242 + E);
+      for (int e = 0; e < E; e += 5) logits[e] = NAN;            // token 0: every fifth score
+      for (int e = 0; e < E; ++e) logits[2 * E + e] = NAN;        // token 2: all of them
+      auto d_logits = DeviceBuffer<float>::from(logits);
+      DeviceBuffer<int32_t> d_ids(static_cast<size_t>(m) * k);
+      DeviceBuffer<float> d_w(static_cast<size_t>(m) * k);
+      const cuda::RouterDeviceParams rp{kind, E, k, true, 1.0f, nullptr};
+      cuda::moe_route(d_logits.get(), m, rp, d_ids.get(), d_w.get(), nullptr);
+      const auto ids = d_ids.download();
+      for (int t = 0; t < m; ++t) {
+        std::set<int32_t> seen;
+        for (int j = 0; j < k; ++j) {
+          const int32_t id = ids[static_cast<size_t>(t) * k + j];
+          CHECK((id >= 0 && id < E));
+          seen.insert(id);
+        }
+        CHECK(seen.size() == static_cast<size_t>(k));
+      }
+      // Token 0 has enough finite scores: NaN experts are never chosen over them (except under a softmax
+      // over all experts, where one NaN logit makes every score NaN, as on the CPU).
+      if (kind != RouterKind::SoftmaxTopK)
+        for (int j = 0; j < k; ++j) CHECK(ids[j] % 5 != 0);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 TEST_CASE("gpu moe_align: offsets, ascending pairs per expert, active list, non-local pairs last") {
   struct Case {
