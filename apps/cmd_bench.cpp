@@ -2,12 +2,14 @@
 //   tachyon bench kernels [--only linear,moe,attention] [--json results/kernels.json]
 //   tachyon bench drafter [--json results/drafter.json]    (runtime/cuda/bench_drafter.h)
 //   [mpirun -np N] tachyon bench step [--model M] [--tokens 1,8,9] ... (apps/bench_step_cli.cpp)
+//   [mpirun -np N] tachyon bench load --model M.h5 [--device cuda|cpu] ...  (apps/bench_load_cli.cpp)
 // Every kernel at the decode shapes of MiMo-V2.5-Pro, Qwen3-235B-A22B and gpt-oss-120b: the bytes it must
 // move over its median time, as a fraction of the device's copy bandwidth measured in the same run.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
+#include "apps/bench_load_cli.h"
 #include "apps/bench_step_cli.h"
 #include "apps/command.h"
 #include "apps/options.h"
@@ -27,6 +29,7 @@ namespace {
 
 int run_bench(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "step") return run_bench_step(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "load") return run_bench_load(argc - 1, argv + 1);
   po::options_description opts("options");
   std::string what, only, json_path;
   opts.add_options()
@@ -36,10 +39,11 @@ int run_bench(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention] [--json FILE]\n       tachyon bench step --help", opts, vm, &pos))
+  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention] [--json FILE]\n       tachyon bench step --help\n"
+                   "       tachyon bench load --help", opts, vm, &pos))
     return 0;
   TACHYON_REQUIRE(what == "kernels" || what == "drafter", "tachyon bench: '{}' is not something it measures (kernels, "
-                  "drafter)", what);
+                  "drafter, step, load)", what);
 #if TACHYON_HAVE_CUDA
   int devices = 0;
   TACHYON_REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0, "tachyon bench {} needs a GPU", what);

@@ -92,6 +92,28 @@ std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const Checkpoi
 #endif
 }
 
+uint64_t load_shard(Device device, const CheckpointReader& reader, const ModelConfig& config, const ShardPlan& plan,
+                    int cuda_device, const LoadProgress& progress) {
+  uint64_t bytes = 0;
+  const LoadProgress count = [&](size_t done, size_t total, uint64_t read) {
+    bytes = read;
+    if (progress) progress(done, total, read);
+  };
+  if (device == Device::Cpu) {
+    const TargetWeights w = load_target_weights(reader, config, plan, count);
+    return bytes;
+  }
+#if TACHYON_HAVE_CUDA
+  if (cudaSetDevice(cuda_device) != cudaSuccess) throw Error(fmt::format("cudaSetDevice({}) failed", cuda_device));
+  const DeviceTargetWeights w = load_device_weights(reader, config, plan, count);
+  if (cudaDeviceSynchronize() != cudaSuccess) throw Error("load_shard: the uploads failed");
+  return bytes;
+#else
+  (void)cuda_device;
+  throw Error("this build has no CUDA backend");
+#endif
+}
+
 std::unique_ptr<Drafter> make_drafter(Device device, const CheckpointReader& drafter, const CheckpointReader& target,
                                       int num_slots, int capacity, bool cuda_graphs) {
   if (device == Device::Cpu) return std::make_unique<CpuDrafter>(CpuDrafter::load(drafter, target, num_slots, capacity));

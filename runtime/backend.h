@@ -48,6 +48,12 @@ std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const Checkpoi
                                                    const comm::World& world, const StepConfig& step,
                                                    const LoadProgress& progress);
 
+// Reads this rank's shard of the target into its place (the GPU `cuda_device` for Device::Cuda, host
+// memory for Device::Cpu), waits until it is there, frees it and returns the bytes read from the file:
+// what `tachyon bench load` times (make_target_runtime reads the same way, then builds the step).
+uint64_t load_shard(Device device, const CheckpointReader& reader, const ModelConfig& config, const ShardPlan& plan,
+                    int cuda_device, const LoadProgress& progress);
+
 // Rank 0's DFlash drafter on the same device as the target step: CudaDrafter on the current GPU for
 // Device::Cuda (draft tokens only; no logits copied back), CpuDrafter otherwise. `capacity`: positions per
 // slot, context plus one block of scratch.

@@ -1,0 +1,95 @@
+#include "apps/bench_load_cli.h"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apps/options.h"
+#include "comm/mpi_session.h"
+#include "comm/world.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/error.h"
+#include "runtime/backend.h"
+#include "runtime/bench_report.h"
+#include "runtime/shard_plan.h"
+
+namespace tachyon::apps {
+
+int run_bench_load(int argc, char** argv) {
+  po::options_description opts("options");
+  std::string model, device_name, moe, json_path;
+  opts.add_options()
+      ("model", po::value(&model)->required(), "the target checkpoint (.h5)")
+      ("device", po::value(&device_name)->default_value("auto"), "where each rank puts its shard: cuda, cpu, auto")
+      ("moe-parallel", po::value(&moe)->default_value("tp"), "how experts are split over the ranks: tp or ep")
+      ("json", po::value(&json_path), "also write the result as JSON to this file (rank 0)");
+  po::variables_map vm;
+  if (!parse_options(argc, argv,
+                     "usage: [mpirun -np N] tachyon bench load --model M.h5 [--device cuda|cpu|auto] [--moe-parallel tp|ep] "
+                     "[--json FILE]",
+                     opts, vm))
+    return 0;
+  comm::MpiSession mpi(&argc, &argv);
+  comm::World world = comm::World::from_mpi(mpi.world());
+  const Device device = resolve_device(device_name);
+  if (device == Device::Cuda) world.device = world.local_rank % visible_gpus();
+
+  CheckpointReader reader(model);
+  const ModelConfig config = parse_model_config(reader.config_json(), model + ": config.json");
+  const ShardPlan plan = make_shard_plan(config, world.rank, world.size, parse_moe_parallel(moe));
+
+  // Every rank starts together; each times its own read (file -> host -> its device, tensor by tensor).
+  comm::mpi_check(MPI_Barrier(mpi.world()), "MPI_Barrier");
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t bytes = load_shard(device, reader, config, plan, world.device, {});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  comm::mpi_check(MPI_Barrier(mpi.world()), "MPI_Barrier");
+  const double all_done = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::vector<double> rank_seconds(world.size);
+  std::vector<unsigned long long> rank_bytes(world.size);
+  const unsigned long long my_bytes = bytes;
+  comm::mpi_check(MPI_Gather(&seconds, 1, MPI_DOUBLE, rank_seconds.data(), 1, MPI_DOUBLE, 0, mpi.world()), "MPI_Gather");
+  comm::mpi_check(MPI_Gather(&my_bytes, 1, MPI_UNSIGNED_LONG_LONG, rank_bytes.data(), 1, MPI_UNSIGNED_LONG_LONG, 0, mpi.world()),
+                  "MPI_Gather");
+  if (world.rank != 0) return 0;
+
+  unsigned long long total = 0;
+  double slowest = 0;
+  for (int r = 0; r < world.size; ++r) {
+    total += rank_bytes[r];
+    slowest = std::max(slowest, rank_seconds[r]);
+  }
+  const uint64_t file_bytes = std::filesystem::file_size(model);
+  const double gbs = slowest > 0 ? total / slowest / 1e9 : 0.0;
+  std::cout << fmt::format("{}: {:.2f} GB file, {} rank(s) on the {}, moe {}, {}\n\n", model, file_bytes / 1e9, world.size,
+                           device == Device::Cuda ? "GPUs" : "CPU", moe, today());
+  std::cout << "| rank | GB read | seconds | GB/s |\n|---|---|---|---|\n";
+  for (int r = 0; r < world.size; ++r)
+    std::cout << fmt::format("| {} | {:.3f} | {:.2f} | {:.2f} |\n", r, rank_bytes[r] / 1e9, rank_seconds[r],
+                             rank_seconds[r] > 0 ? rank_bytes[r] / rank_seconds[r] / 1e9 : 0.0);
+  std::cout << fmt::format("\nall ranks: {:.3f} GB read in {:.2f} s (the slowest rank; {:.2f} s until every rank had "
+                           "finished): {:.2f} GB/s\n",
+                           total / 1e9, slowest, all_done, gbs);
+  if (!json_path.empty()) {
+    nlohmann::json j{{"model", model},          {"file_bytes", file_bytes},  {"ranks", world.size},
+                     {"device", device == Device::Cuda ? "cuda" : "cpu"},     {"moe", moe},
+                     {"date", today()},         {"rank_bytes", rank_bytes},  {"rank_seconds", rank_seconds},
+                     {"total_bytes", total},    {"seconds", slowest},        {"gb_per_s", gbs}};
+    std::ofstream out(json_path);
+    TACHYON_REQUIRE(out.good(), "cannot write '{}'", json_path);
+    out << j.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tachyon::apps
