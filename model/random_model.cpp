@@ -9,6 +9,7 @@
 #include "model/config.h"
 #include "model/convert.h"
 #include "model/error.h"
+#include "model/parallel_for.h"
 #include "model/tensor_names.h"
 
 namespace tachyon {
@@ -27,17 +28,20 @@ uint64_t hash_name(const std::string& s) {
   return h;
 }
 
-// Normal(0, std) values from a counter-based generator (Box-Muller), the same on every machine.
+// Normal(0, std) values from a counter-based generator (Box-Muller), the same on every machine and for
+// any number of threads (each pair of values depends on its index alone).
 std::vector<float> normal(uint64_t seed, const std::string& name, size_t n, double stddev, double mean = 0.0) {
   std::vector<float> v(n);
   const uint64_t key = mix(seed ^ hash_name(name));
-  for (size_t i = 0; i < n; i += 2) {
-    const double u1 = (static_cast<double>(mix(key + 2 * i + 1) >> 11) + 0.5) * 0x1.0p-53;
-    const double u2 = static_cast<double>(mix(key + 2 * i + 2) >> 11) * 0x1.0p-53;
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    v[i] = static_cast<float>(mean + stddev * r * std::cos(2 * M_PI * u2));
-    if (i + 1 < n) v[i + 1] = static_cast<float>(mean + stddev * r * std::sin(2 * M_PI * u2));
-  }
+  parallel_for(n, size_t(1) << 16, [&](size_t begin, size_t end) {  // even grain: chunks start on a pair
+    for (size_t i = begin; i < end; i += 2) {
+      const double u1 = (static_cast<double>(mix(key + 2 * i + 1) >> 11) + 0.5) * 0x1.0p-53;
+      const double u2 = static_cast<double>(mix(key + 2 * i + 2) >> 11) * 0x1.0p-53;
+      const double r = std::sqrt(-2.0 * std::log(u1));
+      v[i] = static_cast<float>(mean + stddev * r * std::cos(2 * M_PI * u2));
+      if (i + 1 < n) v[i + 1] = static_cast<float>(mean + stddev * r * std::sin(2 * M_PI * u2));
+    }
+  });
   return v;
 }
 

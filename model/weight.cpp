@@ -1,11 +1,13 @@
 #include "model/weight.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "model/bf16.h"
 #include "model/error.h"
 #include "model/fp8.h"
 #include "model/mxfp4.h"
+#include "model/parallel_for.h"
 
 namespace tachyon {
 
@@ -107,22 +109,35 @@ HostWeight make_host_weight(const float* values, std::vector<int64_t> shape, Wei
       break;
     case WeightFormat::BF16: {
       auto* p = reinterpret_cast<uint16_t*>(w.data.data());
-      for (size_t i = 0; i < n; ++i) p[i] = float_to_bf16(values[i]);
+      parallel_for(n, size_t(1) << 16, [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) p[i] = float_to_bf16(values[i]);
+      });
       break;
     }
     case WeightFormat::FP8: {
-      const size_t grid = fp8_scale_rows(rows) * fp8_scale_cols(cols);
+      // Whole 128-row bands of scale blocks per chunk: a band's codes and scales depend on it alone.
+      const size_t grid_cols = fp8_scale_cols(cols), grid = fp8_scale_rows(rows) * grid_cols, bands = fp8_scale_rows(rows);
       w.scales.resize(experts * grid * sizeof(float));
-      for (size_t e = 0; e < experts; ++e)
-        quantize_fp8_blocks(values + e * rows * cols, rows, cols, w.data.data() + e * rows * cols,
-                            reinterpret_cast<float*>(w.scales.data()) + e * grid);
+      auto* scales = reinterpret_cast<float*>(w.scales.data());
+      parallel_for(experts * bands, 1, [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+          const size_t e = i / bands, r0 = i % bands * kFp8BlockSize, r1 = std::min(rows, r0 + kFp8BlockSize);
+          const size_t at = (e * rows + r0) * cols;
+          quantize_fp8_blocks(values + at, r1 - r0, cols, w.data.data() + at, scales + e * grid + i % bands * grid_cols);
+        }
+      });
       break;
     }
-    case WeightFormat::MXFP4:
+    case WeightFormat::MXFP4: {
       TACHYON_REQUIRE(cols % kMxfp4BlockSize == 0, "mxfp4 needs the input dimension ({}) to be a multiple of 32", cols);
-      w.scales.resize(experts * rows * cols / kMxfp4BlockSize);
-      quantize_mxfp4(values, experts * rows, cols, w.data.data(), w.scales.data(), Mxfp4ScaleRule::Floor);
+      const size_t blocks = cols / kMxfp4BlockSize;
+      w.scales.resize(experts * rows * blocks);
+      parallel_for(experts * rows, 64, [&](size_t begin, size_t end) {
+        quantize_mxfp4(values + begin * cols, end - begin, cols, w.data.data() + begin * blocks * kMxfp4BlockBytes,
+                       w.scales.data() + begin * blocks, Mxfp4ScaleRule::Floor);
+      });
       break;
+    }
   }
   return w;
 }

@@ -1,14 +1,18 @@
 // Numeric formats: BF16, FP8 E4M3 with 128x128 block scales, MXFP4 (E2M1 + E8M0 per 32).
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "model/bf16.h"
+#include "model/error.h"
 #include "model/fp8.h"
 #include "model/mxfp4.h"
+#include "model/parallel_for.h"
 #include "model/weight.h"
 
 using namespace tachyon;
@@ -188,4 +192,55 @@ TEST_CASE("fp8 128x128 block quantization: error bound and unaligned slices") {
   MESSAGE("fp8 block relative RMS error ", std::sqrt(err2 / ref2));
   CHECK(std::sqrt(err2 / ref2) < 0.04);
   CHECK(std::sqrt(err2 / ref2) > 0.001);
+}
+
+TEST_CASE("parallel_for covers [0, n) exactly once in grain-aligned chunks and rethrows a chunk's exception") {
+  for (size_t n : {size_t(0), size_t(1), size_t(7), size_t(1000), size_t(65537)})
+    for (size_t grain : {size_t(1), size_t(2), size_t(64), size_t(1) << 16}) {
+      CAPTURE(n);
+      CAPTURE(grain);
+      std::vector<std::atomic<int>> hits(n);
+      std::atomic<bool> aligned{true};
+      parallel_for(n, grain, [&](size_t begin, size_t end) {
+        if (begin % grain != 0 || begin >= end) aligned = false;
+        for (size_t i = begin; i < end; ++i) ++hits[i];
+      });
+      CHECK(aligned);
+      size_t once = 0;
+      for (const auto& h : hits) once += h == 1;
+      CHECK(once == n);
+    }
+  CHECK_THROWS_AS(parallel_for(1000, 10, [](size_t begin, size_t) { if (begin >= 500) throw Error("chunk failed"); }), Error);
+}
+
+TEST_CASE("make_host_weight splits its quantization over threads without changing a bit") {
+  // 3 experts of 300 x 256: MXFP4 rows, FP8 128-row bands and BF16 elements all span several chunks.
+  const size_t E = 3, R = 300, C = 256;
+  std::vector<float> v(E * R * C);
+  uint64_t s = 11;
+  for (float& x : v) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    x = static_cast<float>(static_cast<int64_t>(s >> 40) - (int64_t(1) << 23)) * 0x1p-24f * ((s >> 20) % 5 == 0 ? 40.0f : 1.0f);
+  }
+  const std::vector<int64_t> shape{int64_t(E), int64_t(R), int64_t(C)};
+
+  const HostWeight mx = make_host_weight(v.data(), shape, WeightFormat::MXFP4);
+  std::vector<uint8_t> blocks(E * R * C / 2), scales(E * R * C / kMxfp4BlockSize);
+  quantize_mxfp4(v.data(), E * R, C, blocks.data(), scales.data(), Mxfp4ScaleRule::Floor);
+  CHECK(mx.data == blocks);
+  CHECK(mx.scales == scales);
+
+  const HostWeight f8 = make_host_weight(v.data(), shape, WeightFormat::FP8);
+  const size_t grid = fp8_scale_rows(R) * fp8_scale_cols(C);
+  std::vector<uint8_t> codes(E * R * C);
+  std::vector<float> fscales(E * grid);
+  for (size_t e = 0; e < E; ++e) quantize_fp8_blocks(v.data() + e * R * C, R, C, codes.data() + e * R * C, fscales.data() + e * grid);
+  CHECK(f8.data == codes);
+  REQUIRE(f8.scales.size() == fscales.size() * sizeof(float));
+  CHECK(std::memcmp(f8.scales.data(), fscales.data(), f8.scales.size()) == 0);
+
+  const HostWeight b16 = make_host_weight(v.data(), shape, WeightFormat::BF16);
+  bool same = true;
+  for (size_t i = 0; i < v.size(); ++i) same &= reinterpret_cast<const uint16_t*>(b16.data.data())[i] == float_to_bf16(v[i]);
+  CHECK(same);
 }
