@@ -1,6 +1,8 @@
 #include "apps/bench_load_cli.h"
 
+#include <fcntl.h>
 #include <mpi.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -24,18 +26,36 @@
 
 namespace tachyon::apps {
 
+namespace {
+
+// Drops the file's pages from this node's page cache (written back first: dirty pages cannot be
+// dropped), so that the timed read comes from the disk even right after the file was written.
+// Returns whether the kernel took the advice.
+bool evict_from_page_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  TACHYON_REQUIRE(fd >= 0, "{}: cannot open", path);
+  const bool ok = ::fdatasync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
 int run_bench_load(int argc, char** argv) {
   po::options_description opts("options");
   std::string model, device_name, moe, json_path;
+  bool evict = false;
   opts.add_options()
       ("model", po::value(&model)->required(), "the target checkpoint (.h5)")
       ("device", po::value(&device_name)->default_value("auto"), "where each rank puts its shard: cuda, cpu, auto")
       ("moe-parallel", po::value(&moe)->default_value("tp"), "how experts are split over the ranks: tp or ep")
+      ("evict-cache", po::bool_switch(&evict),
+       "drop the checkpoint from each node's page cache first (local rank 0 of each node), to time reads from disk")
       ("json", po::value(&json_path), "also write the result as JSON to this file (rank 0)");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: [mpirun -np N] tachyon bench load --model M.h5 [--device cuda|cpu|auto] [--moe-parallel tp|ep] "
-                     "[--json FILE]",
+                     "[--evict-cache] [--json FILE]",
                      opts, vm))
     return 0;
   comm::MpiSession mpi(&argc, &argv);
@@ -47,6 +67,9 @@ int run_bench_load(int argc, char** argv) {
   const ModelConfig config = parse_model_config(reader.config_json(), model + ": config.json");
   const ShardPlan plan = make_shard_plan(config, world.rank, world.size, parse_moe_parallel(moe));
 
+  int evicted = 1;
+  if (evict && world.local_rank == 0) evicted = evict_from_page_cache(model) ? 1 : 0;
+  comm::mpi_check(MPI_Allreduce(MPI_IN_PLACE, &evicted, 1, MPI_INT, MPI_MIN, mpi.world()), "MPI_Allreduce");
   // Every rank starts together; each times its own read (file -> host -> its device, tensor by tensor).
   comm::mpi_check(MPI_Barrier(mpi.world()), "MPI_Barrier");
   const auto start = std::chrono::steady_clock::now();
@@ -71,8 +94,9 @@ int run_bench_load(int argc, char** argv) {
   }
   const uint64_t file_bytes = std::filesystem::file_size(model);
   const double gbs = slowest > 0 ? total / slowest / 1e9 : 0.0;
-  std::cout << fmt::format("{}: {:.2f} GB file, {} rank(s) on the {}, moe {}, {}\n\n", model, file_bytes / 1e9, world.size,
-                           device == Device::Cuda ? "GPUs" : "CPU", moe, today());
+  const char* cache = !evict ? "page cache as found" : evicted ? "page cache evicted first" : "page cache eviction refused";
+  std::cout << fmt::format("{}: {:.2f} GB file, {} rank(s) on the {}, moe {}, {}, {}\n\n", model, file_bytes / 1e9,
+                           world.size, device == Device::Cuda ? "GPUs" : "CPU", moe, cache, today());
   std::cout << "| rank | GB read | seconds | GB/s |\n|---|---|---|---|\n";
   for (int r = 0; r < world.size; ++r)
     std::cout << fmt::format("| {} | {:.3f} | {:.2f} | {:.2f} |\n", r, rank_bytes[r] / 1e9, rank_seconds[r],
@@ -84,7 +108,8 @@ int run_bench_load(int argc, char** argv) {
     nlohmann::json j{{"model", model},          {"file_bytes", file_bytes},  {"ranks", world.size},
                      {"device", device == Device::Cuda ? "cuda" : "cpu"},     {"moe", moe},
                      {"date", today()},         {"rank_bytes", rank_bytes},  {"rank_seconds", rank_seconds},
-                     {"total_bytes", total},    {"seconds", slowest},        {"gb_per_s", gbs}};
+                     {"total_bytes", total},    {"seconds", slowest},        {"gb_per_s", gbs},
+                     {"page_cache", !evict ? "as found" : evicted ? "evicted" : "eviction refused"}};
     std::ofstream out(json_path);
     TACHYON_REQUIRE(out.good(), "cannot write '{}'", json_path);
     out << j.dump(2) << "\n";

@@ -19,10 +19,10 @@ TEST_CASE("tachyon bench load: each rank reads its shard, 1-4 ranks, both MoE pl
   REQUIRE(test::run_tachyon("convert --random-config " + test::fixture("models/random_qwen3_moe.json") + " --seed 3 --to " +
                             model, &out) == 0);
 
-  auto load = [&](int ranks, const char* plan) {
-    const std::string o = tmp.file(fmt::format("load-{}-{}.json", ranks, plan));
-    const std::string cmd = fmt::format("{}{} bench load --device cpu --model {} --moe-parallel {} --json {} > {}.log 2>&1",
-                                        test::mpirun(ranks), TACHYON_EXE, model, plan, o, o);
+  auto load = [&](int ranks, const char* plan, bool evict = false) {
+    const std::string o = tmp.file(fmt::format("load-{}-{}-{}.json", ranks, plan, evict));
+    const std::string cmd = fmt::format("{}{} bench load --device cpu --model {} --moe-parallel {} --json {}{} > {}.log 2>&1",
+                                        test::mpirun(ranks), TACHYON_EXE, model, plan, o, evict ? " --evict-cache" : "", o);
     REQUIRE_MESSAGE(test::run(cmd) == 0, test::read_file(o + ".log"));
     const json j = json::parse(test::read_file(o));
     CHECK(j["ranks"] == ranks);
@@ -42,6 +42,7 @@ TEST_CASE("tachyon bench load: each rank reads its shard, 1-4 ranks, both MoE pl
     CHECK(j["seconds"].get<double>() == slowest);
     CHECK(std::fabs(j["gb_per_s"].get<double>() - total / slowest / 1e9) <= 1e-9 * j["gb_per_s"].get<double>());
     CHECK(total <= j["file_bytes"].get<uint64_t>() * static_cast<uint64_t>(ranks));
+    CHECK(j["page_cache"] == (evict ? "evicted" : "as found"));  // posix_fadvise takes the advice on local files
     return j;
   };
 
@@ -58,6 +59,9 @@ TEST_CASE("tachyon bench load: each rank reads its shard, 1-4 ranks, both MoE pl
       for (int r = 0; r < ranks; ++r) CHECK(j["rank_bytes"][r].get<uint64_t>() < whole);
       CHECK(j["total_bytes"].get<uint64_t>() >= whole);
     }
+
+  // Reading after the page cache was dropped reads the same bytes.
+  CHECK(load(2, "ep", true)["total_bytes"] == load(2, "ep")["total_bytes"]);
 
   CHECK(test::run_tachyon("bench load --device cpu --model " + tmp.file("missing.h5"), &out) != 0);
   CHECK_MESSAGE(out.find("missing.h5") != std::string::npos, out);
