@@ -12,7 +12,7 @@
 using namespace tachyon;
 using nlohmann::json;
 
-TEST_CASE("tachyon bench load: each rank reads its shard, 1-4 ranks, both MoE plans; a missing checkpoint is a clear error") {
+TEST_CASE("tachyon bench load: each rank reads its shard, 1-4 ranks, both MoE plans, a missing checkpoint is a clear error") {
   test::TempDir tmp("bench-load");
   std::string out;
   const std::string model = tmp.file("m.h5");

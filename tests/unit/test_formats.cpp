@@ -194,7 +194,7 @@ TEST_CASE("fp8 128x128 block quantization: error bound and unaligned slices") {
   CHECK(std::sqrt(err2 / ref2) > 0.001);
 }
 
-TEST_CASE("parallel_for covers [0, n) exactly once in grain-aligned chunks and rethrows a chunk's exception") {
+TEST_CASE("parallel_for covers 0 to n-1 exactly once in grain-aligned chunks and rethrows a chunk's exception") {
   for (size_t n : {size_t(0), size_t(1), size_t(7), size_t(1000), size_t(65537)})
     for (size_t grain : {size_t(1), size_t(2), size_t(64), size_t(1) << 16}) {
       CAPTURE(n);
