@@ -48,7 +48,7 @@ int run_bench_load(int argc, char** argv) {
   opts.add_options()
       ("model", po::value(&model)->required(), "the target checkpoint (.h5)")
       ("device", po::value(&device_name)->default_value("auto"), "where each rank puts its shard: cuda, cpu, auto")
-      ("moe-parallel", po::value(&moe)->default_value("tp"), "how experts are split over the ranks: tp or ep")
+      ("moe-parallel", po::value(&moe)->default_value("auto"), "how experts are split over the ranks: tp, ep, or auto (as generate)")
       ("evict-cache", po::bool_switch(&evict),
        "drop the checkpoint from each node's page cache first (local rank 0 of each node), to time reads from disk")
       ("json", po::value(&json_path), "also write the result as JSON to this file (rank 0)");
@@ -64,8 +64,10 @@ int run_bench_load(int argc, char** argv) {
   if (device == Device::Cuda) world.device = world.local_rank % visible_gpus();
 
   CheckpointReader reader(model);
-  const ModelConfig config = parse_model_config(reader.config_json(), model + ": config.json");
-  const ShardPlan plan = make_shard_plan(config, world.rank, world.size, parse_moe_parallel(moe));
+  const ModelConfig config = target_model_config(reader);
+  const MoeParallel moe_plan = resolve_moe_parallel(moe);
+  moe = moe_parallel_name(moe_plan);
+  const ShardPlan plan = make_shard_plan(config, world.rank, world.size, moe_plan);
 
   int evicted = 1;
   if (evict && world.local_rank == 0) evicted = evict_from_page_cache(model) ? 1 : 0;

@@ -28,8 +28,10 @@ namespace tachyon::apps {
 namespace {
 
 int run_bench(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "step") return run_bench_step(argc - 1, argv + 1);
-  if (argc >= 2 && std::string(argv[1]) == "load") return run_bench_load(argc - 1, argv + 1);
+  // The subcommands parse their own options; their name (argv[0] to them) is what their errors point to.
+  static char step_name[] = "bench step", load_name[] = "bench load";
+  if (argc >= 2 && std::string(argv[1]) == "step") return argv[1] = step_name, run_bench_step(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "load") return argv[1] = load_name, run_bench_load(argc - 1, argv + 1);
   po::options_description opts("options");
   std::string what, only, json_path;
   opts.add_options()

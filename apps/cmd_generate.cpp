@@ -38,15 +38,6 @@ struct GenerateArgs {
   bool no_cuda_graphs = false;
 };
 
-MoeParallel resolve_moe_parallel(const std::string& choice) {
-  if (choice != "auto") return parse_moe_parallel(choice);
-  // Attention is tensor-parallel, so after it every rank holds every token: ep's exchange (reduce-scatter,
-  // all-to-all both ways, all-gather) only adds collectives at decode batches. Measured with `tachyon
-  // bench step` on 2 x H200 (MiMo-V2.5-Pro slice, docs/benchmarks.md): tp 1.05-1.35x faster than ep from
-  // 1 to 64 tokens a step. ep stays for memory (whole experts per rank) and for checking the exchange.
-  return MoeParallel::Tp;
-}
-
 void configure_logging(const comm::World& world) {
   spdlog::set_pattern(fmt::format("[%H:%M:%S.%e] [rank {}] [%^%l%$] %v", world.rank));
   spdlog::info("{}", world.describe());
@@ -61,7 +52,7 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   comm::MpiCollectives comm(mpi.world());
 
   CheckpointReader reader(args.model);
-  const ModelConfig config = parse_model_config(reader.config_json(), args.model + ": config.json");
+  const ModelConfig config = target_model_config(reader);
   const MoeParallel moe = resolve_moe_parallel(args.moe_parallel);
   const ShardPlan plan = make_shard_plan(config, world.rank, world.size, moe);
   GenerateOptions options = args.options;

@@ -536,4 +536,10 @@ void CheckpointWriter::close() {
   m.closed = true;
 }
 
+ModelConfig target_model_config(const CheckpointReader& reader) {
+  TACHYON_REQUIRE(reader.kind() == "target", "{}: this is a {} checkpoint, not a target model{}", reader.path(), reader.kind(),
+                  reader.kind() == "drafter" ? " (a DFlash drafter is given with --drafter, next to its target)" : "");
+  return parse_model_config(reader.config_json(), reader.path() + ": config.json");
+}
+
 }  // namespace tachyon

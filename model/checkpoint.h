@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "model/config.h"
 #include "model/weight.h"
 
 namespace tachyon {
@@ -74,5 +75,9 @@ class CheckpointWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The model config of a target checkpoint; a clear error naming the file when it is something else (a
+// DFlash drafter given where the target belongs).
+ModelConfig target_model_config(const CheckpointReader& reader);
 
 }  // namespace tachyon

@@ -13,7 +13,7 @@ DrafterConfigs read_drafter_configs(const CheckpointReader& drafter, const Check
                   "{} is a '{}' checkpoint, not a DFlash drafter (make one with `tachyon convert --drafter`)",
                   drafter.path(), drafter.kind());
   DrafterConfigs c{parse_drafter_config(drafter.config_json(), drafter.path()),
-                   parse_model_config(target.config_json(), target.path())};
+                   target_model_config(target)};
   validate_drafter_for_target(c.drafter, drafter.path(), c.target, target.path());
   return c;
 }

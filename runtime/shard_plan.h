@@ -19,7 +19,8 @@ namespace tachyon {
 
 enum class MoeParallel { Ep, Tp };
 std::string_view moe_parallel_name(MoeParallel p);
-MoeParallel parse_moe_parallel(std::string_view name);  // "ep" or "tp" ("auto" is resolved by the caller)
+MoeParallel parse_moe_parallel(std::string_view name);  // "ep" or "tp"
+MoeParallel resolve_moe_parallel(std::string_view choice);  // "ep", "tp" or "auto" (the plan for decoding)
 
 struct Range {
   int64_t begin = 0, end = 0;

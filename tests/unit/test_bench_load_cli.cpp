@@ -65,4 +65,13 @@ TEST_CASE("tachyon bench load: each rank reads its shard, 1-4 ranks, both MoE pl
 
   CHECK(test::run_tachyon("bench load --device cpu --model " + tmp.file("missing.h5"), &out) != 0);
   CHECK_MESSAGE(out.find("missing.h5") != std::string::npos, out);
+  CHECK(test::run_tachyon("bench load --device cpu --model " + test::default_model("drafter.h5"), &out) != 0);
+  CHECK_MESSAGE(out.find("drafter.h5: this is a drafter checkpoint, not a target model") != std::string::npos, out);
+  CHECK(test::run_tachyon("bench load --device cpu --model " + model + " --moe-parallel sideways", &out) != 0);
+  CHECK_MESSAGE(out.find("--moe-parallel: 'sideways' is not one of ep, tp, auto") != std::string::npos, out);
+  CHECK(test::run_tachyon("bench load --bogus", &out) != 0);
+  CHECK_MESSAGE(out.find("(see `tachyon bench load --help`)") != std::string::npos, out);
+  // auto: the plan generate takes.
+  REQUIRE(test::run_tachyon("bench load --device cpu --model " + model + " --json " + tmp.file("auto.json"), &out) == 0);
+  CHECK(json::parse(test::read_file(tmp.file("auto.json")))["moe"] == "tp");
 }

@@ -485,5 +485,14 @@ TEST_CASE("drafter convert: mask embeddings, .pt files, names and formats") {
     const Converted c("base");
     CHECK_THROWS_WITH_AS(CpuDrafter::load(CheckpointReader(c.target), CheckpointReader(c.target), 1, 16),
                          doctest::Contains("not a DFlash drafter"), Error);
+    // ... nor a drafter a target: named, not a complaint about the drafter's config fields.
+    CHECK_THROWS_WITH_AS(CpuDrafter::load(CheckpointReader(c.drafter), CheckpointReader(c.drafter), 1, 16),
+                         doctest::Contains("this is a drafter checkpoint, not a target model"), Error);
+    const std::string prompts = tmp.file("p.jsonl");
+    std::ofstream(prompts) << "{\"id\": 1, \"input_ids\": [1, 2]}\n";
+    CHECK(test::run_tachyon("generate --device cpu --model " + c.drafter + " --prompts " + prompts + " --out " +
+                            tmp.file("o.jsonl"), &log) != 0);
+    CHECK_MESSAGE(log.find("this is a drafter checkpoint, not a target model (a DFlash drafter is given with --drafter") !=
+                      std::string::npos, log);
   }
 }
