@@ -96,9 +96,9 @@ int run_bench_load(int argc, char** argv) {
   }
   const uint64_t file_bytes = std::filesystem::file_size(model);
   const double gbs = slowest > 0 ? total / slowest / 1e9 : 0.0;
-  const char* cache = !evict ? "page cache as found" : evicted ? "page cache evicted first" : "page cache eviction refused";
-  std::cout << fmt::format("{}: {:.2f} GB file, {} rank(s) on the {}, moe {}, {}, {}\n\n", model, file_bytes / 1e9,
-                           world.size, device == Device::Cuda ? "GPUs" : "CPU", moe, cache, today());
+  const char* page_cache = !evict ? "as found" : evicted ? "evicted" : "eviction refused";
+  std::cout << fmt::format("{}: {:.2f} GB file, {} rank(s) on the {}, moe {}, page cache {}, {}\n\n", model,
+                           file_bytes / 1e9, world.size, device == Device::Cuda ? "GPUs" : "CPU", moe, page_cache, today());
   std::cout << "| rank | GB read | seconds | GB/s |\n|---|---|---|---|\n";
   for (int r = 0; r < world.size; ++r)
     std::cout << fmt::format("| {} | {:.3f} | {:.2f} | {:.2f} |\n", r, rank_bytes[r] / 1e9, rank_seconds[r],
@@ -111,7 +111,7 @@ int run_bench_load(int argc, char** argv) {
                      {"device", device == Device::Cuda ? "cuda" : "cpu"},     {"moe", moe},
                      {"date", today()},         {"rank_bytes", rank_bytes},  {"rank_seconds", rank_seconds},
                      {"total_bytes", total},    {"seconds", slowest},        {"gb_per_s", gbs},
-                     {"page_cache", !evict ? "as found" : evicted ? "evicted" : "eviction refused"}};
+                     {"page_cache", page_cache}};
     std::ofstream out(json_path);
     TACHYON_REQUIRE(out.good(), "cannot write '{}'", json_path);
     out << j.dump(2) << "\n";

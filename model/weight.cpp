@@ -116,7 +116,7 @@ HostWeight make_host_weight(const float* values, std::vector<int64_t> shape, Wei
     }
     case WeightFormat::FP8: {
       // Whole 128-row bands of scale blocks per chunk: a band's codes and scales depend on it alone.
-      const size_t grid_cols = fp8_scale_cols(cols), grid = fp8_scale_rows(rows) * grid_cols, bands = fp8_scale_rows(rows);
+      const size_t grid_cols = fp8_scale_cols(cols), bands = fp8_scale_rows(rows), grid = bands * grid_cols;
       w.scales.resize(experts * grid * sizeof(float));
       auto* scales = reinterpret_cast<float*>(w.scales.data());
       parallel_for(experts * bands, 1, [&](size_t begin, size_t end) {

@@ -5,12 +5,13 @@
 // visible.
 //
 // The contract: every CTA of a kernel launched through launch() calls pdl_enter() before it reads anything
-// the kernel just before it writes, before it writes global memory and before it returns. pdl_enter() waits for that kernel
-// (its completion and its writes) and then lets the next kernel's CTAs launch. So at most one kernel runs
-// ahead of its wait, and it may use that time: what a kernel reads before pdl_enter() must have been
-// written by the kernel two before it or earlier, by a copy, or before a stream synchronization (weights,
-// the step's metadata, KV-cache rows of earlier steps). The linear kernel streams its first weight chunks
-// and attention its cache tiles that way, overlapping the previous kernel.
+// the kernel just before it writes, before it writes global memory and before it returns. pdl_enter()
+// waits for that kernel (its completion and its writes) and then lets the next kernel's CTAs launch. So
+// at most one kernel runs ahead of its wait, and it may use that time: what a kernel reads before
+// pdl_enter() must have been written by the kernel two before it or earlier, by a copy, or before a
+// stream synchronization (weights, the step's metadata, KV-cache rows of earlier steps). The linear
+// kernel streams its first weight chunks and attention its cache tiles that way, overlapping the
+// previous kernel.
 //
 // Measured on an H200 (Qwen3-30B-A3B step, 1 x 1): triggering at every kernel's start, before its wait,
 // made the step 1.19x slower (every kernel of the graph could then launch at once and park CTAs on the

@@ -637,6 +637,7 @@ struct PlanCost {
   LinearPlan plan;
   int ks = 0;
   size_t smem = 0;
+  long ctas = 0;  // of the launch
   double us = 1e30;
 };
 
@@ -657,6 +658,7 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const int rows_per_cta = kWarps * tpw * c.tile_rows;
   const long row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
   const long ctas = row_blocks * splits * groups;
+  pc.ctas = ctas;
   const int occupancy = std::max(1, std::min<int>(c.blocks_per_sm, static_cast<int>((228 * 1024) / (pc.smem + 1024))));
   long slots = static_cast<long>(sm_count()) * occupancy;
   if (splits == 8) slots = std::min<long>(slots, 15L * occupancy * 8);
@@ -709,14 +711,9 @@ Launch choose_launch(WeightFormat f, int m, bool fp32_activations, const DeviceM
     const KernelChoice c = kernel_choice(f, m, fp32_activations, narrow);
     if (narrow && c.mma) break;  // the tensor-core path has one tile shape per token count
     if (want.tile_rows && want.tile_rows != c.tile_rows) continue;
-    if (narrow && !want.tile_rows) {
-      if (f != WeightFormat::BF16 && f != WeightFormat::F32) break;
-      if (best.pc.plan.splits > 0) {
-        const long rows_per_cta = static_cast<long>(kWarps) * best.pc.plan.tiles_per_warp * best.c.tile_rows;
-        const long ctas = (w.rows + rows_per_cta - 1) / rows_per_cta * best.pc.plan.splits * best.groups;
-        if (4 * ctas >= sm_count()) break;
-      }
-    }
+    if (narrow && !want.tile_rows &&
+        ((f != WeightFormat::BF16 && f != WeightFormat::F32) || (best.pc.plan.splits > 0 && 4 * best.pc.ctas >= sm_count())))
+      break;
     const int groups = c.mma ? 1 : (m + c.ntok - 1) / c.ntok;
     const PlanCost pc = choose_plan(c, w, m, groups, want);
     if (pc.us < best.pc.us) best = {c, pc, groups};
