@@ -1,5 +1,5 @@
 // tachyon bench: performance against the roofline, on the GPU this process sees.
-//   tachyon bench kernels [--only linear,moe,attention] [--json results/kernels.json]
+//   tachyon bench kernels [--only linear,moe,attention,launch] [--no-pdl] [--json results/kernels.json]
 //   tachyon bench drafter [--json results/drafter.json]    (runtime/cuda/bench_drafter.h)
 //   [mpirun -np N] tachyon bench step [--model M] [--tokens 1,8,9] ... (apps/bench_step_cli.cpp)
 //   [mpirun -np N] tachyon bench load --model M.h5 [--device cuda|cpu] ...  (apps/bench_load_cli.cpp)
@@ -21,6 +21,7 @@
 
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/launch.h"
 #include "runtime/cuda/bench_drafter.h"
 #endif
 
@@ -34,14 +35,16 @@ int run_bench(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "load") return argv[1] = load_name, run_bench_load(argc - 1, argv + 1);
   po::options_description opts("options");
   std::string what, only, json_path;
+  bool no_pdl = false;
   opts.add_options()
       ("what", po::value(&what)->required(), "what to measure: kernels, drafter, or step (`tachyon bench step --help`)")
-      ("only", po::value(&only)->default_value("linear,moe,attention"), "kernel families, comma-separated")
+      ("only", po::value(&only)->default_value("linear,moe,attention,launch"), "kernel families, comma-separated")
+      ("no-pdl", po::bool_switch(&no_pdl), "launch kernels without programmatic dependent launch (to measure what it gives)")
       ("json", po::value(&json_path), "also write the rows as JSON to this file");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention] [--json FILE]\n       tachyon bench step --help\n"
+  if (!parse_options(argc, argv, "usage: tachyon bench kernels|drafter [--only linear,moe,attention,launch] [--no-pdl] [--json FILE]\n       tachyon bench step --help\n"
                    "       tachyon bench load --help", opts, vm, &pos))
     return 0;
   TACHYON_REQUIRE(what == "kernels" || what == "drafter", "tachyon bench: '{}' is not something it measures (kernels, "
@@ -51,6 +54,7 @@ int run_bench(int argc, char** argv) {
   TACHYON_REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0, "tachyon bench {} needs a GPU", what);
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
+  cuda::set_programmatic_launch(!no_pdl);
   cuda::Stream stream;
   BenchReport report;
   report.device = prop.name;
@@ -65,6 +69,7 @@ int run_bench(int argc, char** argv) {
     if (only.find("linear") != std::string::npos) add(cuda::bench_linear_kernels(stream.get()));
     if (only.find("moe") != std::string::npos) add(cuda::bench_moe_kernels(stream.get()));
     if (only.find("attention") != std::string::npos) add(cuda::bench_attention_kernels(stream.get()));
+    if (only.find("launch") != std::string::npos) add(cuda::bench_launch_floor(stream.get()));
   }
   std::cout << report.markdown();
   if (!json_path.empty()) {
