@@ -118,6 +118,62 @@ __device__ __forceinline__ void copy_tile_rows(__nv_bfloat16* dst, const __nv_bf
   }
 }
 
+// The rows a cluster rank finishes: rows rank, rank + C, ... of the CTA's row tiles (my_rows of them).
+struct ClusterRows {
+  int rank, C, mtile0, rows, G, first_row, my_rows;
+};
+
+// The cluster's final combine for one rank's rows, with CMAX >= C a compile-time bound (1, 4, 8 or 16),
+// so that every remote load of a row or an output quad is in flight at once in registers and no work is
+// spent on ranks that do not exist. First one thread per row turns the ranks' (max, sum) and the sink into
+// a weight per rank, then each output quad is the weighted sum of the ranks' O, in rank order whatever the
+// timing (deterministic).
+template <int CMAX, int DV>
+__device__ __forceinline__ void combine_cluster_rows(const AttnArgs& a, cg::cluster_group& cluster, const ClusterRows& cr,
+                                                     float* cM, float* cL, float* cw, const int* heads, float* row_weight) {
+  const int C = cr.C;
+  for (int i = threadIdx.x; i < cr.my_rows; i += kThreads) {
+    const int rr = cr.rank + i * C, r = cr.mtile0 * 16 + rr;
+    float mj[CMAX], lj[CMAX];
+#pragma unroll
+    for (int j = 0; j < CMAX; ++j) {
+      mj[j] = j < C ? cluster.map_shared_rank(cM, j)[rr] : -INFINITY;
+      lj[j] = j < C ? cluster.map_shared_rank(cL, j)[rr] : 0.0f;
+    }
+    const float sink = (a.sinks && r < cr.rows) ? a.sinks[heads[r % cr.G]] * kLog2e : -INFINITY;
+    float M = sink;
+#pragma unroll
+    for (int j = 0; j < CMAX; ++j) M = fmaxf(M, mj[j]);
+    const float Mu = M == -INFINITY ? 0.0f : M;
+    float L = a.sinks ? exp2f(sink - Mu) : 0.0f;
+#pragma unroll
+    for (int j = 0; j < CMAX; ++j) L += exp2f(mj[j] - Mu) * lj[j];
+#pragma unroll
+    for (int j = 0; j < CMAX; ++j)
+      if (j < C) row_weight[i * kMaxCluster + j] = L > 0.0f ? exp2f(mj[j] - Mu) / L : 0.0f;
+  }
+  __syncthreads();
+  constexpr int kQuads = DV / 4;
+  for (int idx = threadIdx.x; idx < cr.my_rows * kQuads; idx += kThreads) {
+    const int i = idx / kQuads, d = (idx % kQuads) * 4;
+    const int rr = cr.rank + i * C, r = cr.mtile0 * 16 + rr;
+    if (r >= cr.rows) continue;
+    float4 v[CMAX];
+#pragma unroll
+    for (int j = 0; j < CMAX; ++j)
+      if (j < C) v[j] = *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * DV + d);
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int j = 0; j < CMAX; ++j)
+      if (j < C) {
+        const float w = row_weight[i * kMaxCluster + j];
+        acc.x += w * v[j].x, acc.y += w * v[j].y, acc.z += w * v[j].z, acc.w += w * v[j].w;
+      }
+    const int qi = r / cr.G, h = heads[r % cr.G];
+    *reinterpret_cast<float4*>(a.out + (static_cast<size_t>(cr.first_row + qi) * a.num_q_heads + h) * DV + d) = acc;
+  }
+}
+
 template <int D, int DV, int KW>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   // With prefetch_old_keys, the cache tiles of keys before the sequence's start (and the head map and
@@ -356,17 +412,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   }
   __syncthreads();
   if constexpr (KW > 1) {
-    for (int idx = threadIdx.x; idx < RW * 16 * DV; idx += kThreads) {
-      const int rr = idx / DV, d = idx % DV;  // rr = row-tile * 16 + row; warp of key group k: k * RW + tile
-      float M = -INFINITY;
-#pragma unroll
-      for (int k = 0; k < KW; ++k) M = fmaxf(M, cm[k * RW * 16 + rr]);
-      const float Mu = M == -INFINITY ? 0.0f : M;
-      float acc = 0.0f;
-#pragma unroll
-      for (int k = 0; k < KW; ++k) acc += exp2f(cm[k * RW * 16 + rr] - Mu) * cw[(k * RW * 16 + rr) * DV + d];
-      cw[rr * DV + d] = acc;  // key group 0's slot; only this thread touches this element
-    }
+    // Each row's weight per key group, once (exp2 of its max against the row's max); then every output
+    // element is KW multiply-adds of float4s, in key-group order.
+    float* wk = cL + RW * 16;  // [KW][RW * 16]
     for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) {
       float M = -INFINITY;
 #pragma unroll
@@ -374,59 +422,38 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
       const float Mu = M == -INFINITY ? 0.0f : M;
       float L = 0.0f;
 #pragma unroll
-      for (int k = 0; k < KW; ++k) L += exp2f(cm[k * RW * 16 + rr] - Mu) * cl[k * RW * 16 + rr];
+      for (int k = 0; k < KW; ++k) {
+        const float w = exp2f(cm[k * RW * 16 + rr] - Mu);
+        wk[k * RW * 16 + rr] = w;
+        L += w * cl[k * RW * 16 + rr];
+      }
       cM[rr] = M;
       cL[rr] = L;
+    }
+    __syncthreads();
+    constexpr int kQuadsKw = DV / 4;
+    for (int idx = threadIdx.x; idx < RW * 16 * kQuadsKw; idx += kThreads) {
+      const int rr = idx / kQuadsKw, d = (idx % kQuadsKw) * 4;  // rr = row-tile * 16 + row
+      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+      for (int k = 0; k < KW; ++k) {  // key group k's warp of this row tile: k * RW + tile
+        const float w = wk[k * RW * 16 + rr];
+        const float4 v = *reinterpret_cast<const float4*>(cw + (k * RW * 16 + rr) * DV + d);
+        acc.x += w * v.x, acc.y += w * v.y, acc.z += w * v.z, acc.w += w * v.w;
+      }
+      *reinterpret_cast<float4*>(cw + rr * DV + d) = acc;  // key group 0's slot; only this thread touches it
     }
   } else {
     for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) cM[rr] = cm[rr], cL[rr] = cl[rr];
   }
   cluster.sync();
 
-  // Rank r finishes rows r, r + C, ... of the CTA's row tiles, reading every rank's partials. First one
-  // thread per row turns the ranks' (max, sum) and the sink into a weight per rank (all remote loads
-  // issued before the first use), then the outputs are weighted sums of the ranks' O, 4 values a thread.
-  const int my_rows = (RW * 16 - rank + C - 1) / C;
-  for (int i = threadIdx.x; i < my_rows; i += kThreads) {
-    const int rr = rank + i * C, r = mtile0 * 16 + rr;
-    float mj[kMaxCluster], lj[kMaxCluster];
-#pragma unroll
-    for (int j = 0; j < kMaxCluster; ++j) {
-      mj[j] = j < C ? cluster.map_shared_rank(cM, j)[rr] : -INFINITY;
-      lj[j] = j < C ? cluster.map_shared_rank(cL, j)[rr] : 0.0f;
-    }
-    const float sink = (a.sinks && r < rows) ? a.sinks[heads[r % G]] * kLog2e : -INFINITY;
-    float M = sink;
-#pragma unroll
-    for (int j = 0; j < kMaxCluster; ++j) M = fmaxf(M, mj[j]);
-    const float Mu = M == -INFINITY ? 0.0f : M;
-    float L = a.sinks ? exp2f(sink - Mu) : 0.0f;
-#pragma unroll
-    for (int j = 0; j < kMaxCluster; ++j) L += exp2f(mj[j] - Mu) * lj[j];
-#pragma unroll
-    for (int j = 0; j < kMaxCluster; ++j)
-      if (j < C) row_weight[i * kMaxCluster + j] = L > 0.0f ? exp2f(mj[j] - Mu) / L : 0.0f;
-  }
-  __syncthreads();
-  constexpr int kQuads = DV / 4;
-  for (int idx = threadIdx.x; idx < my_rows * kQuads; idx += kThreads) {
-    const int i = idx / kQuads, d = (idx % kQuads) * 4;
-    const int rr = rank + i * C, r = mtile0 * 16 + rr;
-    if (r >= rows) continue;
-    float4 v[kMaxCluster];
-#pragma unroll
-    for (int j = 0; j < kMaxCluster; ++j)
-      v[j] = j < C ? *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * DV + d)
-                   : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-    for (int j = 0; j < kMaxCluster; ++j) {
-      const float w = j < C ? row_weight[i * kMaxCluster + j] : 0.0f;
-      acc.x += w * v[j].x, acc.y += w * v[j].y, acc.z += w * v[j].z, acc.w += w * v[j].w;
-    }
-    const int qi = r / G, h = heads[r % G];
-    *reinterpret_cast<float4*>(a.out + (static_cast<size_t>(first_row + qi) * a.num_q_heads + h) * DV + d) = acc;
-  }
+  // Rank r finishes rows r, r + C, ... of the CTA's row tiles from every rank's partials (below).
+  const ClusterRows cr{rank, C, mtile0, rows, G, first_row, (RW * 16 - rank + C - 1) / C};
+  if (C == 1) combine_cluster_rows<1, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
+  else if (C <= 4) combine_cluster_rows<4, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
+  else if (C <= 8) combine_cluster_rows<8, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
+  else combine_cluster_rows<kMaxCluster, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
   cluster.sync();  // peers may still be reading this CTA's partials
 }
 

@@ -34,7 +34,18 @@ struct MoeRouting {
   int local_experts = 0;
   int expert_begin = 0;               // global id of local expert 0
   int max_pairs = 0;                  // m*k capacity the buffers were sized for
+  // In-kernel routing: when set (to the step's expert_ids [m*k]), moe_gate_up and moe_down sort the pairs
+  // themselves, in every CTA, into the same order moe_align gives, and moe_align need not run (the arrays
+  // above are then not read). Only where moe_routes_in_kernel says so.
+  const int32_t* expert_ids = nullptr;
 };
+
+// Whether moe_gate_up and moe_down can route in-kernel (MoeRouting::expert_ids) for m*top_k pairs over
+// these weights and activations: decode-sized steps (at most 512 pairs, 1023 local experts) on the
+// tensor-core path. Saves the moe_align launch, and moe_down then builds its tables and starts its weight
+// stream before waiting for moe_gate_up.
+bool moe_routes_in_kernel(int m, int top_k, const MoeRouting& routing, const float* x, const DeviceExperts& gate,
+                          const DeviceExperts& up, const float* act, const DeviceExperts& down);
 
 struct RouterDeviceParams {
   RouterKind kind = RouterKind::SoftmaxTopK;
@@ -56,7 +67,9 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
                  float* act_out, cudaStream_t stream);
 
 // `down_bias` [local_experts, hidden] or null; `bias_scale` multiplies it (0 on all but one rank under
-// tp, so that the all-reduce counts the bias once).
+// tp, so that the all-reduce counts the bias once). The routing (moe_align's arrays, or the expert ids and
+// `weights`) must have been written at least two launches before (moe_gate_up sits between): moe_down
+// reads it before it waits for the launch just before (kernels/cuda/launch.cuh).
 void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
               const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream);
 

@@ -12,18 +12,8 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
   CUDA_REQUIRE(n_pairs <= routing.max_pairs, "moe_down: m*top_k exceeds the routing buffers' capacity");
   CUDA_REQUIRE(down.experts >= routing.local_experts, "moe_down: fewer expert weights than local experts");
   if (n_pairs == 0 || down.first.rows == 0) return;
-  moe_detail::MoeGemmParams p;
-  p.in = act;
-  p.in_row_div = 1;
-  p.K = down.first.cols;
-  p.rows = down.first.rows;
-  p.w0 = down;
-  p.w1 = down;
-  p.bias0 = down_bias;
-  p.bias_scale = bias_scale;
-  p.pair_weight = weights;
-  p.out = out;
-  moe_detail::set_routing(p, routing, n_pairs);
+  const moe_detail::MoeGemmParams p =
+      moe_detail::down_params(act, m, top_k, routing, down, down_bias, bias_scale, weights, out);
   moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream);
 }
 

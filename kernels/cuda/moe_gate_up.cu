@@ -16,18 +16,8 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
   CUDA_REQUIRE(gate.experts >= routing.local_experts && up.experts >= routing.local_experts,
                "moe_gate_up: fewer expert weights than local experts");
   if (n_pairs == 0 || gate.first.rows == 0) return;
-  moe_detail::MoeGemmParams p;
-  p.in = x;
-  p.in_row_div = top_k;
-  p.K = gate.first.cols;
-  p.rows = gate.first.rows;
-  p.w0 = gate;
-  p.w1 = up;
-  p.bias0 = gate_bias;
-  p.bias1 = up_bias;
-  p.act = act;
-  p.out = act_out;
-  moe_detail::set_routing(p, routing, n_pairs);
+  const moe_detail::MoeGemmParams p =
+      moe_detail::gate_up_params(x, m, top_k, routing, gate, up, gate_bias, up_bias, act, act_out);
   moe_detail::launch_moe_gemm<moe_detail::Proj::GateUp>(p, stream);
 }
 

@@ -44,18 +44,21 @@ void launch_mma(const MoeGemmParams& p, size_t smem, cudaStream_t stream) {
 
 // The largest tokens-per-pass (in n-tiles of 8: 32, 16 or 8 tokens, at most max_tiles) whose staging
 // fits in shared memory; 0 if none does. Experts with more tokens take several passes over their weights.
-inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles) {
+// The pairs in-kernel routing keeps in shared memory (0: moe_align's routing).
+inline int routing_pairs(const MoeGemmParams& p) { return p.expert_ids ? p.n_pairs : 0; }
+
+inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles, int routed_pairs) {
   for (int ntmax : {4, 2, 1})
-    if (ntmax <= max_tiles &&
-        mma_smem_bytes(warps, ntmax, p.rs, p.local_experts) <= static_cast<size_t>(device_limits().smem_optin))
+    if (ntmax <= max_tiles && mma_smem_bytes(warps, ntmax, p.rs, p.local_experts, routed_pairs) <=
+                                  static_cast<size_t>(device_limits().smem_optin))
       return ntmax;
   return 0;
 }
 
 template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot>
 bool launch_mma_tokens(const MoeGemmParams& p, cudaStream_t stream) {
-  const int ntmax = pick_ntmax(p, W, kMaxTiles);
-  const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts);
+  const int ntmax = pick_ntmax(p, W, kMaxTiles, routing_pairs(p));
+  const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts, routing_pairs(p));
   if constexpr (kMaxTiles >= 4)
     if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot>(p, smem, stream), true;
   if constexpr (kMaxTiles >= 2)
@@ -80,18 +83,37 @@ inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
   return true;
 }
 
+// The configurations that measured best on H100/H200 (kernels/cuda/bench_moe.cu): warps per CTA,
+// k-iterations in flight per warp, at most 2 n-tiles (16 tokens) per pass, per-slot big-scale decision
+// (MXFP4). MXFP4 is bound by the decoder's latency chains, so it gets fewer warps with more registers each
+// and a deeper load ring; BF16 is bound by memory and gets more warps.
+constexpr int kMmaWarpsMxfp4 = 8, kMmaWarpsBf16 = 16, kMmaMaxTiles = 2;
+
+// The tensor-core kernel's layout fields for p (mma_path_applies must hold).
+inline void set_mma_layout(MoeGemmParams& p) {
+  p.nb = p.K / (p.w0.first.format == WeightFormat::MXFP4 ? 32 : 8);
+  p.rs = (2 * p.K + 127) / 128 * 128 + 32;  // BF16 row, padded to 32 (mod 128) bytes against bank conflicts
+}
+
+// Whether the tensor-core kernel takes p with in-kernel routing: its path applies, and a pass and the
+// routing of p.n_pairs pairs fit in shared memory, within the routing's limits.
+inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
+  if (p.n_pairs > kInKernelRoutingMaxPairs || p.local_experts > kInKernelRoutingMaxExperts) return false;
+  if (!mma_path_applies(p, two_matrices)) return false;
+  set_mma_layout(p);
+  const bool mxfp4 = p.w0.first.format == WeightFormat::MXFP4;
+  return pick_ntmax(p, mxfp4 ? kMmaWarpsMxfp4 : kMmaWarpsBf16, kMmaMaxTiles, p.n_pairs) > 0;
+}
+
 template <Proj P>
 void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
+  CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
+               "moe: in-kernel routing (MoeRouting::expert_ids) where moe_routes_in_kernel does not allow it");
   if (mma_path_applies(p, P == Proj::GateUp)) {
-    const WeightFormat f = p.w0.first.format;
-    p.nb = p.K / (f == WeightFormat::MXFP4 ? 32 : 8);
-    p.rs = (2 * p.K + 127) / 128 * 128 + 32;  // BF16 row, padded to 32 (mod 128) bytes against bank conflicts
-    // The configurations that measured best on H100/H200 (kernels/cuda/bench_moe.cu): warps per CTA,
-    // k-iterations in flight per warp, at most 2 n-tiles (16 tokens) per pass, per-slot big-scale
-    // decision (MXFP4). MXFP4 is bound by the decoder's latency chains, so it gets fewer warps with more
-    // registers each and a deeper load ring; BF16 is bound by memory and gets more warps.
-    if (f == WeightFormat::MXFP4 ? launch_mma_tokens<WeightFormat::MXFP4, P, 8, 4, 2, true>(p, stream)
-                                 : launch_mma_tokens<WeightFormat::BF16, P, 16, 2, 2, false>(p, stream))
+    set_mma_layout(p);
+    if (p.w0.first.format == WeightFormat::MXFP4
+            ? launch_mma_tokens<WeightFormat::MXFP4, P, kMmaWarpsMxfp4, 4, kMmaMaxTiles, true>(p, stream)
+            : launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream))
       return;
   }
   launch(moe_simple_kernel<P>, {dim3(device_limits().sms * 4), dim3(256)}, stream, p);

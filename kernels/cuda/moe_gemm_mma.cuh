@@ -27,6 +27,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "kernels/cuda/block_scan.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/moe_gemm_params.cuh"
@@ -40,13 +41,72 @@ constexpr int kMT = 2;  // m-tiles (of 16 rows) per warp: gate + up rows (gate_u
 template <Proj P>
 constexpr int tile_rows() { return P == Proj::GateUp ? 16 : 32; }  // rows per matrix of one warp tile
 
-// Shared memory of one CTA, in bytes, for a given staging row stride and tokens per pass.
-inline size_t mma_smem_bytes(int warps, int ntmax, int rs, int local_experts) {
+// Shared memory of one CTA, in bytes, for a given staging row stride and tokens per pass; routing_pairs:
+// the pairs of in-kernel routing (0: moe_align's routing).
+inline size_t mma_smem_bytes(int warps, int ntmax, int rs, int local_experts, int routing_pairs) {
   const size_t np = 8 * static_cast<size_t>(ntmax);
+  const size_t routing = routing_pairs > 0 ? (2 * static_cast<size_t>(routing_pairs) + local_experts + 33) * 4 : 0;
   return np * rs                                               // staged activations
          + static_cast<size_t>(warps / 2) * kMT * ntmax * 512  // K-split partials of half the warps
          + (4 * static_cast<size_t>(local_experts) + 1) * 4    // per-active-expert tables
-         + np * 8 + 16;                                        // the pass's pair ids and router weights; misc
+         + np * 8 + 16                                         // the pass's pair ids and router weights; misc
+         + routing;                                            // in-kernel routing: keys, sorted pairs, cursors, scan
+}
+
+// In-kernel routing (MoeGemmParams::expert_ids): the CTA sorts the pairs itself, in shared memory, into
+// the tables the kernel walks (active experts ascending, each with its first sorted pair, pair count and
+// passes before it; s_misc[0] = all passes) and `sorted` (each expert's pairs in ascending pair order),
+// exactly what moe_align's routing gives. key[i] = pair i's local expert, or L if it is not local.
+// Counts by shared atomics; offsets, active indices and passes in one block scan of three 10-bit fields
+// (kInKernelRoutingMaxPairs / MaxExperts keep each sum below 1024); then warp 0 places the pairs 32 at a
+// time in pair order, ranking a pair among its chunk's peers (match.any), so the order is stable.
+template <int kNP>
+__device__ void route_in_cta(const MoeGemmParams& p, int* key, int* sorted, int* cursor, int* scratch, int* s_exp,
+                             int* s_start, int* s_cnt, int* s_pref, int* s_misc) {
+  const int n = p.n_pairs, L = p.local_experts, tid = threadIdx.x;
+  for (int e = tid; e < L; e += blockDim.x) cursor[e] = 0;
+  for (int i = tid; i < n; i += blockDim.x) {
+    const int e = p.expert_ids[i] - p.expert_begin;
+    key[i] = e >= 0 && e < L ? e : L;
+  }
+  __syncthreads();
+  for (int i = tid; i < n; i += blockDim.x)
+    if (key[i] < L) atomicAdd(&cursor[key[i]], 1);
+  __syncthreads();
+  int carry = 0;  // packed: first pair (bits 0-9), active index (10-19), passes before (20-29)
+  for (int base = 0; base < L; base += blockDim.x) {
+    const int e = base + tid;
+    const int c = e < L ? cursor[e] : 0;
+    int total = 0;
+    const int ex = carry + block_exclusive_scan(c | (c > 0 ? 1 << 10 : 0) | ((c + kNP - 1) / kNP) << 20, scratch, total);
+    if (c > 0) {
+      const int a = (ex >> 10) & 1023;
+      s_exp[a] = e;
+      s_start[a] = ex & 1023;
+      s_cnt[a] = c;
+      s_pref[a] = ex >> 20;
+    }
+    if (e < L) cursor[e] = ex & 1023;  // from counts to each expert's next free sorted slot
+    carry += total;
+  }
+  if (tid == 0) {
+    s_pref[(carry >> 10) & 1023] = carry >> 20;
+    s_misc[0] = carry >> 20;
+  }
+  __syncthreads();
+  if (tid < 32) {
+    for (int base = 0; base < n; base += 32) {
+      const int i = base + tid;
+      const int k = i < n ? key[i] : L;
+      const unsigned peers = __match_any_sync(kFullMask, k);
+      const unsigned before = peers & ((1u << tid) - 1u);
+      if (k < L) sorted[cursor[k] + __popc(before)] = i;
+      __syncwarp();
+      if (k < L && before == 0) cursor[k] += __popc(peers);
+      __syncwarp();
+    }
+  }
+  __syncthreads();
 }
 
 __device__ __forceinline__ void ldg_weight_block(const uint8_t* ptr, uint32_t (&w)[4]) {
@@ -389,7 +449,11 @@ struct MmaCta {
 
 template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
 __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
-  pdl_enter();  // launch.cuh: before any global memory access
+  // down reads nothing the launch just before (gate_up) writes until it stages its activations: the
+  // routing and weights come from two or more launches back (moe.h), so its tables and first weight
+  // loads go before the wait (launch.cuh). gate_up's routing is written by the launch just before.
+  constexpr bool kEarly = P == Proj::Down;
+  if constexpr (!kEarly) pdl_enter();
   using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot>;
   constexpr int kNP = Cta::kNP;
   extern __shared__ __align__(16) uint8_t smem[];
@@ -402,17 +466,22 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   int* s_cnt = s_start + L;                                                 // [A]: its pair count
   int* s_pair = s_cnt + L;                                                  // [kNP]: the staged pass's pairs
   float* s_wt = reinterpret_cast<float*>(s_pair + kNP);                     // [kNP]: their router weights
-  int* s_misc = reinterpret_cast<int*>(s_wt + kNP);
+  int* s_misc = reinterpret_cast<int*>(s_wt + kNP);                         // [4]
+  const bool in_kernel_routing = p.expert_ids != nullptr;
+  int* r_key = s_misc + 4;            // in-kernel routing: [n_pairs] each pair's local expert (L: not local)
+  int* r_sorted = r_key + p.n_pairs;  // [n_pairs]: the local pairs sorted by expert
+  int* r_cursor = r_sorted + p.n_pairs;  // [L]
+  int* r_scratch = r_cursor + L;         // [33]
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int n_it = (p.nb + 3) / 4;  // k-iterations of a whole row: one 16-byte block per quad thread
   const int T = (p.rows + Cta::kTR - 1) / Cta::kTR;
 
-  if constexpr (P == Proj::Down) zero_nonlocal_rows(p);
-
   // Per-CTA tables of the active experts and their passes, and the K-split S (same on every CTA).
-  const int A = *p.active_count;
-  if (warp == 0) {
+  if (in_kernel_routing) {
+    route_in_cta<kNP>(p, r_key, r_sorted, r_cursor, r_scratch, s_exp, s_start, s_cnt, s_pref, s_misc);
+  } else if (warp == 0) {
+    const int A = *p.active_count;
     int carry = 0;
     for (int base = 0; base < A; base += 32) {
       const int a = base + lane;
@@ -436,22 +505,26 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
     }
     if (lane == 0) {
       s_pref[0] = 0;
-      // Per-CTA cost of a split S: items per CTA (the largest share) x iterations per item per warp.
-      int best_s = 1;
-      long long best = LLONG_MAX;
-      for (int S = 1; S <= 8 && W % S == 0; S *= 2) {
-        const int R = W / S;
-        const long long items = static_cast<long long>(carry) * ((T + R - 1) / R);
-        const long long per_cta = (items + gridDim.x - 1) / gridDim.x;
-        const int J = ((n_it + S - 1) / S + D - 1) / D * D;
-        if (per_cta * J < best) {
-          best = per_cta * J;
-          best_s = S;
-        }
-      }
       s_misc[0] = carry;
-      s_misc[1] = best_s;
     }
+  }
+  __syncthreads();
+  if (tid == 0) {
+    // Per-CTA cost of a split S: items per CTA (the largest share) x iterations per item per warp.
+    const int passes = s_misc[0];
+    int best_s = 1;
+    long long best = LLONG_MAX;
+    for (int S = 1; S <= 8 && W % S == 0; S *= 2) {
+      const int R = W / S;
+      const long long items = static_cast<long long>(passes) * ((T + R - 1) / R);
+      const long long per_cta = (items + gridDim.x - 1) / gridDim.x;
+      const int J = ((n_it + S - 1) / S + D - 1) / D * D;
+      if (per_cta * J < best) {
+        best = per_cta * J;
+        best_s = S;
+      }
+    }
+    s_misc[1] = best_s;
   }
   __syncthreads();
 
@@ -483,16 +556,30 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   const long long items = static_cast<long long>(s_misc[0]) * c.RG;
   const long long i0 = items * blockIdx.x / gridDim.x;
   c.i1 = items * (blockIdx.x + 1) / gridDim.x;
-  if (i0 >= c.i1) return;
 
-  c.li = i0;
-  c.lj = 0;
-  c.la = 0;
-  c.set_load_item();
-  int ca = c.la;  // the compute cursor's active-expert index starts where the load cursor's did
+  int ca = 0;
+  if (i0 < c.i1) {
+    c.li = i0;
+    c.lj = 0;
+    c.la = 0;
+    c.set_load_item();
+    ca = c.la;  // the compute cursor's active-expert index starts where the load cursor's did
 #pragma unroll
-  for (int d = 0; d < D; ++d) c.issue(d);
-  c.advance();
+    for (int d = 0; d < D; ++d) c.issue(d);
+    c.advance();
+  }
+  if constexpr (kEarly) pdl_enter();
+
+  if constexpr (P == Proj::Down) {
+    if (in_kernel_routing) {  // zero rows for the pairs whose expert is not local, a pair per CTA at a time
+      for (int i = blockIdx.x; i < p.n_pairs; i += gridDim.x)
+        if (r_key[i] == L)
+          for (int r = tid; r < p.rows; r += blockDim.x) p.out[static_cast<size_t>(i) * p.rows + r] = 0.0f;
+    } else {
+      zero_nonlocal_rows(p);
+    }
+  }
+  if (i0 >= c.i1) return;
 
   int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
   for (long long item = i0; item < c.i1; ++item) {
@@ -505,7 +592,8 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
       ntok = min(kNP, s_cnt[ca] - q * kNP);
       tiles = exec_tiles<NTMAX>(ntok);
       for (int n = tid; n < ntok; n += blockDim.x) {
-        const int pr = p.pair_index[s_start[ca] + q * kNP + n];
+        const int sp = s_start[ca] + q * kNP + n;
+        const int pr = in_kernel_routing ? r_sorted[sp] : p.pair_index[sp];
         s_pair[n] = pr;
         s_wt[n] = (P == Proj::Down && p.pair_weight) ? p.pair_weight[pr] : 1.0f;
       }

@@ -36,6 +36,9 @@ struct MoeGemmParams {
   const int32_t* active_experts = nullptr;
   int local_experts = 0;
   int n_pairs = 0;
+  // In-kernel routing (MoeRouting::expert_ids): the pairs' expert ids; the arrays above are then unused.
+  const int32_t* expert_ids = nullptr;
+  int expert_begin = 0;
   // Tensor-core path only (set by the launcher): 16-byte weight blocks per row, and the byte stride of
   // one staged BF16 activation row in shared memory.
   int nb = 0;
@@ -83,6 +86,49 @@ inline void set_routing(MoeGemmParams& p, const MoeRouting& routing, int n_pairs
   p.active_experts = routing.active_experts;
   p.local_experts = routing.local_experts;
   p.n_pairs = n_pairs;
+  p.expert_ids = routing.expert_ids;
+  p.expert_begin = routing.expert_begin;
 }
+
+// The parameters of moe_gate_up (x [m, hidden] -> act [m*k, inter_local]) and moe_down (act -> out
+// [m*k, hidden]), moe.h's arguments as the kernels take them.
+inline MoeGemmParams gate_up_params(const float* x, int m, int top_k, const MoeRouting& routing, const DeviceExperts& gate,
+                                    const DeviceExperts& up, const float* gate_bias, const float* up_bias,
+                                    const cpu::SwigluParams& act, float* act_out) {
+  MoeGemmParams p;
+  p.in = x;
+  p.in_row_div = top_k;
+  p.K = gate.first.cols;
+  p.rows = gate.first.rows;
+  p.w0 = gate;
+  p.w1 = up;
+  p.bias0 = gate_bias;
+  p.bias1 = up_bias;
+  p.act = act;
+  p.out = act_out;
+  set_routing(p, routing, m * top_k);
+  return p;
+}
+
+inline MoeGemmParams down_params(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
+                                 const float* down_bias, float bias_scale, const float* weights, float* out) {
+  MoeGemmParams p;
+  p.in = act;
+  p.in_row_div = 1;
+  p.K = down.first.cols;
+  p.rows = down.first.rows;
+  p.w0 = down;
+  p.w1 = down;
+  p.bias0 = down_bias;
+  p.bias_scale = bias_scale;
+  p.pair_weight = weights;
+  p.out = out;
+  set_routing(p, routing, m * top_k);
+  return p;
+}
+
+// In-kernel routing's limits: its packed scan holds pair counts, active experts and passes in 10 bits each.
+constexpr int kInKernelRoutingMaxPairs = 512;
+constexpr int kInKernelRoutingMaxExperts = 1023;
 
 }  // namespace tachyon::cuda::moe_detail

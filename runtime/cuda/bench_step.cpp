@@ -10,6 +10,7 @@
 #include <random>
 
 #include "comm/cuda/nccl_collectives.h"
+#include "comm/cuda/peer_buffers.h"
 #include "comm/mpi_session.h"
 #include "comm/world.h"
 #include "kernels/cuda/bench.h"
@@ -104,6 +105,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   world.device = world.local_rank % gpus;
   CUDA_CHECK(cudaSetDevice(world.device));
   cuda::set_programmatic_launch(o.pdl);
+  comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0,
                   "bench step: --seqs and --tokens need at least one value, --reps > 0, --context >= 0");
 
@@ -153,6 +155,9 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       world.size, slice_of, o.moe, plan.experts.size(), plan.expert_intermediate.size(), plan.attention[0].q_heads.size(),
       plan.attention[0].kv_heads.size(), step.weight_bytes() / 1e9, step.kv_cache_bytes() / 1e9, made_s, max_seqs,
       o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps));
+  if (world.size > 1)
+    result.notes.push_back(step.peer_all_reduce() ? "all-reduces of the layers: the fused peer all-reduce (with add_rmsnorm)"
+                                                  : "all-reduces of the layers: NCCL (then add_rmsnorm)");
 
   for (int seqs : o.seqs)
     for (int tokens : o.tokens_per_seq) {

@@ -26,6 +26,7 @@ struct BenchStepOptions {
   int reps = 100;          // timed steps per shape (after warm-up)
   bool graphs = true;
   bool pdl = true;         // programmatic dependent launch (kernels/cuda/launch.cuh)
+  bool peer_all_reduce = true;  // several ranks: the fused peer all-reduce (kernels/cuda/peer_reduce.h)
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   uint32_t seed = 1;
 };

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "comm/cuda/nccl_collectives.h"
+#include "comm/cuda/peer_buffers.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/device_weight.h"
@@ -54,6 +55,8 @@ class CudaTargetStep final : public TargetStep {
   size_t weight_bytes() const;
   size_t kv_cache_bytes() const;
   size_t graphs() const { return graphs_.size(); }
+  // Whether the layers' all-reduces take the fused peer all-reduce (kernels/cuda/peer_reduce.h).
+  bool peer_all_reduce() const { return peers_ && peers_->available(); }
 
  private:
   struct Shape {
@@ -74,6 +77,8 @@ class CudaTargetStep final : public TargetStep {
   void run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
                    float* out);
   void copy_taps(int layer, const Shape& s);
+  // partial_ summed over the ranks, added to x_, and x_ normed with `norm` into h_ (rows tokens).
+  void reduce_add_norm(const float* norm, int rows);
 
   const ModelConfig& config_;
   ShardPlan plan_;
@@ -86,6 +91,7 @@ class CudaTargetStep final : public TargetStep {
   bool ep_exchange_ = false;
   cuda::Stream stream_;
   std::unique_ptr<comm::NcclCollectives> comm_;
+  std::unique_ptr<comm::PeerBuffers> peers_;  // several ranks on one node: the fused peer all-reduce
 
   // Per layer: KV cache, RoPE frequencies, query head -> local KV head.
   std::vector<cuda::DeviceBuffer<__nv_bfloat16>> k_cache_, v_cache_;

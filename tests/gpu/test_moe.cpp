@@ -369,6 +369,27 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
                  d_out.get(), nullptr);
   const auto g_act = d_act.download(), g_out = d_out.download();
 
+  // In-kernel routing (MoeRouting::expert_ids, no moe_align) gives the same bits, wherever it applies;
+  // it must apply to the tensor-core formats at these sizes.
+  const bool in_kernel = cuda::moe_routes_in_kernel(m, top_k, dr.r, d_x.get(), dgate.experts(), dup.experts(),
+                                                    d_actin.get(), ddown.experts());
+  CHECK(in_kernel == (uses_tensor_cores(f) && n <= 512));
+  if (in_kernel) {
+    cuda::MoeRouting lr = dr.r;
+    lr.expert_ids = d_ids.get();
+    test::poison(d_act.get(), d_act.size());
+    test::poison(d_out.get(), d_out.size());
+    cuda::moe_gate_up(d_x.get(), m, top_k, lr, dgate.experts(), dup.experts(), biases ? d_gb.get() : nullptr,
+                      biases ? d_ub.get() : nullptr, act_kind, d_act.get(), nullptr);
+    cuda::moe_down(d_actin.get(), m, top_k, lr, ddown.experts(), biases ? d_db.get() : nullptr, bias_scale, d_rw.get(),
+                   d_out.get(), nullptr);
+    const auto l_act = d_act.download(), l_out = d_out.download();
+    CHECK_MESSAGE(std::memcmp(l_act.data(), g_act.data(), l_act.size() * sizeof(float)) == 0,
+                  "gate_up with in-kernel routing differs from moe_align's routing");
+    CHECK_MESSAGE(std::memcmp(l_out.data(), g_out.data(), l_out.size() * sizeof(float)) == 0,
+                  "down with in-kernel routing differs from moe_align's routing");
+  }
+
   // CPU, per pair of a local expert; the tight reference takes the activations the MMAs see.
   const bool tc = uses_tensor_cores(f);
   const auto xr = tc ? bf16_rounded(x) : x;
@@ -438,6 +459,67 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 2880, 64, {64, 3, 0, 13}, 4, ++seed, true);
   // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply.
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 96, {5, 8, 2, 1}, 4, ++seed, true, 2);
+}
+
+TEST_CASE("gpu moe in-kernel routing at its limits: 512 pairs over 384 experts, ep ranges with invalid ids") {
+  // MiMo-V2.5-Pro's 8 x 8 verify step under tp (64 tokens x top-8 over all 384 experts, every pair
+  // local) and under ep (48 local experts, some ids -1 as in the exchange's unused slots); small H and I.
+  struct Case {
+    int begin, L, invalid_every;
+  };
+  const int E = 384, m = 64, k = 8, H = 128, I = 64, n = m * k;
+  uint64_t seed = 7000;
+  for (const Case c : {Case{0, 384, 0}, Case{96, 48, 7}}) {
+    CAPTURE(c.L);
+    std::vector<int32_t> ids(n);
+    for (int t = 0; t < m; ++t) {  // k distinct experts per token, clustered so that some experts get many pairs
+      std::set<int> used;
+      for (int j = 0; j < k; ++j) {
+        int e;
+        do e = static_cast<int>(lcg(seed) % 2 ? lcg(seed) % 24 : lcg(seed) % E) + c.begin % E;
+        while (!used.insert(e % E).second);
+        ids[t * k + j] = e % E;
+      }
+    }
+    if (c.invalid_every)
+      for (int i = 0; i < n; i += c.invalid_every) ids[i] = -1;
+    const ExpertSet full = random_expert_set(WeightFormat::MXFP4, E, H, I, ++seed, false);
+    const cuda::DeviceWeight g(slice_weight(full.gate, c.begin, c.begin + c.L, 0, I, 0, H));
+    const cuda::DeviceWeight u(slice_weight(full.up, c.begin, c.begin + c.L, 0, I, 0, H));
+    const cuda::DeviceWeight d(slice_weight(full.down, c.begin, c.begin + c.L, 0, H, 0, I));
+    auto d_ids = DeviceBuffer<int32_t>::from(ids);
+    auto d_x = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m) * H, ++seed));
+    auto d_rw = DeviceBuffer<float>::from(test::random_floats(n, ++seed, 0.3f, 0.5f));
+    DeviceRouting dr(c.L, c.begin, n + 8);
+    REQUIRE(cuda::moe_routes_in_kernel(m, k, dr.r, d_x.get(), g.experts(), u.experts(), d_x.get(), d.experts()));
+    CHECK_FALSE(cuda::moe_routes_in_kernel(m + 1, k, dr.r, d_x.get(), g.experts(), u.experts(), d_x.get(), d.experts()));
+    std::vector<float> results[2][2];
+    for (int in_kernel = 0; in_kernel < 2; ++in_kernel) {
+      cuda::MoeRouting r = dr.r;
+      if (in_kernel) r.expert_ids = d_ids.get();
+      else cuda::moe_align(d_ids.get(), m, k, dr.r, nullptr);
+      DeviceBuffer<float> act(static_cast<size_t>(n) * I), out(static_cast<size_t>(n) * H);
+      test::poison(act.get(), act.size());
+      test::poison(out.get(), out.size());
+      cuda::moe_gate_up(d_x.get(), m, k, r, g.experts(), u.experts(), nullptr, nullptr, kStandard, act.get(), nullptr);
+      cuda::moe_down(act.get(), m, k, r, d.experts(), nullptr, 1.0f, d_rw.get(), out.get(), nullptr);
+      results[in_kernel][0] = act.download();
+      results[in_kernel][1] = out.download();
+    }
+    size_t nonlocal = 0, zero_rows = 0;
+    for (int p = 0; p < n; ++p)
+      if (ids[p] < c.begin || ids[p] >= c.begin + c.L) {
+        ++nonlocal;
+        bool zero = true;
+        for (int h = 0; h < H; ++h) zero &= results[1][1][static_cast<size_t>(p) * H + h] == 0.0f;
+        zero_rows += zero;
+      }
+    CHECK(zero_rows == nonlocal);
+    CHECK((nonlocal > 0) == (c.L < E || c.invalid_every > 0));
+    for (int j = 0; j < 2; ++j)
+      CHECK_MESSAGE(std::memcmp(results[0][j].data(), results[1][j].data(), results[0][j].size() * sizeof(float)) == 0,
+                    (j == 0 ? "gate_up" : "down"), " with in-kernel routing differs from moe_align's routing");
+  }
 }
 
 TEST_CASE("gpu moe experts, ep: local expert ranges; pairs of other experts get zero rows") {

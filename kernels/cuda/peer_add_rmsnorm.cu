@@ -1,0 +1,130 @@
+// peer_all_reduce_add_rmsnorm (kernels/cuda/peer_reduce.h): the all-reduce of the step's partial sums over
+// the node's GPUs through mapped peer buffers, fused with the residual add and the RMSNorm.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/peer_reduce.h"
+#include "kernels/cuda/row_ops.cuh"
+
+namespace tachyon::cuda {
+
+namespace {
+
+constexpr int kVec = 4;  // float4s of a row per thread
+constexpr int kMaxThreads = 1024;
+constexpr unsigned long long kTimeoutNs = 10ull * 1000 * 1000 * 1000;
+
+__device__ __forceinline__ void store_release_sys(uint32_t* p, uint32_t v) {
+  asm volatile("st.release.sys.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ uint32_t load_acquire_sys(const uint32_t* p) {
+  uint32_t v;
+  asm volatile("ld.acquire.sys.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ unsigned long long globaltimer_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+// Sum of v over the block, the same on every thread, warps added in order (deterministic). Ends with a
+// barrier, so `scratch` (32 floats) may be reused at once.
+__device__ float block_sum_reusable(float v, float* scratch) {
+  v = warp_sum(v);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+  for (int i = 0; i < warps; ++i) total += scratch[i];
+  __syncthreads();
+  return total;
+}
+
+__global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,
+                                        int dim, float eps, float* y) {
+  pdl_enter();  // launch.cuh: partial is the kernel before's output
+  __shared__ float scratch[32];
+  __shared__ uint32_t s_epoch;
+  const int b = blockIdx.x, d4 = dim / 4;
+  if (threadIdx.x == 0) {
+    s_epoch = p.epoch[b] + 1;
+    p.epoch[b] = s_epoch;
+  }
+  __syncthreads();
+  const uint32_t epoch = s_epoch;
+  const size_t slot = static_cast<size_t>(epoch & 1u) * p.max_rows * static_cast<size_t>(p.dim);
+
+  // This CTA's rows of this rank's partial sums into its buffer.
+  float4* mine = reinterpret_cast<float4*>(p.buf[p.rank] + slot);
+  const float4* part4 = reinterpret_cast<const float4*>(partial);
+  for (int r = b; r < rows; r += gridDim.x)
+    for (int i = threadIdx.x; i < d4; i += blockDim.x) mine[static_cast<size_t>(r) * d4 + i] = part4[static_cast<size_t>(r) * d4 + i];
+  __syncthreads();
+  // Arrive at every rank's CTA b (after the rows: fence, then a release store), then wait for every rank.
+  if (threadIdx.x < p.ranks) {
+    __threadfence_system();
+    store_release_sys(p.flags[threadIdx.x] + b * PeerReduce::kMaxRanks + p.rank, epoch);
+    const uint32_t* flag = p.flags[p.rank] + b * PeerReduce::kMaxRanks + threadIdx.x;
+    const unsigned long long t0 = globaltimer_ns();
+    while (static_cast<int32_t>(load_acquire_sys(flag) - epoch) < 0)
+      if (globaltimer_ns() - t0 > kTimeoutNs) __trap();  // a rank stopped: end the job instead of hanging
+  }
+  __syncthreads();
+
+  // delta = the ranks' rows summed in rank order; x += delta; y = rmsnorm(x) * w.
+  for (int r = b; r < rows; r += gridDim.x) {
+    const size_t row4 = static_cast<size_t>(r) * d4;
+    float4 v[kVec];
+    float s = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      const int i = threadIdx.x + j * blockDim.x;
+      v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (i < d4) {
+        float4 d = __ldcv(reinterpret_cast<const float4*>(p.buf[0] + slot) + row4 + i);
+        for (int k = 1; k < p.ranks; ++k) {
+          const float4 o = __ldcv(reinterpret_cast<const float4*>(p.buf[k] + slot) + row4 + i);
+          d.x += o.x, d.y += o.y, d.z += o.z, d.w += o.w;
+        }
+        float4 xv = reinterpret_cast<const float4*>(x)[row4 + i];
+        xv.x += d.x, xv.y += d.y, xv.z += d.z, xv.w += d.w;
+        reinterpret_cast<float4*>(x)[row4 + i] = xv;
+        v[j] = xv;
+        s += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
+      }
+    }
+    const float inv = rsqrtf(block_sum_reusable(s, scratch) / dim + eps);
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      const int i = threadIdx.x + j * blockDim.x;
+      if (i < d4) {
+        const float4 g = reinterpret_cast<const float4*>(w)[i];
+        reinterpret_cast<float4*>(y)[row4 + i] =
+            make_float4(v[j].x * inv * g.x, v[j].y * inv * g.y, v[j].z * inv * g.z, v[j].w * inv * g.w);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool peer_reduce_fits(const PeerReduce& p, int rows, int dim) {
+  return p.ranks >= 2 && p.ranks <= PeerReduce::kMaxRanks && dim == p.dim && dim % 4 == 0 &&
+         dim <= kMaxThreads * 4 * kVec && rows <= p.max_rows;
+}
+
+void peer_all_reduce_add_rmsnorm(const PeerReduce& p, const float* partial, float* x, const float* w, int rows, int dim,
+                                 float eps, float* y, cudaStream_t stream) {
+  CUDA_REQUIRE(peer_reduce_fits(p, rows, dim), "peer_all_reduce_add_rmsnorm: shape outside the peer buffers");
+  if (rows == 0) return;
+  const int per_thread = 4 * kVec;
+  const int threads = std::min(kMaxThreads, std::max(32, (dim + per_thread - 1) / per_thread + 31) / 32 * 32);
+  launch(peer_add_rmsnorm_kernel, {dim3(std::min(rows, PeerReduce::kBlocks)), dim3(threads)}, stream, p, partial, x, w,
+         rows, dim, eps, y);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tachyon::cuda
