@@ -13,18 +13,6 @@ namespace tachyon::cuda {
 
 namespace {
 
-// Sum of v over the block (blockDim.x a multiple of 32, at most 1024), the same on every thread; the
-// warps' partial sums are added in warp order, so the result is deterministic. `scratch` holds 32 floats.
-__device__ float block_sum(float v, float* scratch) {
-  v = warp_sum(v);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  float total = 0.0f;
-  for (int i = 0; i < warps; ++i) total += scratch[i];
-  return total;
-}
-
 // Hidden-width rows (dim 1k-16k, a multiple of 4; few rows): one block per row, so that the row's loads
 // are spread over the whole block and all in flight at once (one warp per row made a decode step's
 // norms latency-bound: 64 dependent trips through the memory system for hidden 2048). The row is read

@@ -30,19 +30,6 @@ __device__ __forceinline__ unsigned long long globaltimer_ns() {
   return t;
 }
 
-// Sum of v over the block, the same on every thread, warps added in order (deterministic). Ends with a
-// barrier, so `scratch` (32 floats) may be reused at once.
-__device__ float block_sum_reusable(float v, float* scratch) {
-  v = warp_sum(v);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  float total = 0.0f;
-  for (int i = 0; i < warps; ++i) total += scratch[i];
-  __syncthreads();
-  return total;
-}
-
 __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,
                                         int dim, float eps, float* y) {
   pdl_enter();  // launch.cuh: partial is the kernel before's output
@@ -96,7 +83,7 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
         s += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
       }
     }
-    const float inv = rsqrtf(block_sum_reusable(s, scratch) / dim + eps);
+    const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
 #pragma unroll
     for (int j = 0; j < kVec; ++j) {
       const int i = threadIdx.x + j * blockDim.x;

@@ -1,5 +1,6 @@
-// Device helpers shared by the small ops (elementwise.cu) and the fused per-head kernel
-// (qkv_prepare.cu), so that the two give the same bits: one warp's RMS of a row, and one RoPE pair.
+// Device helpers shared by the small ops (elementwise.cu), the fused per-head kernel (qkv_prepare.cu) and
+// the fused peer all-reduce + norm (peer_add_rmsnorm.cu), so that they give the same bits: a block's and a
+// warp's sums, one warp's RMS of a row, and one RoPE pair.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,20 @@ __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
+}
+
+// Sum of v over the block (blockDim.x a multiple of 32, at most 1024), the same on every thread; the
+// warps' partial sums are added in warp order, so the result is deterministic. `scratch` holds 32 floats;
+// the closing barrier lets the caller reuse it at once. Every thread of the block must call it.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  v = warp_sum(v);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+  for (int i = 0; i < warps; ++i) total += scratch[i];
+  __syncthreads();
+  return total;
 }
 
 // 1 / rms(x[0, dim)) + eps inside, summed by one warp: lane l adds elements l, l + 32, ... in order.
