@@ -9,7 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "model/error.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_buffer.h"
 
 namespace tachyon::comm {
 
@@ -24,10 +25,6 @@ struct PeerInfo {
   int32_t ok;  // the handle could be made
   int32_t pad;
 };
-
-void cuda_call(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(fmt::format("{} failed: {}", what, cudaGetErrorString(e)));
-}
 
 uint64_t host_hash() {
   char name[256] = {};
@@ -58,14 +55,14 @@ PeerBuffers::PeerBuffers(NcclComm& comm, int max_rows, int dim, cudaStream_t str
 
   // Everyone's handle and host, through the device (NCCL all-gather).
   std::vector<PeerInfo> all(n);
-  void* d_info = nullptr;
-  cuda_call(cudaMalloc(&d_info, sizeof(PeerInfo) * n), "cudaMalloc(peer info)");
-  cuda_call(cudaMemcpyAsync(static_cast<uint8_t*>(d_info) + sizeof(PeerInfo) * rank, &me, sizeof(PeerInfo),
-                            cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync(peer info)");
-  nccl_check(ncclAllGather(static_cast<uint8_t*>(d_info) + sizeof(PeerInfo) * rank, d_info, sizeof(PeerInfo), ncclUint8,
+  cuda::DeviceBuffer<uint8_t> info(sizeof(PeerInfo) * n);
+  uint8_t* d_info = info.get();
+  CUDA_CHECK(cudaMemcpyAsync(d_info + sizeof(PeerInfo) * rank, &me, sizeof(PeerInfo),
+                            cudaMemcpyHostToDevice, stream));
+  nccl_check(ncclAllGather(d_info + sizeof(PeerInfo) * rank, d_info, sizeof(PeerInfo), ncclUint8,
                            comm.get(), stream), "ncclAllGather(peer info)");
-  cuda_call(cudaMemcpyAsync(all.data(), d_info, sizeof(PeerInfo) * n, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync(peer info)");
-  cuda_call(cudaStreamSynchronize(stream), "cudaStreamSynchronize(peer info)");
+  CUDA_CHECK(cudaMemcpyAsync(all.data(), d_info, sizeof(PeerInfo) * n, cudaMemcpyDeviceToHost, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
 
   int32_t ok = 1;
   for (int j = 0; j < n; ++j) ok &= all[j].ok && all[j].host_hash == me.host_hash;
@@ -78,11 +75,10 @@ PeerBuffers::PeerBuffers(NcclComm& comm, int max_rows, int dim, cudaStream_t str
     }
   }
   // Agree: the fused path only if every rank mapped every other one.
-  cuda_call(cudaMemcpyAsync(d_info, &ok, sizeof(ok), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync(peer ok)");
+  CUDA_CHECK(cudaMemcpyAsync(d_info, &ok, sizeof(ok), cudaMemcpyHostToDevice, stream));
   nccl_check(ncclAllReduce(d_info, d_info, 1, ncclInt32, ncclMin, comm.get(), stream), "ncclAllReduce(peer ok)");
-  cuda_call(cudaMemcpyAsync(&ok, d_info, sizeof(ok), cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync(peer ok)");
-  cuda_call(cudaStreamSynchronize(stream), "cudaStreamSynchronize(peer ok)");
-  cudaFree(d_info);
+  CUDA_CHECK(cudaMemcpyAsync(&ok, d_info, sizeof(ok), cudaMemcpyDeviceToHost, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
   if (!ok) {
     spdlog::info("peer all-reduce: not every rank could map every other rank's buffer; using NCCL's all-reduce");
     release();

@@ -16,11 +16,8 @@ namespace {
 // Hidden-width rows (dim 1k-16k, a multiple of 4; few rows): one block per row, so that the row's loads
 // are spread over the whole block and all in flight at once (one warp per row made a decode step's
 // norms latency-bound: 64 dependent trips through the memory system for hidden 2048). The row is read
-// once into registers (kVec float4 per thread), optionally after adding a residual delta (x += delta,
-// written back), then scaled. y may alias x.
-constexpr int kNormVec = 4;
-constexpr int kNormMaxThreads = 1024;
-constexpr int kNormBlockMaxDim = kNormMaxThreads * 4 * kNormVec;
+// once into registers (row_ops.cuh's kRowVec float4 per thread), optionally after adding a residual delta
+// (x += delta, written back), then scaled. y may alias x.
 
 template <bool kAddDelta>
 __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* w, int dim, float eps, float* y) {
@@ -28,10 +25,10 @@ __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* 
   __shared__ float scratch[32];
   const size_t base = static_cast<size_t>(blockIdx.x) * dim;
   const int d4 = dim / 4;
-  float4 v[kNormVec];
+  float4 v[kRowVec];
   float s = 0.0f;
 #pragma unroll
-  for (int j = 0; j < kNormVec; ++j) {
+  for (int j = 0; j < kRowVec; ++j) {
     const int i = threadIdx.x + j * blockDim.x;
     v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
     if (i < d4) {
@@ -44,16 +41,7 @@ __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* 
       s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
     }
   }
-  const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
-#pragma unroll
-  for (int j = 0; j < kNormVec; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
-    if (i < d4) {
-      const float4 g = reinterpret_cast<const float4*>(w)[i];
-      reinterpret_cast<float4*>(y + base)[i] =
-          make_float4(v[j].x * inv * g.x, v[j].y * inv * g.y, v[j].z * inv * g.z, v[j].w * inv * g.w);
-    }
-  }
+  store_normed_row(v, s, dim, eps, w, y + base, scratch);
 }
 
 // Short rows (per-head QK-norm, head_dim 64-256, many rows): one warp per row.
@@ -193,18 +181,14 @@ int grid_for(int64_t work, int threads) { return static_cast<int>(std::min<int64
 namespace {
 bool norm_by_block(int dim, const void* a, const void* b, const void* c, const void* d) {
   auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  return dim >= 512 && dim % 4 == 0 && dim <= kNormBlockMaxDim && aligned(a) && aligned(b) && aligned(c) && aligned(d);
-}
-int norm_threads(int dim) {
-  const int per_thread = 4 * kNormVec;
-  return std::min(kNormMaxThreads, (dim + per_thread - 1) / per_thread + 31) / 32 * 32;
+  return dim >= 512 && dim % 4 == 0 && dim <= kRowBlockMaxDim && aligned(a) && aligned(b) && aligned(c) && aligned(d);
 }
 }  // namespace
 
 void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, x, w, y, x)) {
-    launch(rmsnorm_block_kernel<false>, {dim3(rows), dim3(norm_threads(dim))}, stream, nullptr, const_cast<float*>(x), w, dim, eps, y);
+    launch(rmsnorm_block_kernel<false>, {dim3(rows), dim3(row_block_threads(dim))}, stream, nullptr, const_cast<float*>(x), w, dim, eps, y);
   } else {
     constexpr int kWarps = 8;
     launch(rmsnorm_kernel, {dim3((rows + kWarps - 1) / kWarps), dim3(kWarps * 32)}, stream, x, w, rows, dim, eps, y);
@@ -215,7 +199,7 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
 void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, delta, x, w, y)) {
-    launch(rmsnorm_block_kernel<true>, {dim3(rows), dim3(norm_threads(dim))}, stream, delta, x, w, dim, eps, y);
+    launch(rmsnorm_block_kernel<true>, {dim3(rows), dim3(row_block_threads(dim))}, stream, delta, x, w, dim, eps, y);
     CUDA_CHECK_LAUNCH();
     return;
   }

@@ -571,13 +571,8 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   if constexpr (kEarly) pdl_enter();
 
   if constexpr (P == Proj::Down) {
-    if (in_kernel_routing) {  // zero rows for the pairs whose expert is not local, a pair per CTA at a time
-      for (int i = blockIdx.x; i < p.n_pairs; i += gridDim.x)
-        if (r_key[i] == L)
-          for (int r = tid; r < p.rows; r += blockDim.x) p.out[static_cast<size_t>(i) * p.rows + r] = 0.0f;
-    } else {
-      zero_nonlocal_rows(p);
-    }
+    if (in_kernel_routing) zero_nonlocal_rows(p, r_key);
+    else zero_nonlocal_rows(p);
   }
   if (i0 >= c.i1) return;
 

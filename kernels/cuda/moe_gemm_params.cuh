@@ -78,6 +78,14 @@ __device__ __forceinline__ void zero_nonlocal_rows(const MoeGemmParams& p) {
   }
 }
 
+// The same for in-kernel routing, whose CTAs all hold every pair's local expert (key[i], L if not local):
+// a pair at a time per CTA.
+__device__ __forceinline__ void zero_nonlocal_rows(const MoeGemmParams& p, const int* key) {
+  for (int i = blockIdx.x; i < p.n_pairs; i += gridDim.x)
+    if (key[i] == p.local_experts)
+      for (int r = threadIdx.x; r < p.rows; r += blockDim.x) p.out[static_cast<size_t>(i) * p.rows + r] = 0.0f;
+}
+
 // Points a kernel's parameters at the sorted routing of moe_align.
 inline void set_routing(MoeGemmParams& p, const MoeRouting& routing, int n_pairs) {
   p.offsets = routing.expert_offsets;

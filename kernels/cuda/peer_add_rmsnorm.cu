@@ -12,8 +12,6 @@ namespace tachyon::cuda {
 
 namespace {
 
-constexpr int kVec = 4;  // float4s of a row per thread
-constexpr int kMaxThreads = 1024;
 constexpr unsigned long long kTimeoutNs = 10ull * 1000 * 1000 * 1000;
 
 __device__ __forceinline__ void store_release_sys(uint32_t* p, uint32_t v) {
@@ -64,10 +62,10 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
   // delta = the ranks' rows summed in rank order; x += delta; y = rmsnorm(x) * w.
   for (int r = b; r < rows; r += gridDim.x) {
     const size_t row4 = static_cast<size_t>(r) * d4;
-    float4 v[kVec];
+    float4 v[kRowVec];
     float s = 0.0f;
 #pragma unroll
-    for (int j = 0; j < kVec; ++j) {
+    for (int j = 0; j < kRowVec; ++j) {
       const int i = threadIdx.x + j * blockDim.x;
       v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
       if (i < d4) {
@@ -83,16 +81,7 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
         s += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
       }
     }
-    const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
-#pragma unroll
-    for (int j = 0; j < kVec; ++j) {
-      const int i = threadIdx.x + j * blockDim.x;
-      if (i < d4) {
-        const float4 g = reinterpret_cast<const float4*>(w)[i];
-        reinterpret_cast<float4*>(y)[row4 + i] =
-            make_float4(v[j].x * inv * g.x, v[j].y * inv * g.y, v[j].z * inv * g.z, v[j].w * inv * g.w);
-      }
-    }
+    store_normed_row(v, s, dim, eps, w, y + static_cast<size_t>(r) * dim, scratch);
   }
 }
 
@@ -100,17 +89,15 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
 
 bool peer_reduce_fits(const PeerReduce& p, int rows, int dim) {
   return p.ranks >= 2 && p.ranks <= PeerReduce::kMaxRanks && dim == p.dim && dim % 4 == 0 &&
-         dim <= kMaxThreads * 4 * kVec && rows <= p.max_rows;
+         dim <= kRowBlockMaxDim && rows <= p.max_rows;
 }
 
 void peer_all_reduce_add_rmsnorm(const PeerReduce& p, const float* partial, float* x, const float* w, int rows, int dim,
                                  float eps, float* y, cudaStream_t stream) {
   CUDA_REQUIRE(peer_reduce_fits(p, rows, dim), "peer_all_reduce_add_rmsnorm: shape outside the peer buffers");
   if (rows == 0) return;
-  const int per_thread = 4 * kVec;
-  const int threads = std::min(kMaxThreads, std::max(32, (dim + per_thread - 1) / per_thread + 31) / 32 * 32);
-  launch(peer_add_rmsnorm_kernel, {dim3(std::min(rows, PeerReduce::kBlocks)), dim3(threads)}, stream, p, partial, x, w,
-         rows, dim, eps, y);
+  launch(peer_add_rmsnorm_kernel, {dim3(std::min(rows, PeerReduce::kBlocks)), dim3(row_block_threads(dim))}, stream, p,
+         partial, x, w, rows, dim, eps, y);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -27,6 +27,36 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   return total;
 }
 
+// Hidden-width rows held in registers by one block (the block norms of elementwise.cu and the fused peer
+// all-reduce + norm): thread t holds float4s t, t + blockDim.x, ... of the row, kRowVec of them.
+constexpr int kRowVec = 4;
+constexpr int kRowMaxThreads = 1024;
+constexpr int kRowBlockMaxDim = kRowMaxThreads * 4 * kRowVec;
+
+// Threads of a block holding a row of dim floats (dim <= kRowBlockMaxDim): a multiple of 32.
+inline int row_block_threads(int dim) {
+  const int per_thread = 4 * kRowVec;
+  const int threads = (dim + per_thread - 1) / per_thread;
+  return threads >= kRowMaxThreads ? kRowMaxThreads : threads < 32 ? 32 : (threads + 31) / 32 * 32;
+}
+
+// y_row = v / rms(row) * w for a row held in registers (v as above, zeros past the row; s = this thread's
+// sum of v's squares). Every thread of the block must call it; `scratch` holds 32 floats.
+__device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, float eps, const float* w,
+                                                 float* y_row, float* scratch) {
+  const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
+  const int d4 = dim / 4;
+#pragma unroll
+  for (int j = 0; j < kRowVec; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < d4) {
+      const float4 g = reinterpret_cast<const float4*>(w)[i];
+      reinterpret_cast<float4*>(y_row)[i] =
+          make_float4(v[j].x * inv * g.x, v[j].y * inv * g.y, v[j].z * inv * g.z, v[j].w * inv * g.w);
+    }
+  }
+}
+
 // 1 / rms(x[0, dim)) + eps inside, summed by one warp: lane l adds elements l, l + 32, ... in order.
 __device__ __forceinline__ float warp_inv_rms(const float* x, int dim, float eps) {
   float s = 0.0f;
