@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -45,8 +46,8 @@ std::vector<int> int_list(const std::string& text, const char* option) {
 
 int run_bench_step(int argc, char** argv) {
   po::options_description opts("options");
-  std::string model, tokens, seqs, moe, json_path;
-  int context = 0, slice_of = 0, reps = 0;
+  std::string model, tokens, seqs, moe, json_path, timeline_path;
+  int context = 0, slice_of = 0, reps = 0, timeline_steps = 0;
   bool no_graphs = false, no_pdl = false, no_peer = false, profile = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
@@ -64,11 +65,15 @@ int run_bench_step(int argc, char** argv) {
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
+      ("timeline", po::value(&timeline_path),
+       "trace every kernel's GPU start and end with CUPTI (on for the whole run) and print, per shape, what each "
+       "kind of kernel adds to the step's critical path; write every shape's timeline as JSON to this file (rank 0)")
+      ("timeline-steps", po::value(&timeline_steps)->default_value(20), "--timeline: traced steps per shape")
       ("json", po::value(&json_path), "also write the rows as JSON to this file (rank 0)");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: [mpirun -np N] tachyon bench step [--model M] [--tokens 1,8,9] [--seqs 1,8] [--context 4096] "
-                     "[--moe-parallel ep|tp] [--slice-of N] [--json FILE]",
+                     "[--moe-parallel ep|tp] [--slice-of N] [--timeline FILE] [--json FILE]",
                      opts, vm))
     return 0;
   std::vector<int> token_list = int_list(tokens, "tokens"), seq_list = int_list(seqs, "seqs");
@@ -85,6 +90,8 @@ int run_bench_step(int argc, char** argv) {
   o.pdl = !no_pdl;
   o.peer_all_reduce = !no_peer;
   o.profile = profile;
+  TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");
+  o.timeline_steps = timeline_path.empty() ? 0 : timeline_steps;
   comm::MpiSession mpi(&argc, &argv);
   const BenchStepResult r = bench_step(o, mpi.world());
   int rank = 0;
@@ -96,6 +103,17 @@ int run_bench_step(int argc, char** argv) {
     std::ofstream out(json_path);
     TACHYON_REQUIRE(out.good(), "cannot write '{}'", json_path);
     out << r.report.json() << "\n";
+  }
+  if (!timeline_path.empty()) {
+    nlohmann::json shapes = nlohmann::json::array();
+    for (const auto& t : r.timelines) {
+      std::cout << "\n" << o.model << " " << t.shape << " (seqs x tokens), rank 0: " << timeline_markdown(t.summary);
+      shapes.push_back({{"shape", t.shape}, {"timeline", nlohmann::json::parse(timeline_json(t.summary))}});
+    }
+    std::ofstream out(timeline_path);
+    TACHYON_REQUIRE(out.good(), "cannot write '{}'", timeline_path);
+    out << nlohmann::json{{"device", r.report.device}, {"date", r.report.date}, {"model", o.model}, {"shapes", shapes}}.dump(1)
+        << "\n";
   }
   return 0;
 #else

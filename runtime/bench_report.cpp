@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,11 @@ std::string today() {
   char buf[16];
   std::strftime(buf, sizeof(buf), "%Y-%m-%d", std::gmtime(&t));
   return buf;
+}
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
 }
 
 std::string BenchReport::markdown() const {

@@ -48,4 +48,7 @@ struct BenchReport {
 
 std::string today();
 
+// The median of a bench's repetitions (the upper one of an even count); v must not be empty.
+double median(std::vector<double> v);
+
 }  // namespace tachyon

@@ -11,6 +11,7 @@
 
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/random_fill.h"
+#include "runtime/bench_report.h"
 #include "runtime/cuda/cuda_drafter.h"
 
 namespace tachyon {
@@ -86,11 +87,6 @@ DeviceDrafterWeights random_weights(cudaStream_t s) {
   w.mask_embedding = ones(H);
   CUDA_CHECK(cudaStreamSynchronize(s));
   return w;
-}
-
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

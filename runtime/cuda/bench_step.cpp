@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "comm/cuda/nccl_collectives.h"
@@ -19,6 +20,7 @@
 #include "model/error.h"
 #include "runtime/bench_models.h"
 #include "runtime/cuda/cuda_target_step.h"
+#include "runtime/cuda/kernel_trace.h"
 #include "runtime/cuda/random_device_weights.h"
 #include "runtime/step_roofline.h"
 #include "runtime/weight_specs.h"
@@ -92,8 +94,27 @@ double median_step_us(CudaTargetStep& step, const StepBatch& batch, int reps, MP
     step.run(batch, out);
     times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
   }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  return median(std::move(times));
+}
+
+// `steps` more steps with every kernel's GPU start and end recorded (the step is synchronous: its
+// argmax comes back to the host, so the host's timestamps around run() bound each step's kernels).
+TimelineSummary trace_steps(cuda::KernelTrace& trace, CudaTargetStep& step, const StepBatch& batch, int steps, MPI_Comm mpi) {
+  StepOutput out;
+  out.want_host_logits = false;
+  MPI_Barrier(mpi);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  trace.take();  // what ran before
+  std::vector<StepWindow> windows;
+  for (int i = 0; i < steps; ++i) {
+    StepWindow w;
+    w.begin_ns = cuda::KernelTrace::now_ns();
+    step.run(batch, out);
+    w.end_ns = cuda::KernelTrace::now_ns();
+    windows.push_back(w);
+  }
+  CUDA_CHECK(cudaDeviceSynchronize());
+  return summarize_timeline(trace.take(), windows);
 }
 
 }  // namespace
@@ -127,6 +148,10 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     report.copy_gbs = cuda::copy_bandwidth_gbs(s.get());
   }
 
+  // Before any graph is captured, so that the replays' kernels are traced.
+  std::optional<cuda::KernelTrace> trace;
+  if (o.timeline_steps > 0) trace.emplace();
+
   comm::NcclComm nccl(mpi, world.device);
   const int max_seqs = *std::max_element(o.seqs.begin(), o.seqs.end());
   const int max_tokens = *std::max_element(o.tokens_per_seq.begin(), o.tokens_per_seq.end());
@@ -151,10 +176,11 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   result.notes.push_back(fmt::format(
       "{} rank(s), each holding 1/{} of the model (moe {}: {} experts x {} of the intermediate, {} q heads, {} kv "
       "heads): rank 0 {:.2f} GB of weights, {:.2f} GB of KV cache, made in {:.1f} s; {} slot(s) prefilled to {} "
-      "positions in {:.1f} s; CUDA graphs {}, programmatic dependent launch {}; {} timed steps per shape, host-observed",
+      "positions in {:.1f} s; CUDA graphs {}, programmatic dependent launch {}; {} timed steps per shape, host-observed{}",
       world.size, slice_of, o.moe, plan.experts.size(), plan.expert_intermediate.size(), plan.attention[0].q_heads.size(),
       plan.attention[0].kv_heads.size(), step.weight_bytes() / 1e9, step.kv_cache_bytes() / 1e9, made_s, max_seqs,
-      o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps));
+      o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps,
+      trace ? "; CUPTI kernel tracing on for the whole run (--timeline)" : ""));
   if (world.size > 1)
     result.notes.push_back(step.peer_all_reduce() ? "all-reduces of the layers: the fused peer all-reduce (with add_rmsnorm)"
                                                   : "all-reduces of the layers: NCCL (then add_rmsnorm)");
@@ -195,6 +221,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
         step.run(batch, out);
         CUDA_CHECK(cudaProfilerStop());
       }
+      if (trace)
+        result.timelines.push_back({fmt::format("{} x {}", seqs, tokens), trace_steps(*trace, step, batch, o.timeline_steps, mpi)});
       if (world.rank == 0)
         spdlog::info("bench step {}: {} x {} tokens: {:.1f} us, roofline {:.1f} us", model.name, seqs, tokens, row.median_us,
                      row.roofline_us(report.copy_gbs));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/bench_report.h"
+#include "runtime/kernel_timeline.h"
 
 namespace tachyon {
 
@@ -28,12 +29,19 @@ struct BenchStepOptions {
   bool pdl = true;         // programmatic dependent launch (kernels/cuda/launch.cuh)
   bool peer_all_reduce = true;  // several ranks: the fused peer all-reduce (kernels/cuda/peer_reduce.h)
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
+  int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);
+                           // tracing is on for the whole run then, timed steps included
   uint32_t seed = 1;
 };
 
 struct BenchStepResult {
   BenchReport report;       // every row; the slowest rank's time against the busiest rank's roofline
   std::vector<std::string> notes;  // the model's shape, formats, ranks, and how it differs from the real one
+  struct ShapeTimeline {
+    std::string shape;  // e.g. "1 x 8"
+    TimelineSummary summary;  // rank 0's GPU
+  };
+  std::vector<ShapeTimeline> timelines;  // options.timeline_steps > 0
 };
 
 // Collective over `mpi`: every rank runs its GPU's share (GPU = node-local rank modulo visible GPUs).
