@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include <climits>
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
@@ -83,11 +84,36 @@ inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
   return true;
 }
 
-// The configurations that measured best on H100/H200 (kernels/cuda/bench_moe.cu): warps per CTA,
-// k-iterations in flight per warp, at most 2 n-tiles (16 tokens) per pass, per-slot big-scale decision
-// (MXFP4). MXFP4 is bound by the decoder's latency chains, so it gets fewer warps with more registers each
-// and a deeper load ring; BF16 is bound by memory and gets more warps.
-constexpr int kMmaWarpsMxfp4 = 8, kMmaWarpsBf16 = 16, kMmaMaxTiles = 2;
+// Kernel configurations: warps per CTA, k-iterations in flight per warp (the register ring's depth D),
+// and, for MXFP4, whether the big-scale path is decided per ring slot or per round of D slots; at most 2
+// n-tiles (16 tokens) per pass. BF16 is bound by memory and gets 16 warps. MXFP4 is bound by the
+// decoder's instructions and latency chains; which configuration is best depends on the shape, measured
+// per projection in the whole step (`tachyon bench step --timeline`, one H200, session 8,
+// docs/benchmarks.md; Qwen3-30B-A3B and the MiMo-V2.5-Pro slice at 1-8 sequences x 1-8 tokens), then
+// checked on the other models' shapes with `tachyon bench kernels --only moe`:
+// - many pairs (gate_up > 256, e.g. 8 sequences x 8 tokens; down >= 256), or a down projection of >= 4096
+//   rows (more rows per CTA spread tall matrices better): 16 warps, depth 2 (gate_up 1.07x faster than 8
+//   warps and depth 4 at 8 x 8, but 0.94-1.0x at 256 pairs; MiMo's down 1.05-1.2x, Qwen3-235B's 1.08-1.11x);
+// - down over short rows (<= 12 k-iterations, K <= 1536): depth 2, decided per round (Qwen3-30B-A3B's
+//   6 k-iterations a warp no longer round up to 8: 1.2x);
+// - gate_up over long rows (> 32 k-iterations, K > 4096): depth 2, decided per round (MiMo's K = 6144,
+//   split 8 ways at one token, is 6 iterations a warp, which depth 4 rounds up to 8: 1.34x);
+// - otherwise 8 warps, depth 4, decided per slot: two rounds of a deep ring beat four of a shallow one
+//   (Qwen3-30B-A3B's gate_up 1.08x at one token; gpt-oss-120b's gate_up and down 1.13x and 1.2x).
+enum class Mxfp4Config { Warps8Depth4, Warps8Depth2, Warps16Depth2 };
+constexpr int kMmaWarpsBf16 = 16, kMmaMaxTiles = 2;
+
+inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
+  const int k_iterations = (p.K / 32 + 3) / 4;  // one 32-value block per quad lane
+  if (down ? p.n_pairs >= 256 || p.rows >= 4096 : p.n_pairs > 256) return Mxfp4Config::Warps16Depth2;
+  if (down ? k_iterations <= 12 : k_iterations > 32) return Mxfp4Config::Warps8Depth2;
+  return Mxfp4Config::Warps8Depth4;
+}
+
+inline int mma_warps(const MoeGemmParams& p, bool down) {
+  if (p.w0.first.format != WeightFormat::MXFP4) return kMmaWarpsBf16;
+  return mxfp4_config(p, down) == Mxfp4Config::Warps16Depth2 ? 16 : 8;
+}
 
 // The tensor-core kernel's layout fields for p (mma_path_applies must hold).
 inline void set_mma_layout(MoeGemmParams& p) {
@@ -101,8 +127,7 @@ inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
   if (p.n_pairs > kInKernelRoutingMaxPairs || p.local_experts > kInKernelRoutingMaxExperts) return false;
   if (!mma_path_applies(p, two_matrices)) return false;
   set_mma_layout(p);
-  const bool mxfp4 = p.w0.first.format == WeightFormat::MXFP4;
-  return pick_ntmax(p, mxfp4 ? kMmaWarpsMxfp4 : kMmaWarpsBf16, kMmaMaxTiles, p.n_pairs) > 0;
+  return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs) > 0;
 }
 
 template <Proj P>
@@ -110,11 +135,28 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
   CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
                "moe: in-kernel routing (MoeRouting::expert_ids) where moe_routes_in_kernel does not allow it");
   if (mma_path_applies(p, P == Proj::GateUp)) {
+    // The kernel numbers its items (passes x row groups, at most pairs x 16-row tiles) in 32-bit ints, and
+    // multiplies them by the CTA count to split them.
+    CUDA_REQUIRE(static_cast<int64_t>(p.n_pairs) * ((p.rows + 15) / 16) * device_limits().sms < INT_MAX,
+                 "moe: too many pairs x weight rows for one expert GEMM launch");
     set_mma_layout(p);
-    if (p.w0.first.format == WeightFormat::MXFP4
-            ? launch_mma_tokens<WeightFormat::MXFP4, P, kMmaWarpsMxfp4, 4, kMmaMaxTiles, true>(p, stream)
-            : launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream))
-      return;
+    bool launched = false;
+    if (p.w0.first.format != WeightFormat::MXFP4) {
+      launched = launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream);
+    } else {
+      switch (mxfp4_config(p, P == Proj::Down)) {
+        case Mxfp4Config::Warps16Depth2:
+          launched = launch_mma_tokens<WeightFormat::MXFP4, P, 16, 2, kMmaMaxTiles, true>(p, stream);
+          break;
+        case Mxfp4Config::Warps8Depth2:
+          launched = launch_mma_tokens<WeightFormat::MXFP4, P, 8, 2, kMmaMaxTiles, false>(p, stream);
+          break;
+        case Mxfp4Config::Warps8Depth4:
+          launched = launch_mma_tokens<WeightFormat::MXFP4, P, 8, 4, kMmaMaxTiles, true>(p, stream);
+          break;
+      }
+    }
+    if (launched) return;
   }
   launch(moe_simple_kernel<P>, {dim3(device_limits().sms * 4), dim3(256)}, stream, p);
   CUDA_CHECK_LAUNCH();

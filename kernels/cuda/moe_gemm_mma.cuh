@@ -264,9 +264,9 @@ struct MmaCta {
   float* s_wt;
   int warp, lane, gid, tig;
   int rows, nb, nb8, rs, n_it, T, S, R, RG, J, r_local, ks;
-  long long i1;
+  int i1;
   // load cursor
-  long long li;
+  int li;
   int lj, la;
   const uint8_t* lrow[kMT];   // row gid of m-tile mt at the item's expert; row gid + 8 is 8 rows further
   const uint8_t* lsrow[kMT];
@@ -280,7 +280,7 @@ struct MmaCta {
     const bool item_ok = li < i1;
     int e = 0, rt = 0;
     if (item_ok) {
-      const long long pi = li / RG;
+      const int pi = li / RG;
       const int g = static_cast<int>(li - pi * RG);
       while (s_pref[la + 1] <= pi) ++la;
       e = s_exp[la];
@@ -513,11 +513,13 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
     // Per-CTA cost of a split S: items per CTA (the largest share) x iterations per item per warp.
     const int passes = s_misc[0];
     int best_s = 1;
-    long long best = LLONG_MAX;
-    for (int S = 1; S <= 8 && W % S == 0; S *= 2) {
+    int best = INT_MAX;
+#pragma unroll
+    for (int S = 1; S <= 8; S *= 2) {
+      if (W % S != 0) continue;
       const int R = W / S;
-      const long long items = static_cast<long long>(passes) * ((T + R - 1) / R);
-      const long long per_cta = (items + gridDim.x - 1) / gridDim.x;
+      const int items = passes * ((T + R - 1) / R);
+      const int per_cta = (items + gridDim.x - 1) / gridDim.x;
       const int J = ((n_it + S - 1) / S + D - 1) / D * D;
       if (per_cta * J < best) {
         best = per_cta * J;
@@ -553,8 +555,8 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   c.J = ((n_it + c.S - 1) / c.S + D - 1) / D * D;  // iterations per item per warp (a multiple of D)
   c.r_local = warp / c.S;
   c.ks = warp % c.S;
-  const long long items = static_cast<long long>(s_misc[0]) * c.RG;
-  const long long i0 = items * blockIdx.x / gridDim.x;
+  const int items = s_misc[0] * c.RG;  // launch_moe_gemm bounds items * gridDim.x below INT_MAX
+  const int i0 = items * blockIdx.x / gridDim.x;
   c.i1 = items * (blockIdx.x + 1) / gridDim.x;
 
   int ca = 0;
@@ -577,8 +579,8 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   if (i0 >= c.i1) return;
 
   int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
-  for (long long item = i0; item < c.i1; ++item) {
-    const long long pi = item / c.RG;
+  for (int item = i0; item < c.i1; ++item) {
+    const int pi = item / c.RG;
     const int g = static_cast<int>(item - pi * c.RG);
     while (s_pref[ca + 1] <= pi) ++ca;
     const int q = static_cast<int>(pi - s_pref[ca]);

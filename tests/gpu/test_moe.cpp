@@ -459,6 +459,11 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 2880, 64, {64, 3, 0, 13}, 4, ++seed, true);
   // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply.
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 96, {5, 8, 2, 1}, 4, ++seed, true, 2);
+  // Every MXFP4 configuration (moe_gemm_launch.cuh): gate_up over K = 4608 (36 k-iterations: depth 2,
+  // decided per round) with down over 4608 rows (16 warps, depth 2), big scales included; down over
+  // K = 2048 (16 k-iterations: depth 4). The cases above take depth 4 for gate_up and 2 for down.
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 4608, 64, {3, 1, 0, 2}, 2, ++seed, true, 2);
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 2048, {2, 0, 5, 1}, 2, ++seed, true);
 }
 
 TEST_CASE("gpu moe in-kernel routing at its limits: 512 pairs over 384 experts, ep ranges with invalid ids") {
