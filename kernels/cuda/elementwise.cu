@@ -21,7 +21,9 @@ namespace {
 
 template <bool kAddDelta>
 __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* w, int dim, float eps, float* y) {
-  pdl_enter();  // launch.cuh: before any global memory access
+  float4 g[kRowVec];
+  load_row_weight(w, dim, g);
+  pdl_enter();  // launch.cuh: before any access to activations
   __shared__ float scratch[32];
   const size_t base = static_cast<size_t>(blockIdx.x) * dim;
   const int d4 = dim / 4;
@@ -41,7 +43,7 @@ __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* 
       s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
     }
   }
-  store_normed_row(v, s, dim, eps, w, y + base, scratch);
+  store_normed_row(v, s, dim, eps, g, y + base, scratch);
 }
 
 // Short rows (per-head QK-norm, head_dim 64-256, many rows): one warp per row.

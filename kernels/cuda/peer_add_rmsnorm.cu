@@ -30,6 +30,8 @@ __device__ __forceinline__ unsigned long long globaltimer_ns() {
 
 __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,
                                         int dim, float eps, float* y) {
+  float4 g[kRowVec];
+  load_row_weight(w, dim, g);  // a weight: before the wait
   pdl_enter();  // launch.cuh: partial is the kernel before's output
   __shared__ float scratch[32];
   __shared__ uint32_t s_epoch;
@@ -81,7 +83,7 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
         s += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
       }
     }
-    store_normed_row(v, s, dim, eps, w, y + static_cast<size_t>(r) * dim, scratch);
+    store_normed_row(v, s, dim, eps, g, y + static_cast<size_t>(r) * dim, scratch);
   }
 }
 

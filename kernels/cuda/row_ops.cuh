@@ -40,20 +40,31 @@ inline int row_block_threads(int dim) {
   return threads >= kRowMaxThreads ? kRowMaxThreads : threads < 32 ? 32 : (threads + 31) / 32 * 32;
 }
 
-// y_row = v / rms(row) * w for a row held in registers (v as above, zeros past the row; s = this thread's
-// sum of v's squares). Every thread of the block must call it; `scratch` holds 32 floats.
-__device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, float eps, const float* w,
-                                                 float* y_row, float* scratch) {
+// The norm weight w[0, dim) in the layout of a row held in registers (zeros past the row). Kernels load
+// it before pdl_enter() (a weight: launch.cuh), so that its latency overlaps the kernel before instead of
+// following the row's reduction.
+__device__ __forceinline__ void load_row_weight(const float* w, int dim, float4 (&g)[kRowVec]) {
+  const int d4 = dim / 4;
+#pragma unroll
+  for (int j = 0; j < kRowVec; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    g[j] = i < d4 ? reinterpret_cast<const float4*>(w)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+}
+
+// y_row = v / rms(row) * g for a row held in registers (v as above, zeros past the row; s = this thread's
+// sum of v's squares; g from load_row_weight). Every thread of the block must call it; `scratch` holds 32
+// floats.
+__device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, float eps,
+                                                 const float4 (&g)[kRowVec], float* y_row, float* scratch) {
   const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
   const int d4 = dim / 4;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
     const int i = threadIdx.x + j * blockDim.x;
-    if (i < d4) {
-      const float4 g = reinterpret_cast<const float4*>(w)[i];
+    if (i < d4)
       reinterpret_cast<float4*>(y_row)[i] =
-          make_float4(v[j].x * inv * g.x, v[j].y * inv * g.y, v[j].z * inv * g.z, v[j].w * inv * g.w);
-    }
+          make_float4(v[j].x * inv * g[j].x, v[j].y * inv * g[j].y, v[j].z * inv * g[j].z, v[j].w * inv * g[j].w);
   }
 }
 
