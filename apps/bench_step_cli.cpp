@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -105,15 +104,11 @@ int run_bench_step(int argc, char** argv) {
     out << r.report.json() << "\n";
   }
   if (!timeline_path.empty()) {
-    nlohmann::json shapes = nlohmann::json::array();
-    for (const auto& t : r.timelines) {
+    for (const ShapeTimeline& t : r.timelines)
       std::cout << "\n" << o.model << " " << t.shape << " (seqs x tokens), rank 0: " << timeline_markdown(t.summary);
-      shapes.push_back({{"shape", t.shape}, {"timeline", nlohmann::json::parse(timeline_json(t.summary))}});
-    }
     std::ofstream out(timeline_path);
     TACHYON_REQUIRE(out.good(), "cannot write '{}'", timeline_path);
-    out << nlohmann::json{{"device", r.report.device}, {"date", r.report.date}, {"model", o.model}, {"shapes", shapes}}.dump(1)
-        << "\n";
+    out << timelines_json(r.timelines, r.report.device, r.report.date, o.model) << "\n";
   }
   return 0;
 #else

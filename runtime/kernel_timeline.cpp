@@ -153,20 +153,27 @@ std::string timeline_markdown(const TimelineSummary& s) {
   return out;
 }
 
-std::string timeline_json(const TimelineSummary& s) {
-  nlohmann::json kernels = nlohmann::json::array();
-  for (const TimelineEntry& e : s.median_step)
-    kernels.push_back({{"kind", e.kind}, {"start_us", e.start_us}, {"end_us", e.end_us}, {"critical_us", e.critical_us}});
-  nlohmann::json kinds = nlohmann::json::array();
-  for (const KernelKindCost& k : s.kinds)
-    kinds.push_back({{"kind", k.kind}, {"launches", k.launches}, {"critical_us", k.critical_us}, {"busy_us", k.busy_us}});
-  return nlohmann::json{{"steps", s.steps},
-                        {"kernels_per_step", s.kernels_per_step},
-                        {"makespan_us", s.makespan_us},
-                        {"window_us", s.window_us},
-                        {"kinds", kinds},
-                        {"median_step", kernels}}
-      .dump(1);
+std::string timelines_json(const std::vector<ShapeTimeline>& shapes, const std::string& device, const std::string& date,
+                           const std::string& model) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ShapeTimeline& t : shapes) {
+    const TimelineSummary& s = t.summary;
+    nlohmann::json kernels = nlohmann::json::array();
+    for (const TimelineEntry& e : s.median_step)
+      kernels.push_back({{"kind", e.kind}, {"start_us", e.start_us}, {"end_us", e.end_us}, {"critical_us", e.critical_us}});
+    nlohmann::json kinds = nlohmann::json::array();
+    for (const KernelKindCost& k : s.kinds)
+      kinds.push_back({{"kind", k.kind}, {"launches", k.launches}, {"critical_us", k.critical_us}, {"busy_us", k.busy_us}});
+    out.push_back({{"shape", t.shape},
+                   {"timeline",
+                    {{"steps", s.steps},
+                     {"kernels_per_step", s.kernels_per_step},
+                     {"makespan_us", s.makespan_us},
+                     {"window_us", s.window_us},
+                     {"kinds", kinds},
+                     {"median_step", kernels}}}});
+  }
+  return nlohmann::json{{"device", device}, {"date", date}, {"model", model}, {"shapes", out}}.dump(1);
 }
 
 }  // namespace tachyon

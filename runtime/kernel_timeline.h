@@ -62,7 +62,15 @@ TimelineSummary summarize_timeline(const std::vector<KernelRecord>& records, con
 // A markdown table of summary.kinds with the totals, for the bench report.
 std::string timeline_markdown(const TimelineSummary& summary);
 
-// The median step's kernels as JSON (kind, start, end, critical increment).
-std::string timeline_json(const TimelineSummary& summary);
+// One traced step shape of a bench run.
+struct ShapeTimeline {
+  std::string shape;  // e.g. "1 x 8" (seqs x tokens)
+  TimelineSummary summary;
+};
+
+// A bench run's timelines as one JSON document: the device, date and model, and per shape the summary,
+// the kinds and the median step's kernels (kind, start, end, critical increment).
+std::string timelines_json(const std::vector<ShapeTimeline>& shapes, const std::string& device, const std::string& date,
+                           const std::string& model);
 
 }  // namespace tachyon

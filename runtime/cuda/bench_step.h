@@ -37,11 +37,7 @@ struct BenchStepOptions {
 struct BenchStepResult {
   BenchReport report;       // every row; the slowest rank's time against the busiest rank's roofline
   std::vector<std::string> notes;  // the model's shape, formats, ranks, and how it differs from the real one
-  struct ShapeTimeline {
-    std::string shape;  // e.g. "1 x 8"
-    TimelineSummary summary;  // rank 0's GPU
-  };
-  std::vector<ShapeTimeline> timelines;  // options.timeline_steps > 0
+  std::vector<ShapeTimeline> timelines;  // options.timeline_steps > 0; rank 0's GPU
 };
 
 // Collective over `mpi`: every rank runs its GPU's share (GPU = node-local rank modulo visible GPUs).

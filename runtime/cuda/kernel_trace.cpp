@@ -86,8 +86,6 @@ std::vector<KernelRecord> KernelTrace::take() {
   return out;
 }
 
-bool KernelTrace::available() { return true; }
-
 #else  // built without CUPTI
 
 namespace {
@@ -100,7 +98,6 @@ KernelTrace::KernelTrace() { no_cupti(); }
 KernelTrace::~KernelTrace() = default;
 uint64_t KernelTrace::now_ns() { no_cupti(); }
 std::vector<KernelRecord> KernelTrace::take() { no_cupti(); }
-bool KernelTrace::available() { return false; }
 
 #endif
 

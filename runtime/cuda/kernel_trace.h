@@ -25,9 +25,6 @@ class KernelTrace {
 
   // The kernels recorded since the last take() (all completed work is flushed first).
   std::vector<KernelRecord> take();
-
-  // Whether this build has CUPTI.
-  static bool available();
 };
 
 }  // namespace tachyon::cuda

@@ -74,9 +74,15 @@ TEST_CASE("timeline summary: per-kind medians over steps, kinds by cost, the med
   REQUIRE(sum.median_step.size() == 3);
   CHECK(sum.median_step[1].end_us == doctest::Approx(6.0));
 
-  const nlohmann::json j = nlohmann::json::parse(timeline_json(sum));
+  const nlohmann::json doc = nlohmann::json::parse(timelines_json({{"1 x 1", sum}}, "H200", "2026-11-21", "tiny"));
+  CHECK(doc["device"] == "H200");
+  CHECK(doc["model"] == "tiny");
+  REQUIRE(doc["shapes"].size() == 1);
+  CHECK(doc["shapes"][0]["shape"] == "1 x 1");
+  const nlohmann::json& j = doc["shapes"][0]["timeline"];
   CHECK(j["kernels_per_step"] == 3);
   CHECK(j["median_step"].size() == 3);
+  CHECK(j["median_step"][1]["end_us"] == doctest::Approx(6.0));
   CHECK(j["kinds"][0]["kind"] == "linear_kernel");
   const std::string md = timeline_markdown(sum);
   CHECK(md.find("| linear_kernel | 1 | 4.0 | 4.00 |") != std::string::npos);
