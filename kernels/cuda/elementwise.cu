@@ -26,23 +26,16 @@ __global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* 
   pdl_enter();  // launch.cuh: before any access to activations
   __shared__ float scratch[32];
   const size_t base = static_cast<size_t>(blockIdx.x) * dim;
-  const int d4 = dim / 4;
   float4 v[kRowVec];
-  float s = 0.0f;
-#pragma unroll
-  for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
-    v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (i < d4) {
-      v[j] = reinterpret_cast<const float4*>(x + base)[i];
-      if constexpr (kAddDelta) {
-        const float4 a = reinterpret_cast<const float4*>(delta + base)[i];
-        v[j].x += a.x, v[j].y += a.y, v[j].z += a.z, v[j].w += a.w;
-        reinterpret_cast<float4*>(x + base)[i] = v[j];
-      }
-      s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+  const float s = load_row(v, dim / 4, [&](int i) {
+    float4 r = reinterpret_cast<const float4*>(x + base)[i];
+    if constexpr (kAddDelta) {
+      const float4 a = reinterpret_cast<const float4*>(delta + base)[i];
+      r.x += a.x, r.y += a.y, r.z += a.z, r.w += a.w;
+      reinterpret_cast<float4*>(x + base)[i] = r;
     }
-  }
+    return r;
+  });
   store_normed_row(v, s, dim, eps, g, y + base, scratch);
 }
 

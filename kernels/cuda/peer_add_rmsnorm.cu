@@ -65,24 +65,17 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
   for (int r = b; r < rows; r += gridDim.x) {
     const size_t row4 = static_cast<size_t>(r) * d4;
     float4 v[kRowVec];
-    float s = 0.0f;
-#pragma unroll
-    for (int j = 0; j < kRowVec; ++j) {
-      const int i = threadIdx.x + j * blockDim.x;
-      v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (i < d4) {
-        float4 d = __ldcv(reinterpret_cast<const float4*>(p.buf[0] + slot) + row4 + i);
-        for (int k = 1; k < p.ranks; ++k) {
-          const float4 o = __ldcv(reinterpret_cast<const float4*>(p.buf[k] + slot) + row4 + i);
-          d.x += o.x, d.y += o.y, d.z += o.z, d.w += o.w;
-        }
-        float4 xv = reinterpret_cast<const float4*>(x)[row4 + i];
-        xv.x += d.x, xv.y += d.y, xv.z += d.z, xv.w += d.w;
-        reinterpret_cast<float4*>(x)[row4 + i] = xv;
-        v[j] = xv;
-        s += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
+    const float s = load_row(v, d4, [&](int i) {
+      float4 d = __ldcv(reinterpret_cast<const float4*>(p.buf[0] + slot) + row4 + i);
+      for (int k = 1; k < p.ranks; ++k) {
+        const float4 o = __ldcv(reinterpret_cast<const float4*>(p.buf[k] + slot) + row4 + i);
+        d.x += o.x, d.y += o.y, d.z += o.z, d.w += o.w;
       }
-    }
+      float4 xv = reinterpret_cast<const float4*>(x)[row4 + i];
+      xv.x += d.x, xv.y += d.y, xv.z += d.z, xv.w += d.w;
+      reinterpret_cast<float4*>(x)[row4 + i] = xv;
+      return xv;
+    });
     store_normed_row(v, s, dim, eps, g, y + static_cast<size_t>(r) * dim, scratch);
   }
 }

@@ -40,6 +40,24 @@ inline int row_block_threads(int dim) {
   return threads >= kRowMaxThreads ? kRowMaxThreads : threads < 32 ? 32 : (threads + 31) / 32 * 32;
 }
 
+// Fills a row held in registers from load(i), the row's float4 number i < d4 (zeros past the row; load may
+// also write it back, as a residual add does), and returns this thread's sum of its squares for
+// store_normed_row.
+template <typename Load>
+__device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, Load load) {
+  float s = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kRowVec; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (i < d4) {
+      v[j] = load(i);
+      s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+    }
+  }
+  return s;
+}
+
 // The norm weight w[0, dim) in the layout of a row held in registers (zeros past the row). Kernels load
 // it before pdl_enter() (a weight: launch.cuh), so that its latency overlaps the kernel before instead of
 // following the row's reduction.
