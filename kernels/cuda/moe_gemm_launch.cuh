@@ -87,19 +87,19 @@ inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
 // Kernel configurations: warps per CTA, k-iterations in flight per warp (the register ring's depth D),
 // and, for MXFP4, whether the big-scale path is decided per ring slot or per round of D slots; at most 2
 // n-tiles (16 tokens) per pass. BF16 is bound by memory and gets 16 warps. MXFP4 is bound by the
-// decoder's instructions and latency chains; which configuration is best depends on the shape, measured
-// per projection in the whole step (`tachyon bench step --timeline`, one H200, session 8,
-// docs/benchmarks.md; Qwen3-30B-A3B and the MiMo-V2.5-Pro slice at 1-8 sequences x 1-8 tokens), then
-// checked on the other models' shapes with `tachyon bench kernels --only moe`:
+// decoder's instructions and latency chains; which configuration is best depends on the shape. The rule
+// below was measured on one H200 in the whole step (Qwen3-30B-A3B and the MiMo-V2.5-Pro slice, 1-8
+// sequences x 1-8 tokens, per projection with `tachyon bench step --timeline`) and on the other models'
+// shapes with `tachyon bench kernels --only moe`; the figures are in docs/benchmarks.md, session 8.
 // - many pairs (gate_up > 256, e.g. 8 sequences x 8 tokens; down >= 256), or a down projection of >= 4096
-//   rows (more rows per CTA spread tall matrices better): 16 warps, depth 2 (gate_up 1.07x faster than 8
-//   warps and depth 4 at 8 x 8, but 0.94-1.0x at 256 pairs; MiMo's down 1.05-1.2x, Qwen3-235B's 1.08-1.11x);
+//   rows (more rows per CTA spread tall matrices better): 16 warps, depth 2 (at exactly 256 pairs 16 warps
+//   made gate_up slower);
 // - down over short rows (<= 12 k-iterations, K <= 1536): depth 2, decided per round (Qwen3-30B-A3B's
-//   6 k-iterations a warp no longer round up to 8: 1.2x);
+//   6 k-iterations a warp no longer round up to 8);
 // - gate_up over long rows (> 32 k-iterations, K > 4096): depth 2, decided per round (MiMo's K = 6144,
-//   split 8 ways at one token, is 6 iterations a warp, which depth 4 rounds up to 8: 1.34x);
+//   split 8 ways at one token, is 6 iterations a warp, which depth 4 rounds up to 8);
 // - otherwise 8 warps, depth 4, decided per slot: two rounds of a deep ring beat four of a shallow one
-//   (Qwen3-30B-A3B's gate_up 1.08x at one token; gpt-oss-120b's gate_up and down 1.13x and 1.2x).
+//   (Qwen3-30B-A3B's gate_up at one token, gpt-oss-120b's projections).
 enum class Mxfp4Config { Warps8Depth4, Warps8Depth2, Warps16Depth2 };
 constexpr int kMmaWarpsBf16 = 16, kMmaMaxTiles = 2;
 
