@@ -93,6 +93,9 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
         p.scale = 1.0f / 16.0f;
         p.window = cf.window;
         p.sinks = cf.sinks ? dsinks.get() : nullptr;
+        // As the step calls it: every key before the block was written long before this launch, so
+        // the kernel streams those keys before it waits for the launch before it.
+        p.prefetch_old_keys = true;
         auto enqueue = [&](cudaStream_t s) {
           for (int r = 0; r < rotations; ++r) {
             AttentionBatch b{slot_sets[r].get(), dstart.get(), dcount.get(), dfirst.get(), batch, count};
