@@ -3,9 +3,12 @@
 // Organisation (flash-decoding with the split-K partials combined inside a thread-block cluster):
 // - One cluster of C CTAs per (sequence, KV head, block of query rows); its CTAs split the sequence's
 //   visible key range [lo, hi] into C contiguous parts (C is chosen on the host from the batch shape so
-//   that batch 1 with one KV head still spreads over many SMs). No workspace and no second kernel: each
-//   CTA keeps its partial (max, sum, O) in shared memory and the cluster combines them through
-//   distributed shared memory, in rank order (deterministic), adding the sink logit once.
+//   that batch 1 with one KV head still spreads over many SMs). No second kernel: each CTA keeps its
+//   partial (max, sum, O) in shared memory and the cluster combines them through distributed shared
+//   memory, in rank order (deterministic), adding the sink logit once.
+// - Small batches with an AttentionWorkspace: N clusters per row block, the keys in C x N parts. Each
+//   cluster's combined rows go to the workspace as records, and the last cluster to arrive (a counter
+//   per row block and rank) combines the N records of its rows in cluster order (deterministic).
 // - The query rows of a KV head are (query i of the block, query head sharing the KV head), i-major:
 //   up to 16 x 16 rows. They are the M side of mma.sync m16n8k16 (BF16 in, FP32 accumulate): a warp
 //   owns one 16-row tile. A CTA has 4 warps = RW row tiles x KW key groups (KW = 4 for decode, where
@@ -62,7 +65,10 @@ struct AttnArgs {
   int window;
   bool causal;
   const float* sinks;
-  int splits;
+  int splits;             // CTAs per cluster
+  int outer;              // clusters per row block (> 1 only with a workspace)
+  float* records;         // AttentionWorkspace: the clusters' partial rows, when outer > 1
+  int32_t* arrivals;      // AttentionWorkspace: clusters finished, per (row block, cluster rank)
   int prefetch_old_keys;  // AttentionParams::prefetch_old_keys
 };
 
@@ -123,34 +129,47 @@ struct ClusterRows {
   int rank, C, mtile0, rows, G, first_row, my_rows;
 };
 
-// The cluster's final combine for one rank's rows, with CMAX >= C a compile-time bound (1, 4, 8 or 16),
-// so that every remote load of a row or an output quad is in flight at once in registers and no work is
-// spent on ranks that do not exist. First one thread per row turns the ranks' (max, sum) and the sink into
-// a weight per rank, then each output quad is the weighted sum of the ranks' O, in rank order whatever the
-// timing (deterministic).
-template <int CMAX, int DV>
-__device__ __forceinline__ void combine_cluster_rows(const AttnArgs& a, cg::cluster_group& cluster, const ClusterRows& cr,
-                                                     float* cM, float* cL, float* cw, const int* heads, float* row_weight) {
+// Where a CTA's partial rows go when its row block is split over several clusters (AttentionWorkspace):
+// record (row block, cluster, row) is kRecordHead floats (max, sum, padding so that O stays 16-byte
+// aligned) then the row's DV unnormalised outputs.
+constexpr int kRecordHead = 4;
+constexpr int kMaxRecordRows = kWarps * 16;
+constexpr int kMaxRecordDv = 128;
+constexpr int kRecordFloats = kRecordHead + kMaxRecordDv;
+
+// Combines partials (max m_j, sum l_j, unnormalised O_j, in the log2 domain) of n sources for one rank's
+// rows, with NMAX >= n a compile-time bound (1, 4, 8 or 16) so that every load of a row or an output quad
+// is in flight at once in registers. First one thread per row turns the sources' (max, sum) into a weight
+// per source, then each output quad is the weighted sum of the sources' O, in source order whatever the
+// timing (deterministic). Final: the sink joins the softmax, O is normalised and goes to `out`. Not final
+// (a cluster's share of a row block split over clusters): the record (max, sum, O) goes to `rec`.
+// `src` gives m(j, rr), l(j, rr) and o4(j, rr, d) of source j for the CTA's row rr.
+template <int NMAX, int DV, bool kFinal, typename Source>
+__device__ __forceinline__ void combine_rows(const AttnArgs& a, const ClusterRows& cr, int n, const Source& src, float* rec,
+                                             const int* heads, float* row_weight) {
   const int C = cr.C;
   for (int i = threadIdx.x; i < cr.my_rows; i += kThreads) {
     const int rr = cr.rank + i * C, r = cr.mtile0 * 16 + rr;
-    float mj[CMAX], lj[CMAX];
+    float mj[NMAX], lj[NMAX];
 #pragma unroll
-    for (int j = 0; j < CMAX; ++j) {
-      mj[j] = j < C ? cluster.map_shared_rank(cM, j)[rr] : -INFINITY;
-      lj[j] = j < C ? cluster.map_shared_rank(cL, j)[rr] : 0.0f;
+    for (int j = 0; j < NMAX; ++j) {
+      mj[j] = j < n ? src.m(j, rr) : -INFINITY;
+      lj[j] = j < n ? src.l(j, rr) : 0.0f;
     }
-    const float sink = (a.sinks && r < cr.rows) ? a.sinks[heads[r % cr.G]] * kLog2e : -INFINITY;
+    const bool sinks = kFinal && a.sinks;
+    const float sink = (sinks && r < cr.rows) ? a.sinks[heads[r % cr.G]] * kLog2e : -INFINITY;
     float M = sink;
 #pragma unroll
-    for (int j = 0; j < CMAX; ++j) M = fmaxf(M, mj[j]);
+    for (int j = 0; j < NMAX; ++j) M = fmaxf(M, mj[j]);
     const float Mu = M == -INFINITY ? 0.0f : M;
-    float L = a.sinks ? exp2f(sink - Mu) : 0.0f;
+    float L = sinks ? exp2f(sink - Mu) : 0.0f;
 #pragma unroll
-    for (int j = 0; j < CMAX; ++j) L += exp2f(mj[j] - Mu) * lj[j];
+    for (int j = 0; j < NMAX; ++j) L += exp2f(mj[j] - Mu) * lj[j];
+    const float norm = kFinal ? (L > 0.0f ? 1.0f / L : 0.0f) : 1.0f;
 #pragma unroll
-    for (int j = 0; j < CMAX; ++j)
-      if (j < C) row_weight[i * kMaxCluster + j] = L > 0.0f ? exp2f(mj[j] - Mu) / L : 0.0f;
+    for (int j = 0; j < NMAX; ++j)
+      if (j < n) row_weight[i * kMaxCluster + j] = exp2f(mj[j] - Mu) * norm;
+    if constexpr (!kFinal) rec[rr * kRecordFloats] = M, rec[rr * kRecordFloats + 1] = L;
   }
   __syncthreads();
   constexpr int kQuads = DV / 4;
@@ -158,20 +177,57 @@ __device__ __forceinline__ void combine_cluster_rows(const AttnArgs& a, cg::clus
     const int i = idx / kQuads, d = (idx % kQuads) * 4;
     const int rr = cr.rank + i * C, r = cr.mtile0 * 16 + rr;
     if (r >= cr.rows) continue;
-    float4 v[CMAX];
+    float4 v[NMAX];
 #pragma unroll
-    for (int j = 0; j < CMAX; ++j)
-      if (j < C) v[j] = *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * DV + d);
+    for (int j = 0; j < NMAX; ++j)
+      if (j < n) v[j] = src.o4(j, rr, d);
     float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-    for (int j = 0; j < CMAX; ++j)
-      if (j < C) {
+    for (int j = 0; j < NMAX; ++j)
+      if (j < n) {
         const float w = row_weight[i * kMaxCluster + j];
         acc.x += w * v[j].x, acc.y += w * v[j].y, acc.z += w * v[j].z, acc.w += w * v[j].w;
       }
-    const int qi = r / cr.G, h = heads[r % cr.G];
-    *reinterpret_cast<float4*>(a.out + (static_cast<size_t>(cr.first_row + qi) * a.num_q_heads + h) * DV + d) = acc;
+    if constexpr (kFinal) {
+      const int qi = r / cr.G, h = heads[r % cr.G];
+      *reinterpret_cast<float4*>(a.out + (static_cast<size_t>(cr.first_row + qi) * a.num_q_heads + h) * DV + d) = acc;
+    } else {
+      *reinterpret_cast<float4*>(rec + rr * kRecordFloats + kRecordHead + d) = acc;
+    }
   }
+}
+
+// The cluster ranks' partials, read through distributed shared memory: (max, sum) per row in cM/cL, O in cw.
+template <int DV>
+struct ClusterSource {
+  cg::cluster_group& cluster;
+  float *cM, *cL, *cw;
+  __device__ float m(int j, int rr) const { return cluster.map_shared_rank(cM, j)[rr]; }
+  __device__ float l(int j, int rr) const { return cluster.map_shared_rank(cL, j)[rr]; }
+  __device__ float4 o4(int j, int rr, int d) const {
+    return *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * DV + d);
+  }
+};
+
+// The clusters' records of one row block in the workspace, written by other SMs in this launch: read
+// from L2 (ld.cg), never from a stale L1 line of an earlier launch.
+struct RecordSource {
+  const float* recs;  // cluster j's records at recs + j * kMaxRecordRows * kRecordFloats
+  __device__ const float* row(int j, int rr) const { return recs + (static_cast<size_t>(j) * kMaxRecordRows + rr) * kRecordFloats; }
+  __device__ float m(int j, int rr) const { return __ldcg(row(j, rr)); }
+  __device__ float l(int j, int rr) const { return __ldcg(row(j, rr) + 1); }
+  __device__ float4 o4(int j, int rr, int d) const {
+    return __ldcg(reinterpret_cast<const float4*>(row(j, rr) + kRecordHead + d));
+  }
+};
+
+template <int NMAX, int DV, bool kFinal, typename Source>
+__device__ void combine_rows_upto(int n, const AttnArgs& a, const ClusterRows& cr, const Source& src, float* rec,
+                                  const int* heads, float* row_weight) {
+  if (n == 1) combine_rows<1, DV, kFinal>(a, cr, n, src, rec, heads, row_weight);
+  else if (n <= 4) combine_rows<4, DV, kFinal>(a, cr, n, src, rec, heads, row_weight);
+  else if (n <= 8) combine_rows<8, DV, kFinal>(a, cr, n, src, rec, heads, row_weight);
+  else combine_rows<NMAX, DV, kFinal>(a, cr, n, src, rec, heads, row_weight);
 }
 
 template <int D, int DV, int KW>
@@ -198,7 +254,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   cg::cluster_group cluster = cg::this_cluster();
   const int C = a.splits;
   const int rank = static_cast<int>(cluster.block_rank());
-  const int rb = blockIdx.x / C, kvh = blockIdx.y, seq = blockIdx.z;
+  const int outer = (blockIdx.x / C) % a.outer;  // this cluster's share of the row block's keys
+  const int rb = blockIdx.x / C / a.outer, kvh = blockIdx.y, seq = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int rw = warp % RW, kg = warp / RW;
 
@@ -224,11 +281,12 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     return;
   }
 
-  // This CTA's part of the visible keys [lo, hi].
+  // This CTA's part of the visible keys [lo, hi]: part outer * C + rank of C * outer.
   const int hi = start + count - 1;
   const int lo = a.window > 0 ? max(0, start - a.window + 1) : 0;
-  const int per = ((hi - lo + 1 + C - 1) / C + kTileKeys - 1) / kTileKeys * kTileKeys;
-  const int kb = lo + rank * per;
+  const int parts = C * a.outer;
+  const int per = ((hi - lo + 1 + parts - 1) / parts + kTileKeys - 1) / kTileKeys * kTileKeys;
+  const int kb = lo + (outer * C + rank) * per;
   const int ke = min(hi + 1, kb + per);
   const int ntiles = kb < ke ? (ke - kb + kTileKeys - 1) / kTileKeys : 0;
 
@@ -450,11 +508,32 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 
   // Rank r finishes rows r, r + C, ... of the CTA's row tiles from every rank's partials (below).
   const ClusterRows cr{rank, C, mtile0, rows, G, first_row, (RW * 16 - rank + C - 1) / C};
-  if (C == 1) combine_cluster_rows<1, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
-  else if (C <= 4) combine_cluster_rows<4, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
-  else if (C <= 8) combine_cluster_rows<8, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
-  else combine_cluster_rows<kMaxCluster, DV>(a, cluster, cr, cM, cL, cw, heads, row_weight);
-  cluster.sync();  // peers may still be reading this CTA's partials
+  const ClusterSource<DV> ranks{cluster, cM, cL, cw};
+  if (a.outer == 1) {
+    combine_rows_upto<kMaxCluster, DV, true>(C, a, cr, ranks, nullptr, heads, row_weight);
+    cluster.sync();  // peers may still be reading this CTA's partials
+    return;
+  }
+  // Split over clusters: this cluster's rows become records; the last cluster of the row block to
+  // finish a rank's rows combines the records of every cluster (with the sink) into the output.
+  const int block = (seq * a.kv_heads + kvh) * (gridDim.x / (C * a.outer)) + rb;
+  float* recs = a.records + static_cast<size_t>(block) * a.outer * kMaxRecordRows * kRecordFloats;
+  combine_rows_upto<kMaxCluster, DV, false>(C, a, cr, ranks, recs + static_cast<size_t>(outer) * kMaxRecordRows * kRecordFloats,
+                                            heads, row_weight);
+  // The arrival: after the barrier (peers are done reading this CTA's partials, and every thread's
+  // records are ordered before it) one thread's GPU-scope fence publishes the CTA's records, as
+  // cooperative groups' grid barrier does; the last arriver's fence orders its reads after the others'.
+  cluster.sync();
+  __shared__ bool last;
+  if (threadIdx.x == 0) {
+    int32_t* arrived = a.arrivals + block * C + rank;
+    __threadfence();
+    last = atomicAdd(arrived, 1) == a.outer - 1;
+    if (last) *arrived = 0;  // ready for the next launch (launches are ordered)
+    __threadfence();
+  }
+  __syncthreads();
+  if (last) combine_rows_upto<kMaxCluster, DV, true>(a.outer, a, cr, RecordSource{recs}, nullptr, heads, row_weight);
 }
 
 __global__ void kv_write_kernel(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
@@ -481,6 +560,7 @@ struct AttnKernel {
   const void* fn = nullptr;
   size_t smem = 0;
   int max_cluster = 8;
+  int resident_clusters = 0;  // clusters of max_cluster CTAs the device holds at once
 };
 
 template <int D, int DV, int KW>
@@ -490,6 +570,7 @@ AttnKernel attn_kernel() {
   k.fn = reinterpret_cast<const void*>(&attention_kernel<D, DV, KW>);
   k.smem = static_cast<size_t>(NS) * kTileKeys * (D + DV) * sizeof(__nv_bfloat16);
   static int max_cluster = 0;  // once per instantiation: how large a cluster the device can co-schedule
+  static int resident_clusters = 0;
   if (max_cluster == 0) {
     CUDA_CHECK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(k.smem)));
     CUDA_CHECK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
@@ -511,8 +592,13 @@ AttnKernel attn_kernel() {
     const bool want16 = env && std::atoi(env) >= 16;
     if (want16 && cudaOccupancyMaxActiveClusters(&clusters, k.fn, &cfg) == cudaSuccess && clusters > 0) max_cluster = 16;
     cudaGetLastError();  // a refusal above is an answer, not an error
+    attr[0].val.clusterDim.x = max_cluster;
+    cfg.gridDim = dim3(max_cluster, 1, 1);
+    if (cudaOccupancyMaxActiveClusters(&clusters, k.fn, &cfg) == cudaSuccess) resident_clusters = clusters;
+    cudaGetLastError();
   }
   k.max_cluster = max_cluster;
+  k.resident_clusters = resident_clusters;
   return k;
 }
 
@@ -547,6 +633,18 @@ int device_sm_count() {
 
 }  // namespace
 
+// Records for as many (row block, cluster) pairs as there are SMs, and counters for 4 CTAs per SM: the
+// planner below splits over clusters only while a launch has fewer than 2 CTAs per SM, and checks both.
+AttentionWorkspace::AttentionWorkspace()
+    : records_(static_cast<size_t>(device_sm_count()) * kMaxRecordRows * kRecordFloats),
+      arrivals_(static_cast<size_t>(4) * device_sm_count()) {
+  CUDA_CHECK(cudaMemset(arrivals_.get(), 0, arrivals_.bytes()));
+}
+
+int AttentionWorkspace::record_blocks() const {
+  return static_cast<int>(records_.size() / (static_cast<size_t>(kMaxRecordRows) * kRecordFloats));
+}
+
 void kv_write(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
               const KvCacheView& cache, cudaStream_t stream) {
   if (m <= 0) return;
@@ -556,30 +654,53 @@ void kv_write(const float* k, const float* v, const int32_t* row_slot, const int
   CUDA_CHECK_LAUNCH();
 }
 
+AttentionSplit attention_split(const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p) {
+  AttentionSplit sp;
+  if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0 || cache.kv_heads <= 0) return sp;
+  const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;
+  const int rows = batch.max_count * group;
+  sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
+  const int rows_per_cta = 16 * (kWarps / sp.key_groups);
+  sp.row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
+  const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
+  if (k.fn == nullptr) return sp;  // head dims the tuned kernel is not built for: the generic kernel
+  sp.tuned = true;
+
+  // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
+  // of the longest possible range (the window, or the cache capacity for full attention).
+  const long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
+  const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
+  const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
+  while (sp.cluster < k.max_cluster && base * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit) sp.cluster *= 2;
+  // Full clusters and still few CTAs (small batches, few KV heads): split the keys over several
+  // clusters too, combined through the workspace, as long as every cluster of the launch is resident
+  // at once (a second wave costs more than the split saves) and each CTA keeps a key tile. Measured on
+  // an H200 (docs/benchmarks.md, session 9): attention at batch 1 and a 4k context 1.3-1.6x faster, at
+  // batch 8 up to 1.1x slower; the whole step 1.03-1.06x faster at batch 1 and unchanged at batch 8.
+  // Stopping at half the resident clusters kept batch 8 but halved the step's gain at batch 1.
+  if (p.workspace && cache.v_head_dim <= kMaxRecordDv && sp.cluster == k.max_cluster) {
+    const long tile_limit = std::max<long>(1, (keys + kTileKeys - 1) / kTileKeys);
+    while (sp.clusters * 2 <= kMaxCluster && base * sp.clusters * 2 <= k.resident_clusters &&
+           sp.cluster * sp.clusters * 2 <= tile_limit && base * sp.clusters * 2 <= p.workspace->record_blocks() &&
+           base * sp.cluster <= p.workspace->counters())
+      sp.clusters *= 2;
+  }
+  return sp;
+}
+
 void attention(const float* q, const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p,
                float* out, cudaStream_t stream) {
   if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0) return;
   CUDA_REQUIRE(batch.max_count <= kMaxQueriesPerCall, "attention: at most kMaxQueriesPerCall (16) queries per sequence");
   CUDA_REQUIRE(p.num_q_heads <= kMaxHeads, "attention: at most 256 query heads");
   CUDA_REQUIRE(cache.kv_heads > 0 && batch.num_seqs <= 65535 && cache.kv_heads <= 65535, "attention: grid limits");
-  const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;
-  const int rows = batch.max_count * group;
-  const int kw = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
-  const int rows_per_cta = 16 * (kWarps / kw);
-  const int row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
-  const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, kw);
-  if (k.fn == nullptr) {  // head dims the tuned kernel is not built for
+  const AttentionSplit sp = attention_split(batch, cache, p);
+  if (!sp.tuned) {
     attention_generic(q, batch, cache, p, out, stream);
     return;
   }
-
-  // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
-  // of the longest possible range (the window, or the cache capacity for full attention).
-  const long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * row_blocks;
-  const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
-  const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
-  int splits = 1;
-  while (splits < k.max_cluster && base * splits < 2L * device_sm_count() && splits * 2 <= key_limit) splits *= 2;
+  const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
+  const int splits = sp.cluster, outer = sp.clusters, row_blocks = sp.row_blocks;
 
   AttnArgs a{};
   a.q = q;
@@ -599,9 +720,12 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   a.causal = p.causal;
   a.sinks = p.sinks;
   a.splits = splits;
+  a.outer = outer;
+  a.records = outer > 1 ? p.workspace->records() : nullptr;
+  a.arrivals = outer > 1 ? p.workspace->arrivals() : nullptr;
   a.prefetch_old_keys = p.prefetch_old_keys ? 1 : 0;
 
-  const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * splits), static_cast<unsigned>(cache.kv_heads),
+  const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * splits * outer), static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(batch.num_seqs)),
                           dim3(kThreads), k.smem, static_cast<unsigned>(splits)};
   void* params[] = {&a};

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/device_buffer.h"
+
 namespace tachyon::cuda {
 
 // One layer's KV cache: k [slots, capacity, kv_heads, head_dim], v [slots, capacity, kv_heads, v_head_dim].
@@ -44,6 +46,26 @@ struct AttentionBatch {
 void kv_write(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
               const KvCacheView& cache, cudaStream_t stream);
 
+// Scratch that lets a small batch split each sequence's keys over several clusters (one cluster holds
+// at most 8 CTAs, too few to stream a long context at batch 1): every cluster leaves its rows' partials
+// (max, sum, unnormalised O) here, and the last cluster to finish a row block combines them, in
+// cluster order (deterministic); its arrival counters reset themselves. Sized for the current device,
+// zeroed once. Calls that may run at the same time (different streams) need one each; without one,
+// attention uses one cluster per (sequence, KV head, row block).
+class AttentionWorkspace {
+ public:
+  AttentionWorkspace();
+  float* records() { return records_.get(); }
+  int32_t* arrivals() { return arrivals_.get(); }
+  // Capacity: (row block, cluster) records of up to 64 rows of v_head_dim <= 128, and arrival counters.
+  int record_blocks() const;
+  int counters() const { return static_cast<int>(arrivals_.size()); }
+
+ private:
+  DeviceBuffer<float> records_;
+  DeviceBuffer<int32_t> arrivals_;
+};
+
 struct AttentionParams {
   int num_q_heads = 0;
   const int32_t* kv_head_of = nullptr;  // device [num_q_heads]: the KV head each query head reads
@@ -59,7 +81,18 @@ struct AttentionParams {
   // those rows before it waits for the kernel before it. False when a step's chunk is split into pieces
   // (a piece's earlier keys are written by the KV write just before).
   bool prefetch_old_keys = false;
+  AttentionWorkspace* workspace = nullptr;  // optional: splits small batches over more SMs (above)
 };
+
+// How attention() divides a launch (for tests and benchmarks): row blocks of up to 64 (query, head)
+// rows per (sequence, KV head), each split over `clusters` clusters of `cluster` CTAs, every CTA a
+// contiguous part of the keys; key_groups warps share each 16-row tile. Not tuned: head dims the
+// tuned kernel is not built for (a generic kernel runs instead).
+struct AttentionSplit {
+  bool tuned = false;
+  int key_groups = 1, row_blocks = 0, cluster = 1, clusters = 1;
+};
+AttentionSplit attention_split(const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p);
 
 // q [m, num_q_heads, head_dim] -> out [m, num_q_heads, v_head_dim], FP32. Rows of q outside every
 // sequence's block are not written. Precision: q and the softmax weights enter the tensor cores as BF16

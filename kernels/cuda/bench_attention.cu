@@ -38,6 +38,11 @@ void fill(void* p, size_t n, int kind, uint32_t seed, cudaStream_t stream) {
   CUDA_CHECK_LAUNCH();
 }
 
+// ", split C x N": N clusters of C CTAs per (sequence, KV head, row block).
+std::string split_label(const AttentionSplit& sp) {
+  return ", split " + std::to_string(sp.cluster) + "x" + std::to_string(sp.clusters);
+}
+
 }  // namespace
 
 std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
@@ -57,6 +62,7 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
   const char* profile_env = std::getenv("TACHYON_BENCH_PROFILE");
   const bool profile = profile_env && profile_env[0] == '1';
   std::vector<KernelTiming> out;
+  AttentionWorkspace workspace;  // as the step uses: small batches split their keys over several clusters
   for (const Config& cf : configs) {
     const size_t key_bytes = static_cast<size_t>(cf.head_dim + cf.v_head_dim) * 2;  // K + V, one KV head
     for (int batch : {1, 8, 32}) {
@@ -88,6 +94,7 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
           slot_sets.push_back(DeviceBuffer<int32_t>::from(sl));
         }
         AttentionParams p;
+        p.workspace = &workspace;
         p.num_q_heads = cf.q_heads;
         p.kv_head_of = dmap.get();
         p.scale = 1.0f / 16.0f;
@@ -118,7 +125,7 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
         t.model = cf.model;
         t.shape = std::string(cf.layer) + ", " + std::to_string(cf.q_heads) + " q / 1 kv heads, dims " +
                   std::to_string(cf.head_dim) + "/" + std::to_string(cf.v_head_dim) + ", ctx 4096, batch " +
-                  std::to_string(batch);
+                  std::to_string(batch) + split_label(attention_split({slot_sets[0].get(), dstart.get(), dcount.get(), dfirst.get(), batch, count}, cache, p));
         t.bytes = static_cast<double>(batch) * keys * key_bytes + 4.0 * m * cf.q_heads * (cf.head_dim + cf.v_head_dim);
         t.median_us = us;
         out.push_back(t);

@@ -284,6 +284,7 @@ void CudaDrafter::attention(int l, const Shape& s) {
   p.window = lc.sliding ? lc.sliding_window : 0;
   p.causal = config_.causal[l];
   p.sinks = w.sinks.f32();
+  p.workspace = &attn_workspace_;
   cuda::attention(q_.get(), batch, cache, p, attn_.get(), st);
   cuda::linear(attn_.get(), M, w.o.matrix(), y_.get(), {w.o_bias.f32(), false}, st);
 }

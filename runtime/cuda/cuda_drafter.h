@@ -120,6 +120,7 @@ class CudaDrafter final : public Drafter {
   // Activations: the block source table [1 + S, H] (row 0 the mask embedding, then each anchor's), the
   // residual x, normed h, attention and MLP scratch, the logit rows and their arg-max.
   cuda::DeviceBuffer<float> table_, x_, h_, y_, q_, k_, v_, attn_, gate_, up_, act_, selected_, logits_;
+  cuda::AttentionWorkspace attn_workspace_;  // small batches: keys split over several clusters
   cuda::DeviceBuffer<cuda::ArgmaxCandidate> argmax_;
   cuda::PinnedBuffer<float> logits_host_;
   cuda::PinnedBuffer<cuda::ArgmaxCandidate> argmax_host_;

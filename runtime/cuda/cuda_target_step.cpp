@@ -323,6 +323,7 @@ void CudaTargetStep::attention_block(int l, const Shape& s, float* partial) {
   // No chunk split into pieces (counting pieces would miss one split beside an empty chunk): every key
   // before a sequence's start is an earlier step's.
   p.prefetch_old_keys = s.max_count <= cuda::kMaxQueriesPerCall;
+  p.workspace = &attn_workspace_;
   cuda::attention(q_.get(), batch, cache, p, attn_.get(), st);
   // The output bias is whole on every rank: only rank 0 adds it, so the all-reduce counts it once.
   cuda::linear(attn_.get(), M, w.o.matrix(), partial, {plan_.rank == 0 ? w.o_bias.f32() : nullptr, false}, st);

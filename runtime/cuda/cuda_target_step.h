@@ -107,6 +107,7 @@ class CudaTargetStep final : public TargetStep {
 
   // Activations and scratch, sized for limits_.
   cuda::DeviceBuffer<float> x_, h_, partial_, q_, k_, v_, attn_, gate_, up_, act_;
+  cuda::AttentionWorkspace attn_workspace_;  // small batches: keys split over several clusters
   cuda::DeviceBuffer<float> router_logits_, route_weights_, moe_act_, moe_out_, selected_, logits_, taps_;
   cuda::DeviceBuffer<int32_t> expert_ids_, routing_i32_;
   // The ep exchange (ep_exchange_ only): expert owners, this rank's token share, send and receive blocks.

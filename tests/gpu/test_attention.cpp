@@ -44,7 +44,8 @@ std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
   return out;
 }
 
-void check_attention(const AttnCase& c, uint64_t seed) {
+// Returns how the launch with a workspace was split (attention_split).
+cuda::AttentionSplit check_attention(const AttnCase& c, uint64_t seed) {
   const int slots = 6, D = c.head_dim, DV = c.v_head_dim, H = c.kv_heads * c.group;
   const size_t k_row = static_cast<size_t>(c.kv_heads) * D, v_row = static_cast<size_t>(c.kv_heads) * DV;
   // The cache holds BF16; the reference reads the same BF16 values as floats, so that the comparison
@@ -115,39 +116,57 @@ void check_attention(const AttnCase& c, uint64_t seed) {
   p.window = c.window;
   p.causal = c.causal;
   p.sinks = c.sinks ? dsinks.get() : nullptr;
-  cuda::attention(dq.get(), batch, cache, p, dout.get(), nullptr);
-  CUDA_CHECK(cudaDeviceSynchronize());
-  const auto got = dout.download();
-
-  // Padding rows must stay untouched (NaN); the others must match. Tolerance: the softmax weights enter
-  // the P.V product as BF16 (relative rounding 2^-9 each), so an output moves by up to ~2^-9 * max|v|
-  // in the worst case and far less on average; scores, exp and sums are FP32 (~1e-6).
-  std::vector<float> got_rows, ref_rows;
-  size_t untouched_bad = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    if (std::isnan(ref[i])) {
-      untouched_bad += !std::isnan(got[i]);
-    } else {
-      got_rows.push_back(got[i]);
-      ref_rows.push_back(ref[i]);
-    }
-  }
-  const auto cmp = test::compare(got_rows, ref_rows, 3e-3, 1e-2);
+  auto run = [&] {
+    test::poison(dout.get(), dout.size());
+    cuda::attention(dq.get(), batch, cache, p, dout.get(), nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return dout.download();
+  };
+  auto same_bits = [](const std::vector<float>& x, const std::vector<float>& y) {
+    size_t differ = 0;
+    for (size_t i = 0; i < x.size(); ++i) differ += std::memcmp(&x[i], &y[i], sizeof(float)) != 0;
+    return differ;
+  };
   INFO("D=", D, " DV=", DV, " kv_heads=", c.kv_heads, " group=", c.group, " window=", c.window, " sinks=", c.sinks,
        " interleaved=", c.interleaved_heads, " causal=", c.causal, " capacity=", c.capacity, " seqs=", c.seqs.size(), " max_count=", max_count);
-  CHECK_MESSAGE(cmp.ok, cmp.report);
-  CHECK(untouched_bad == 0);
+  // Without a workspace (one cluster per row block), then with one (small batches split their keys over
+  // several clusters, combined through it).
+  cuda::AttentionWorkspace workspace;
+  for (cuda::AttentionWorkspace* ws : {static_cast<cuda::AttentionWorkspace*>(nullptr), &workspace}) {
+    INFO("workspace=", ws != nullptr);
+    p.workspace = ws;
+    p.prefetch_old_keys = false;
+    const auto got = run();
 
-  // Streaming the keys before each start ahead of the wait for the previous kernel changes when they are
-  // read, not what is computed: the same bits.
-  p.prefetch_old_keys = true;
-  test::poison(dout.get(), dout.size());
-  cuda::attention(dq.get(), batch, cache, p, dout.get(), nullptr);
-  CUDA_CHECK(cudaDeviceSynchronize());
-  const auto early = dout.download();
-  size_t differ = 0;
-  for (size_t i = 0; i < got.size(); ++i) differ += std::memcmp(&got[i], &early[i], sizeof(float)) != 0;
-  CHECK_MESSAGE(differ == 0, differ, " outputs differ with prefetch_old_keys");
+    // Padding rows must stay untouched (NaN); the others must match. Tolerance: the softmax weights enter
+    // the P.V product as BF16 (relative rounding 2^-9 each), so an output moves by up to ~2^-9 * max|v|
+    // in the worst case and far less on average; scores, exp and sums are FP32 (~1e-6).
+    std::vector<float> got_rows, ref_rows;
+    size_t untouched_bad = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      if (std::isnan(ref[i])) {
+        untouched_bad += !std::isnan(got[i]);
+      } else {
+        got_rows.push_back(got[i]);
+        ref_rows.push_back(ref[i]);
+      }
+    }
+    const auto cmp = test::compare(got_rows, ref_rows, 3e-3, 1e-2);
+    CHECK_MESSAGE(cmp.ok, cmp.report);
+    CHECK(untouched_bad == 0);
+
+    // The same call again gives the same bits (with a workspace: its arrival counters reset themselves,
+    // and the clusters' records are combined in a fixed order whichever finishes last).
+    const size_t differ_again = same_bits(got, run());
+    CHECK_MESSAGE(differ_again == 0, differ_again, " outputs differ on a second call");
+
+    // Streaming the keys before each start ahead of the wait for the previous kernel changes when they are
+    // read, not what is computed: the same bits.
+    p.prefetch_old_keys = true;
+    const size_t differ = same_bits(got, run());
+    CHECK_MESSAGE(differ == 0, differ, " outputs differ with prefetch_old_keys");
+  }
+  return cuda::attention_split(batch, cache, p);
 }
 
 }  // namespace
@@ -175,11 +194,18 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
   // 4k contexts: many 64-key tiles per CTA and every rank of a cluster busy.
   for (bool verify : {false, true}) {
     const int n = verify ? 9 : 1;
-    check_attention({128, 128, 1, 8, 0, false, false, 4200, {{0, 4096 - n, n}, {1, 1500, n}}}, seed++);
+    CHECK(check_attention({128, 128, 1, 8, 0, false, false, 4200, {{0, 4096 - n, n}, {1, 1500, n}}}, seed++).clusters > 1);
     check_attention({64, 64, 2, 8, 0, true, false, 4200, {{1, 4100 - n, n}}}, seed++);
     check_attention({192, 128, 1, 16, 128, true, false, 4200, {{0, 4000, n}, {1, 77, n}}}, seed++);
     check_attention({64, 64, 1, 8, 128, true, false, 4200, {{1, 4100 - n, n}}}, seed++);
   }
+  // Contexts of 1-2k (keys split over 2 and 4 clusters with a workspace), and a 16-query verify block of
+  // 16 heads (4 row blocks per KV head, each split over clusters).
+  CHECK(check_attention({128, 128, 1, 8, 0, true, false, 1100, {{0, 1000, 1}, {1, 1090, 9}}}, seed++).clusters > 1);
+  CHECK(check_attention({128, 128, 2, 4, 0, false, false, 2100, {{0, 2000, 1}, {3, 700, 1}}}, seed++).clusters > 1);
+  const cuda::AttentionSplit verify16 = check_attention({192, 128, 1, 16, 0, true, false, 4200, {{0, 4000, 16}}}, seed++);
+  CHECK(verify16.row_blocks == 4);
+  CHECK(verify16.clusters > 1);
   // v head dim different from the q/k head dim in the other direction, and an odd group.
   check_attention({128, 64, 3, 2, 0, true, false, 300, {{0, 100, 5}, {2, 7, 1}}}, seed++);
 }
