@@ -21,17 +21,31 @@ constexpr int kMaxDim = 256;
 
 __global__ void __launch_bounds__(kWarps * 32) qkv_prepare_kernel(float* q, const float* k, const float* v,
                                                                   QkvPrepareParams p, KvCacheView c) {
-  pdl_enter();  // launch.cuh: before any global memory access
   __shared__ float stage[kWarps][kMaxDim];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t item = static_cast<int64_t>(blockIdx.x) * kWarps + warp;
   const int heads = p.q_heads + 2 * p.kv_heads;
-  if (item >= static_cast<int64_t>(p.m) * heads) return;
+  if (item >= static_cast<int64_t>(p.m) * heads) {
+    pdl_enter();  // launch.cuh: every CTA waits before it returns
+    return;
+  }
+  // Before the wait (launch.cuh): the step's metadata was written by a copy, and the RoPE frequencies are
+  // weights, so this warp's rotations (a double sincos each, the kernel's longest latency) overlap the
+  // linear before it instead of following it.
   const int row = static_cast<int>(item / heads), head = static_cast<int>(item % heads);
   const int slot = p.row_slot[row], pos = p.positions[row];
   const bool cached = slot >= 0 && pos >= 0 && pos < c.capacity;
+  const bool is_v = head >= p.q_heads + p.kv_heads, is_q = head < p.q_heads;
+  const int half = p.rotary_dim / 2;
+  float2 rot[kMaxDim / 2 / 32];
+#pragma unroll
+  for (int j = 0; j < kMaxDim / 2 / 32; ++j) {
+    const int d = lane + 32 * j;
+    if (!is_v && d < half) rot[j] = rope_cos_sin(pos, p.inv_freq[d], p.attention_factor);
+  }
+  pdl_enter();
 
-  if (head >= p.q_heads + p.kv_heads) {  // a v head: scale, round, store
+  if (is_v) {  // a v head: scale, round, store
     const int h = head - p.q_heads - p.kv_heads, D = c.v_head_dim;
     if (!cached) return;
     const float* src = v + (static_cast<size_t>(row) * p.kv_heads + h) * D;
@@ -40,7 +54,6 @@ __global__ void __launch_bounds__(kWarps * 32) qkv_prepare_kernel(float* q, cons
     return;
   }
 
-  const bool is_q = head < p.q_heads;
   const int h = is_q ? head : head - p.q_heads, heads_of = is_q ? p.q_heads : p.kv_heads, D = c.head_dim;
   if (!is_q && !cached) return;
   const float* src = (is_q ? q : k) + (static_cast<size_t>(row) * heads_of + h) * D;
@@ -53,8 +66,11 @@ __global__ void __launch_bounds__(kWarps * 32) qkv_prepare_kernel(float* q, cons
     for (int i = lane; i < D; i += 32) s[i] = src[i];
   }
   __syncwarp();
-  const int half = p.rotary_dim / 2;
-  for (int d = lane; d < half; d += 32) rope_rotate(s[d], s[d + half], pos, p.inv_freq[d], p.attention_factor);
+#pragma unroll
+  for (int j = 0; j < kMaxDim / 2 / 32; ++j) {
+    const int d = lane + 32 * j;
+    if (d < half) rope_apply(s[d], s[d + half], rot[j]);
+  }
   __syncwarp();
   if (is_q) {
     float* dst = q + (static_cast<size_t>(row) * p.q_heads + h) * D;

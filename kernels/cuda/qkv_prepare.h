@@ -28,7 +28,9 @@ struct QkvPrepareParams {
 };
 
 // q is rewritten in place (normed, rotated); k and v go to the cache at (row_slot, position) as BF16.
-// head_dim and v_head_dim at most 256 (cache.head_dim, cache.v_head_dim).
+// head_dim and v_head_dim at most 256 (cache.head_dim, cache.v_head_dim). positions, row_slot and
+// inv_freq are read before the wait for the kernel before (launch.cuh): they must come from a copy or a
+// kernel at least two launches earlier (the step's metadata and the weights do).
 void qkv_prepare(float* q, const float* k, const float* v, const QkvPrepareParams& p, const KvCacheView& cache,
                  cudaStream_t stream);
 

@@ -93,16 +93,26 @@ __device__ __forceinline__ float warp_inv_rms(const float* x, int dim, float eps
   return rsqrtf(warp_sum(s) / dim + eps);
 }
 
-// Rotates the pair (a, b) = (x[d], x[d + rotary_dim / 2]) by position * inv_freq: the FP32 angle as the
-// references form it, then an accurate (double) sincos of it, scaled by YaRN's attention factor.
-__device__ __forceinline__ void rope_rotate(float& a, float& b, int position, float inv_freq, float attention_factor) {
+// RoPE's rotation of pair d at `position`: the FP32 angle position * inv_freq as the references form it,
+// then an accurate (double) sincos of it, scaled by YaRN's attention factor. x = cos, y = sin.
+__device__ __forceinline__ float2 rope_cos_sin(int position, float inv_freq, float attention_factor) {
   const float angle = static_cast<float>(position) * inv_freq;
   double s, c;
   sincos(static_cast<double>(angle), &s, &c);
-  const float cs = static_cast<float>(c) * attention_factor, sn = static_cast<float>(s) * attention_factor;
-  const float ra = a * cs - b * sn, rb = b * cs + a * sn;
+  return make_float2(static_cast<float>(c) * attention_factor, static_cast<float>(s) * attention_factor);
+}
+
+// Rotates the pair (a, b) = (x[d], x[d + rotary_dim / 2]) by rope_cos_sin's rotation r. Every product
+// and sum rounded on its own (no FMA contraction, whose choice depends on the surrounding code): the
+// kernels that rotate (rope, qkv_prepare) then agree bit for bit, as the CPU reference's order does.
+__device__ __forceinline__ void rope_apply(float& a, float& b, float2 r) {
+  const float ra = __fsub_rn(__fmul_rn(a, r.x), __fmul_rn(b, r.y)), rb = __fadd_rn(__fmul_rn(b, r.x), __fmul_rn(a, r.y));
   a = ra;
   b = rb;
+}
+
+__device__ __forceinline__ void rope_rotate(float& a, float& b, int position, float inv_freq, float attention_factor) {
+  rope_apply(a, b, rope_cos_sin(position, inv_freq, attention_factor));
 }
 
 }  // namespace tachyon::cuda
