@@ -4,7 +4,8 @@
 // layers: full), Qwen3-235B-A22B (8 on 1, 128) and gpt-oss-120b (8 on 1, 64, sinks; its full layers).
 // The cache is random BF16 and holds enough slots that the sets of sequences the timed launches rotate
 // over are well beyond L2, so every launch reads its KV from HBM. Bytes = the visible keys' K and V once
-// per (sequence, KV head) + q + out. Each sample replays a CUDA graph of one launch per slot set.
+// per (sequence, KV head) + q + out. Each sample replays a CUDA graph of one launch per slot set, each
+// launched as the step launches it (an AttentionWorkspace, prefetch_old_keys); the shape names the split.
 #include <cuda_bf16.h>
 
 #include <algorithm>
