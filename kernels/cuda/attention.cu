@@ -631,10 +631,53 @@ int device_sm_count() {
   return count;
 }
 
+// The split attention_split() reports, and the kernel instantiation that runs it (null: the generic kernel).
+struct AttnPlan {
+  AttentionSplit split;
+  AttnKernel kernel;
+};
+
+AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p) {
+  AttnPlan plan;
+  AttentionSplit& sp = plan.split;
+  if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0 || cache.kv_heads <= 0) return plan;
+  const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;
+  const int rows = batch.max_count * group;
+  sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
+  const int rows_per_cta = 16 * (kWarps / sp.key_groups);
+  sp.row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
+  plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
+  const AttnKernel& k = plan.kernel;
+  if (k.fn == nullptr) return plan;  // head dims the tuned kernel is not built for: the generic kernel
+  sp.tuned = true;
+
+  // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
+  // of the longest possible range (the window, or the cache capacity for full attention).
+  const long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
+  const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
+  const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
+  while (sp.cluster < k.max_cluster && base * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit) sp.cluster *= 2;
+  // Full clusters and still few CTAs (small batches, few KV heads): split the keys over several
+  // clusters too, combined through the workspace, as long as every cluster of the launch is resident
+  // at once (a second wave costs more than the split saves) and each CTA keeps a key tile. Measured on
+  // an H200 (docs/benchmarks.md, session 9): attention at batch 1 and a 4k context 1.3-1.6x faster, at
+  // batch 8 up to 1.1x slower; the whole step 1.03-1.06x faster at batch 1 and unchanged at batch 8.
+  // Stopping at half the resident clusters kept batch 8 but halved the step's gain at batch 1.
+  if (p.workspace && cache.v_head_dim <= kMaxRecordDv && sp.cluster == k.max_cluster &&
+      base * sp.cluster <= p.workspace->counters()) {
+    const long tile_limit = std::max<long>(1, (keys + kTileKeys - 1) / kTileKeys);
+    while (sp.clusters * 2 <= kMaxCluster && base * sp.clusters * 2 <= k.resident_clusters &&
+           sp.cluster * sp.clusters * 2 <= tile_limit && base * sp.clusters * 2 <= p.workspace->record_blocks())
+      sp.clusters *= 2;
+  }
+  return plan;
+}
+
 }  // namespace
 
-// Records for as many (row block, cluster) pairs as there are SMs, and counters for 4 CTAs per SM: the
-// planner below splits over clusters only while a launch has fewer than 2 CTAs per SM, and checks both.
+// Records for as many (row block, cluster) pairs as there are SMs, and counters for 4 CTAs per SM. The
+// planner (plan_attention) splits over clusters only while every cluster of the launch is resident at
+// once (30 clusters of 8 on an H200), far below both, and checks both.
 AttentionWorkspace::AttentionWorkspace()
     : records_(static_cast<size_t>(device_sm_count()) * kMaxRecordRows * kRecordFloats),
       arrivals_(static_cast<size_t>(4) * device_sm_count()) {
@@ -655,37 +698,7 @@ void kv_write(const float* k, const float* v, const int32_t* row_slot, const int
 }
 
 AttentionSplit attention_split(const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p) {
-  AttentionSplit sp;
-  if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0 || cache.kv_heads <= 0) return sp;
-  const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;
-  const int rows = batch.max_count * group;
-  sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
-  const int rows_per_cta = 16 * (kWarps / sp.key_groups);
-  sp.row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
-  const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
-  if (k.fn == nullptr) return sp;  // head dims the tuned kernel is not built for: the generic kernel
-  sp.tuned = true;
-
-  // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
-  // of the longest possible range (the window, or the cache capacity for full attention).
-  const long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
-  const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
-  const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
-  while (sp.cluster < k.max_cluster && base * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit) sp.cluster *= 2;
-  // Full clusters and still few CTAs (small batches, few KV heads): split the keys over several
-  // clusters too, combined through the workspace, as long as every cluster of the launch is resident
-  // at once (a second wave costs more than the split saves) and each CTA keeps a key tile. Measured on
-  // an H200 (docs/benchmarks.md, session 9): attention at batch 1 and a 4k context 1.3-1.6x faster, at
-  // batch 8 up to 1.1x slower; the whole step 1.03-1.06x faster at batch 1 and unchanged at batch 8.
-  // Stopping at half the resident clusters kept batch 8 but halved the step's gain at batch 1.
-  if (p.workspace && cache.v_head_dim <= kMaxRecordDv && sp.cluster == k.max_cluster) {
-    const long tile_limit = std::max<long>(1, (keys + kTileKeys - 1) / kTileKeys);
-    while (sp.clusters * 2 <= kMaxCluster && base * sp.clusters * 2 <= k.resident_clusters &&
-           sp.cluster * sp.clusters * 2 <= tile_limit && base * sp.clusters * 2 <= p.workspace->record_blocks() &&
-           base * sp.cluster <= p.workspace->counters())
-      sp.clusters *= 2;
-  }
-  return sp;
+  return plan_attention(batch, cache, p).split;
 }
 
 void attention(const float* q, const AttentionBatch& batch, const KvCacheView& cache, const AttentionParams& p,
@@ -694,12 +707,13 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   CUDA_REQUIRE(batch.max_count <= kMaxQueriesPerCall, "attention: at most kMaxQueriesPerCall (16) queries per sequence");
   CUDA_REQUIRE(p.num_q_heads <= kMaxHeads, "attention: at most 256 query heads");
   CUDA_REQUIRE(cache.kv_heads > 0 && batch.num_seqs <= 65535 && cache.kv_heads <= 65535, "attention: grid limits");
-  const AttentionSplit sp = attention_split(batch, cache, p);
+  const AttnPlan plan = plan_attention(batch, cache, p);
+  const AttentionSplit& sp = plan.split;
   if (!sp.tuned) {
     attention_generic(q, batch, cache, p, out, stream);
     return;
   }
-  const AttnKernel k = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
+  const AttnKernel& k = plan.kernel;
   const int splits = sp.cluster, outer = sp.clusters, row_blocks = sp.row_blocks;
 
   AttnArgs a{};
