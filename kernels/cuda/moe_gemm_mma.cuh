@@ -20,6 +20,12 @@
 // (deterministic). Experts with no pairs have no items. Epilogues are fused: gate_up computes the gate
 // and up tiles of the same rows in the same warp and writes SwiGLU(gate + b, up + b); down writes
 // router weight * (acc + bias_scale * bias).
+//
+// MXFP4 down projections at one or two tokens an expert use "block columns": of the 8 columns of an
+// n-tile only one token would be used, so each lane's 32-value block gets its own column(s) (lane tig's
+// B fragment holds x only for column 2 tig + token), the decoded weights skip their scale multiply, and
+// each column's product, which now spans one block of one row, is scaled in FP32 after the slot's 8 MMA
+// steps; the quad adds its lanes' partials at the end (mma_steps_mxfp4_unscaled, MmaCta::compute).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -173,6 +179,27 @@ __device__ __forceinline__ void mma_steps_mxfp4(const uint32_t (&w)[kMT][2][4], 
   }
 }
 
+// One k-iteration of MXFP4 at one or two tokens ("block columns"): the same 8 MMA steps without the
+// scale multiplies, into fresh accumulators t. The lane's B fragment is x only in column 2 tig (token
+// 0) and 2 tig + 1 (token 1) and zero elsewhere (the caller points it at a zero row), so column 2 tig of
+// t sums exactly this lane's own 32-value block: every product of one column shares the lane's two
+// scale bytes (rows gid, gid + 8), which are applied to t in FP32 afterwards (MmaCta::compute).
+__device__ __forceinline__ void mma_steps_mxfp4_unscaled(const uint32_t (&w)[kMT][2][4], const uint8_t* xb, int nb8,
+                                                         float (&t)[kMT][4]) {
+#pragma unroll
+  for (int s = 0; s < 8; ++s) {
+    const int wi = s / 2, h = s % 2;
+    const uint2 b = *reinterpret_cast<const uint2*>(xb + s * nb8);
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt) {
+      const uint32_t a[4] = {decode_pair(w[mt][0][wi], 2 * h), decode_pair(w[mt][1][wi], 2 * h),
+                             decode_pair(w[mt][0][wi], 2 * h + 1), decode_pair(w[mt][1][wi], 2 * h + 1)};
+      if (s == 0) mma_bf16_first(t[mt], a, b.x, b.y);
+      else mma_bf16(t[mt], a, b.x, b.y);
+    }
+  }
+}
+
 // One k-iteration of BF16: 8 values per row, 2 MMA steps, no decoding (the natural K order).
 template <int NT>
 __device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], const uint8_t* xb, int rs, int nb8,
@@ -200,8 +227,11 @@ __device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], c
 // chunk (step s, block kb) at byte n*rs + (s*nb + kb)*8 holds the 4 values that the thread owning block
 // kb feeds to MMA step s. Step-major order makes the 4 threads of a quad (consecutive blocks) read 32
 // contiguous bytes, and rs = 32 (mod 128) puts the quads of a half-warp on distinct banks.
+// x_scale: 1, or 2^64 for MXFP4's block columns (their unscaled weights are E2M1 * 2^-126, see
+// mma_steps_mxfp4_unscaled): an exact power-of-two shift that keeps the products clear of FP32 subnormals.
 template <WeightFormat F, Proj P, int NTMAX>
-__device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int ntok, int nt_used, uint8_t* xs) {
+__device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int ntok, int nt_used, float x_scale,
+                                  uint8_t* xs) {
   const int K = p.K, nb = p.nb, rs = p.rs;
   const int nrows = nt_used * 8;  // rows past ntok are zeros (their MMA columns are discarded)
   if constexpr (F == WeightFormat::MXFP4) {
@@ -213,8 +243,10 @@ __device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int
       uint2 c0 = make_uint2(0, 0), c1 = make_uint2(0, 0);
       if (n < ntok) {
         const float* src = p.in + static_cast<size_t>(s_pair[n] / p.in_row_div) * K + kb * 32 + 8 * wi;
-        const float4 f0 = __ldg(reinterpret_cast<const float4*>(src));
-        const float4 f1 = __ldg(reinterpret_cast<const float4*>(src + 4));
+        float4 f0 = __ldg(reinterpret_cast<const float4*>(src));
+        float4 f1 = __ldg(reinterpret_cast<const float4*>(src + 4));
+        f0 = make_float4(f0.x * x_scale, f0.y * x_scale, f0.z * x_scale, f0.w * x_scale);
+        f1 = make_float4(f1.x * x_scale, f1.y * x_scale, f1.z * x_scale, f1.w * x_scale);
         c0 = make_uint2(pack_bf16x2(f0.x, f1.x), pack_bf16x2(f0.y, f1.y));
         c1 = make_uint2(pack_bf16x2(f0.z, f1.z), pack_bf16x2(f0.w, f1.w));
       }
@@ -255,6 +287,11 @@ template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
 struct MmaCta {
   static constexpr int kNP = NTMAX * 8;  // tokens per pass
   static constexpr int kTR = tile_rows<P>();
+  // MXFP4 block columns at one or two tokens an expert: down projections only. In the same calls (one
+  // H200, docs/benchmarks.md session 10) they made every down projection faster (kernel bench 1.05-1.08x
+  // at 1-2 tokens an expert; Qwen3-30B-A3B step increments 1.02-1.06x) but gate_up's mixed: 1.06-1.08x on
+  // Qwen3-235B-A22B and gpt-oss-120b, 0.97x on MiMo-V2.5-Pro, and 0.85x in Qwen3-30B-A3B's 8 x 1 step.
+  static constexpr bool kBlockColumns = F == WeightFormat::MXFP4 && P == Proj::Down;
 
   const MoeGemmParams& p;
   uint8_t* xs;
@@ -264,6 +301,7 @@ struct MmaCta {
   float* s_wt;
   int warp, lane, gid, tig;
   int rows, nb, nb8, rs, n_it, T, S, R, RG, J, r_local, ks;
+  int brow;  // block columns: the staged row this lane's B fragment reads (token 0 or 1, or a zero row)
   int i1;
   // load cursor
   int li;
@@ -326,30 +364,62 @@ struct MmaCta {
     }
   }
 
-  // The MMA steps of ring slot d (k-iteration kit) into acc. kTwo: some scale byte needs the second
-  // factor (decided for a whole round of D slots, so that a round is one basic block).
-  template <int NT, bool kTwo>
+  // Scale bytes above this take the slow factor path (kTwo): the scaled path's BF16 factor 2^(b-1) is
+  // finite up to b = 128; block columns fold 2^62 into an FP32 factor 2^(b-65), finite up to b = 192.
+  template <bool kBlock>
+  static constexpr uint32_t kBigScale = kBlock ? 192u : 128u;
+
+  // The MMA steps of ring slot d (k-iteration kit) into acc. kTwo: some scale byte is above kBigScale
+  // (decided for a whole round of D slots, so that a round is one basic block). kBlock: MXFP4 block
+  // columns (one or two tokens; acc holds per-lane partials of the lane's own blocks, summed over the
+  // quad at the end of the item).
+  template <int NT, bool kTwo, bool kBlock>
   __device__ __forceinline__ void compute(int d, int kit, float (&acc)[kMT][NT][4]) {
     // Lanes past the last block multiply zero weights; point them at a real block's activations.
     const int kb = min(kit * 4 + tig, nb - 1);
-    const uint8_t* xb = xs + gid * rs + kb * 8;
-    if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(wbuf[d], sbuf[d], xb, rs, nb8, acc);
-    else mma_steps_bf16<NT>(wbuf[d], xb, rs, nb8, acc);
+    if constexpr (kBlock) {
+      static_assert(F == WeightFormat::MXFP4 && NT == 1, "block columns: MXFP4, one n-tile");
+      float t[kMT][4];
+      mma_steps_mxfp4_unscaled(wbuf[d], xs + brow * rs + kb * 8, nb8, t);
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          // t = (sum of E2M1 * x) * 2^-126 * 2^64; the block's value is that sum * 2^(b - 127).
+          const uint32_t b = sbuf[d][mt][h];
+          float f = __uint_as_float((b + 62u) << 23);  // 2^(b - 65), b <= 192
+          float t0 = t[mt][2 * h], t1 = t[mt][2 * h + 1];
+          if constexpr (kTwo) {
+            if (b > kBigScale<true>) {  // 2^(b - 127) on the unshifted sum; NaN block for b = 0xFF
+              f = b == 0xFFu ? __uint_as_float(0x7fc00000u) : __uint_as_float(b << 23);
+              t0 *= 0x1p62f;
+              t1 *= 0x1p62f;
+            }
+          }
+          acc[mt][0][2 * h] = fmaf(t0, f, acc[mt][0][2 * h]);
+          acc[mt][0][2 * h + 1] = fmaf(t1, f, acc[mt][0][2 * h + 1]);
+        }
+    } else {
+      const uint8_t* xb = xs + gid * rs + kb * 8;
+      if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(wbuf[d], sbuf[d], xb, rs, nb8, acc);
+      else mma_steps_bf16<NT>(wbuf[d], xb, rs, nb8, acc);
+    }
   }
 
   // One round: the D ring slots' MMA steps, each slot reloaded right after it is consumed.
-  template <int NT, bool kTwo>
+  template <int NT, bool kTwo, bool kBlock>
   __device__ __forceinline__ void round(int kit0, float (&acc)[kMT][NT][4]) {
 #pragma unroll
     for (int d = 0; d < D; ++d) {
-      compute<NT, kTwo>(d, kit0 + d, acc);
+      compute<NT, kTwo, kBlock>(d, kit0 + d, acc);
       issue(d);
     }
     advance();
   }
 
-  // One item (expert e, row group g) over the staged pass of ntok tokens, NT n-tiles.
-  template <int NT>
+  // One item (expert e, row group g) over the staged pass of ntok tokens, NT n-tiles; kBlock: MXFP4 block
+  // columns (ntok <= 2, NT = 1).
+  template <int NT, bool kBlock>
   __device__ __forceinline__ void run_item(int e, int g, int ntok) {
     float acc[kMT][NT][4];
 #pragma unroll
@@ -376,9 +446,9 @@ struct MmaCta {
 #pragma unroll
           for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-            for (int h = 0; h < 2; ++h) two |= sbuf[d][mt][h] > 128u;
-          if (__any_sync(kFullMask, two)) compute<NT, true>(d, kit0 + d, acc);
-          else compute<NT, false>(d, kit0 + d, acc);
+            for (int h = 0; h < 2; ++h) two |= sbuf[d][mt][h] > kBigScale<kBlock>;
+          if (__any_sync(kFullMask, two)) compute<NT, true, kBlock>(d, kit0 + d, acc);
+          else compute<NT, false, kBlock>(d, kit0 + d, acc);
           issue(d);
         }
         advance();
@@ -389,11 +459,11 @@ struct MmaCta {
 #pragma unroll
           for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-            for (int h = 0; h < 2; ++h) two |= sbuf[d][mt][h] > 128u;
-        if (__any_sync(kFullMask, two)) round<NT, true>(kit0, acc);
-        else round<NT, false>(kit0, acc);
+            for (int h = 0; h < 2; ++h) two |= sbuf[d][mt][h] > kBigScale<kBlock>;
+        if (__any_sync(kFullMask, two)) round<NT, true, kBlock>(kit0, acc);
+        else round<NT, false, kBlock>(kit0, acc);
       } else {
-        round<NT, false>(kit0, acc);
+        round<NT, false, false>(kit0, acc);
       }
     }
 
@@ -424,22 +494,55 @@ struct MmaCta {
 
     const int rt = g * R + r_local;
     if (ks != 0 || rt >= T) return;
-    // Accumulator i of n-tile nt: row gid + 8 (i / 2), token nt * 8 + 2 tig + i % 2.
+    if constexpr (kBlock) {
+      // Each lane of a quad holds the partial sums of its own blocks (k-iterations' block tig): add the
+      // quad's four (a butterfly: every lane gets the same bits), then lane tig writes accumulator tig,
+      // row gid + 8 (tig / 2), token tig % 2.
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
+      for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int n = nt * 8 + 2 * tig + (i & 1);
-        if (n >= ntok) continue;
-        float* out = p.out + static_cast<size_t>(s_pair[n]) * rows;
-        if constexpr (P == Proj::GateUp) {
-          const int row = rt * 16 + gid + 8 * (i >> 1);
-          if (row < rows) out[row] = epilogue_value<P>(p, e, row, acc[0][nt][i], acc[1][nt][i], 1.0f);
-        } else {
+        for (int i = 0; i < 4; ++i) {
+          acc[mt][0][i] += __shfl_xor_sync(kFullMask, acc[mt][0][i], 1);
+          acc[mt][0][i] += __shfl_xor_sync(kFullMask, acc[mt][0][i], 2);
+        }
+      // Accumulator tig of each m-tile, picked by selects (an index by tig would put acc in local memory).
+      float v[kMT];
 #pragma unroll
-          for (int mt = 0; mt < kMT; ++mt) {
-            const int row = rt * 32 + mt * 16 + gid + 8 * (i >> 1);
-            if (row < rows) out[row] = epilogue_value<P>(p, e, row, acc[mt][nt][i], 0.0f, s_wt[n]);
+      for (int mt = 0; mt < kMT; ++mt) {
+        const float(&a)[4] = acc[mt][0];
+        v[mt] = tig == 0 ? a[0] : tig == 1 ? a[1] : tig == 2 ? a[2] : a[3];
+      }
+      const int n = tig & 1;
+      if (n >= ntok) return;
+      float* out = p.out + static_cast<size_t>(s_pair[n]) * rows;
+      if constexpr (P == Proj::GateUp) {
+        const int row = rt * 16 + gid + 8 * (tig >> 1);
+        if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[0], v[1], 1.0f);
+      } else {
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          const int row = rt * 32 + mt * 16 + gid + 8 * (tig >> 1);
+          if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[mt], 0.0f, s_wt[n]);
+        }
+      }
+    } else {
+      // Accumulator i of n-tile nt: row gid + 8 (i / 2), token nt * 8 + 2 tig + i % 2.
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int n = nt * 8 + 2 * tig + (i & 1);
+          if (n >= ntok) continue;
+          float* out = p.out + static_cast<size_t>(s_pair[n]) * rows;
+          if constexpr (P == Proj::GateUp) {
+            const int row = rt * 16 + gid + 8 * (i >> 1);
+            if (row < rows) out[row] = epilogue_value<P>(p, e, row, acc[0][nt][i], acc[1][nt][i], 1.0f);
+          } else {
+#pragma unroll
+            for (int mt = 0; mt < kMT; ++mt) {
+              const int row = rt * 32 + mt * 16 + gid + 8 * (i >> 1);
+              if (row < rows) out[row] = epilogue_value<P>(p, e, row, acc[mt][nt][i], 0.0f, s_wt[n]);
+            }
           }
         }
       }
@@ -554,6 +657,10 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   c.RG = (T + c.R - 1) / c.R;
   c.J = ((n_it + c.S - 1) / c.S + D - 1) / D * D;  // iterations per item per warp (a multiple of D)
   c.r_local = warp / c.S;
+  // Block columns: lane (gid, tig) feeds token gid % 2 into column gid of the B fragment when gid / 2 == tig
+  // (columns 2 tig and 2 tig + 1 sum the lane's own blocks), a zero row otherwise (staged rows past the
+  // pass's <= 2 tokens, up to 8, are zeros).
+  c.brow = c.gid / 2 == c.tig ? c.gid % 2 : 7;
   c.ks = warp % c.S;
   const int items = s_misc[0] * c.RG;  // launch_moe_gemm bounds items * gridDim.x below INT_MAX
   const int i0 = items * blockIdx.x / gridDim.x;
@@ -579,6 +686,7 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   if (i0 >= c.i1) return;
 
   int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
+  bool block_columns = false;
   for (int item = i0; item < c.i1; ++item) {
     const int pi = item / c.RG;
     const int g = static_cast<int>(item - pi * c.RG);
@@ -588,6 +696,7 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
       __syncthreads();  // every warp is done with the previous pass's activations
       ntok = min(kNP, s_cnt[ca] - q * kNP);
       tiles = exec_tiles<NTMAX>(ntok);
+      block_columns = Cta::kBlockColumns && ntok <= 2;
       for (int n = tid; n < ntok; n += blockDim.x) {
         const int sp = s_start[ca] + q * kNP + n;
         const int pr = in_kernel_routing ? r_sorted[sp] : p.pair_index[sp];
@@ -595,25 +704,31 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
         s_wt[n] = (P == Proj::Down && p.pair_weight) ? p.pair_weight[pr] : 1.0f;
       }
       __syncthreads();
-      stage_activations<F, P, NTMAX>(p, s_pair, ntok, tiles, xs);
+      stage_activations<F, P, NTMAX>(p, s_pair, ntok, tiles, block_columns ? 0x1p64f : 1.0f, xs);
       __syncthreads();
       staged_a = ca;
       staged_q = q;
     }
     const int e = s_exp[ca];
+    if constexpr (Cta::kBlockColumns) {
+      if (block_columns) {
+        c.template run_item<1, true>(e, g, ntok);
+        continue;
+      }
+    }
     if constexpr (NTMAX >= 4) {
       if (tiles > 2) {
-        c.template run_item<NTMAX>(e, g, ntok);
+        c.template run_item<NTMAX, false>(e, g, ntok);
         continue;
       }
     }
     if constexpr (NTMAX >= 2) {
       if (tiles == 2) {
-        c.template run_item<2>(e, g, ntok);
+        c.template run_item<2, false>(e, g, ntok);
         continue;
       }
     }
-    c.template run_item<1>(e, g, ntok);
+    c.template run_item<1, false>(e, g, ntok);
   }
 }
 

@@ -136,13 +136,13 @@ std::vector<float> slice_rows(const std::vector<float>& v, size_t n, size_t e0, 
   return out;
 }
 
-// Random expert weights W[E, rows, cols] ~ N(0, scale^2) in `format`; `big_experts` get weights 64x
-// larger (MXFP4 scale bytes above 128 take the decoder's two-factor path).
+// Random expert weights W[E, rows, cols] ~ N(0, scale^2) in `format`; the first `big_experts` get weights
+// `big_factor` times larger (MXFP4 scale bytes above 128 or 192 take the kernels' slow factor paths).
 HostWeight random_experts(WeightFormat format, int E, int rows, int cols, uint64_t seed, float scale,
-                          int big_experts = 0) {
+                          int big_experts = 0, float big_factor = 64.0f) {
   auto v = test::random_floats(static_cast<size_t>(E) * rows * cols, seed, scale);
   for (int e = 0; e < big_experts; ++e)
-    for (size_t i = 0; i < static_cast<size_t>(rows) * cols; ++i) v[e * static_cast<size_t>(rows) * cols + i] *= 64.0f;
+    for (size_t i = 0; i < static_cast<size_t>(rows) * cols; ++i) v[e * static_cast<size_t>(rows) * cols + i] *= big_factor;
   return make_host_weight(v.data(), {E, rows, cols}, format);
 }
 
@@ -164,11 +164,12 @@ struct ExpertSet {
   std::vector<float> gate_bias, up_bias, down_bias;  // [E, I], [E, I], [E, H]
 };
 
-ExpertSet random_expert_set(WeightFormat f, int E, int H, int I, uint64_t seed, bool biases, int big_experts = 0) {
+ExpertSet random_expert_set(WeightFormat f, int E, int H, int I, uint64_t seed, bool biases, int big_experts = 0,
+                            float big_factor = 64.0f) {
   ExpertSet s;
-  s.gate = random_experts(f, E, I, H, seed, 1.0f / std::sqrt(float(H)), big_experts);
-  s.up = random_experts(f, E, I, H, seed + 1, 1.0f / std::sqrt(float(H)), big_experts);
-  s.down = random_experts(f, E, H, I, seed + 2, 1.0f / std::sqrt(float(I)), big_experts);
+  s.gate = random_experts(f, E, I, H, seed, 1.0f / std::sqrt(float(H)), big_experts, big_factor);
+  s.up = random_experts(f, E, I, H, seed + 1, 1.0f / std::sqrt(float(H)), big_experts, big_factor);
+  s.down = random_experts(f, E, H, I, seed + 2, 1.0f / std::sqrt(float(I)), big_experts, big_factor);
   if (biases) {
     s.gate_bias = test::random_floats(static_cast<size_t>(E) * I, seed + 3, 0.5f);
     s.up_bias = test::random_floats(static_cast<size_t>(E) * I, seed + 4, 0.5f);
@@ -331,7 +332,8 @@ TEST_CASE("gpu moe_align: offsets, ascending pairs per expert, active list, non-
 namespace {
 
 void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int begin, int L, int H, int I,
-                   const std::vector<int>& counts, int top_k, uint64_t seed, bool biases, int big_experts = 0) {
+                   const std::vector<int>& counts, int top_k, uint64_t seed, bool biases, int big_experts = 0,
+                   float big_factor = 64.0f) {
   CAPTURE(format_name(f));
   CAPTURE(int(act_kind.kind));
   CAPTURE(E);
@@ -341,7 +343,7 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
   const auto ids = ids_with_counts(counts, seed);
   REQUIRE(ids.size() % top_k == 0);
   const int n = static_cast<int>(ids.size()), m = n / top_k;
-  const ExpertSet full = random_expert_set(f, E, H, I, seed, biases, big_experts);
+  const ExpertSet full = random_expert_set(f, E, H, I, seed, biases, big_experts, big_factor);
   const HostWeight gate = slice_weight(full.gate, begin, begin + L, 0, I, 0, H);
   const HostWeight up = slice_weight(full.up, begin, begin + L, 0, I, 0, H);
   const HostWeight down = slice_weight(full.down, begin, begin + L, 0, H, 0, I);
@@ -457,8 +459,12 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
     check_experts(f, kStandard, 64, 0, 64, 256, 64, many, 8, ++seed, false);
   // gpt-oss hidden width (90 MXFP4 blocks), 64 tokens in one expert: several passes of the staged tokens.
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 2880, 64, {64, 3, 0, 13}, 4, ++seed, true);
-  // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply.
+  // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply (3 or more tokens an
+  // expert) and block columns' factor (1 or 2 tokens).
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 96, {5, 8, 2, 1}, 4, ++seed, true, 2);
+  // Scale bytes above 192 (weights x 2^80): block columns' slow factor path (1 or 2 tokens an expert) and
+  // the decoder's second multiply. gpt-oss's clamped SwiGLU keeps gate_up's outputs finite; down's are ~2^80.
+  check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 320, 96, {1, 2, 3, 2}, 4, ++seed, true, 2, 0x1p80f);
   // Every MXFP4 configuration (moe_gemm_launch.cuh): gate_up over K = 4608 (36 k-iterations: depth 2,
   // decided per round) with down over 4608 rows (16 warps, depth 2), big scales included; down over
   // K = 2048 (16 k-iterations: depth 4). The cases above take depth 4 for gate_up and 2 for down.
