@@ -6,6 +6,7 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/moe.h"
 #include "kernels/cuda/row_ops.cuh"
 #include "model/fp8.h"
 
@@ -17,26 +18,55 @@ namespace {
 // are spread over the whole block and all in flight at once (one warp per row made a decode step's
 // norms latency-bound: 64 dependent trips through the memory system for hidden 2048). The row is read
 // once into registers (row_ops.cuh's kRowVec float4 per thread), optionally after adding a residual delta
-// (x += delta, written back), then scaled. y may alias x.
+// (x += delta, written back), then scaled. y may alias x. The delta is one row (kDelta == Row) or the sum
+// of k slot rows, delta [rows, k, dim] (kDelta == Slots: the MoE's weighted expert outputs, summed from
+// zero in slot order as moe_combine does).
 
-template <bool kAddDelta>
-__global__ void rmsnorm_block_kernel(const float* delta, float* x, const float* w, int dim, float eps, float* y) {
+enum class Delta { None, Row, Slots };
+// Slots: k <= 8 (top-k of the supported models) and the row's delta within the default 48 KB of dynamic
+// shared memory (hidden <= 12288); else moe_combine and rmsnorm, two launches.
+constexpr int kMaxCombineSlots = 8;
+constexpr size_t kCombineMaxSmem = 48 * 1024;
+
+template <Delta kDelta>
+__global__ void __launch_bounds__(kRowMaxThreads) rmsnorm_block_kernel(const float* delta, int k, float* x, const float* w, int dim, float eps, float* y) {
+  const int threads = row_block_threads(dim), d4 = dim / 4;  // the row's layout (row_ops.cuh)
   float4 g[kRowVec];
-  load_row_weight(w, dim, g);
+  load_row_weight(w, dim, threads, g);
   pdl_enter();  // launch.cuh: before any access to activations
   __shared__ float scratch[32];
+  extern __shared__ float4 slot_sum[];  // Slots: the row's delta [d4]
   const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+  if constexpr (kDelta == Delta::Slots) {
+    // Every thread of the (wider) block sums float4s of the k slots, all its loads issued before the first
+    // add (one trip through the memory system), in slot order from zero as moe_combine does.
+    const float4* slots = reinterpret_cast<const float4*>(delta + static_cast<size_t>(blockIdx.x) * k * dim);
+    for (int i = threadIdx.x; i < d4; i += blockDim.x) {
+      float4 v[kMaxCombineSlots];
+#pragma unroll
+      for (int q = 0; q < kMaxCombineSlots; ++q)
+        v[q] = q < k ? slots[static_cast<size_t>(q) * d4 + i] : make_float4(0.f, 0.f, 0.f, 0.f);
+      float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+      for (int q = 0; q < kMaxCombineSlots; ++q)
+        if (q < k) a.x += v[q].x, a.y += v[q].y, a.z += v[q].z, a.w += v[q].w;
+      slot_sum[i] = a;
+    }
+    __syncthreads();
+  }
   float4 v[kRowVec];
-  const float s = load_row(v, dim / 4, [&](int i) {
+  const float s = load_row(v, d4, threads, [&](int i) {
     float4 r = reinterpret_cast<const float4*>(x + base)[i];
-    if constexpr (kAddDelta) {
-      const float4 a = reinterpret_cast<const float4*>(delta + base)[i];
+    if constexpr (kDelta != Delta::None) {
+      float4 a;
+      if constexpr (kDelta == Delta::Row) a = reinterpret_cast<const float4*>(delta + base)[i];
+      else a = slot_sum[i];
       r.x += a.x, r.y += a.y, r.z += a.z, r.w += a.w;
       reinterpret_cast<float4*>(x + base)[i] = r;
     }
     return r;
   });
-  store_normed_row(v, s, dim, eps, g, y + base, scratch);
+  store_normed_row(v, s, dim, threads, eps, g, y + base, scratch);
 }
 
 // Short rows (per-head QK-norm, head_dim 64-256, many rows): one warp per row.
@@ -183,7 +213,8 @@ bool norm_by_block(int dim, const void* a, const void* b, const void* c, const v
 void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, x, w, y, x)) {
-    launch(rmsnorm_block_kernel<false>, {dim3(rows), dim3(row_block_threads(dim))}, stream, nullptr, const_cast<float*>(x), w, dim, eps, y);
+    launch(rmsnorm_block_kernel<Delta::None>, {dim3(rows), dim3(row_block_threads(dim))}, stream, nullptr, 0,
+           const_cast<float*>(x), w, dim, eps, y);
   } else {
     constexpr int kWarps = 8;
     launch(rmsnorm_kernel, {dim3((rows + kWarps - 1) / kWarps), dim3(kWarps * 32)}, stream, x, w, rows, dim, eps, y);
@@ -194,11 +225,30 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
 void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, delta, x, w, y)) {
-    launch(rmsnorm_block_kernel<true>, {dim3(rows), dim3(row_block_threads(dim))}, stream, delta, x, w, dim, eps, y);
+    launch(rmsnorm_block_kernel<Delta::Row>, {dim3(rows), dim3(row_block_threads(dim))}, stream, delta, 1, x, w, dim, eps, y);
     CUDA_CHECK_LAUNCH();
     return;
   }
   add(delta, x, static_cast<size_t>(rows) * dim, 1.0f, stream);
+  rmsnorm(x, w, rows, dim, eps, y, stream);
+}
+
+void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, int rows, int dim, float eps, float* y,
+                         cudaStream_t stream) {
+  if (rows == 0) return;
+  // Up to one thread per float4 of the row (at least the row's own layout; at most 1024), so that a decode
+  // step's one or two rows spread their k slot loads over many threads; the row's delta goes through shared
+  // memory to the row's layout, whose norm then has add_rmsnorm's bits.
+  const int threads = std::max(row_block_threads(dim), std::min(kRowMaxThreads, (dim / 4 + 31) / 32 * 32));
+  const size_t smem = dim / 4 * sizeof(float4);
+  if (k <= kMaxCombineSlots && smem <= kCombineMaxSmem && norm_by_block(dim, slots, x, w, y)) {
+    launch(rmsnorm_block_kernel<Delta::Slots>, {dim3(rows), dim3(threads), smem}, stream, slots, k, x,
+           w, dim, eps, y);
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
+  // moe_combine adds its slot sum to x (s + x, the same bits as x + s), then the norm.
+  moe_combine(slots, rows, k, dim, x, stream, /*accumulate=*/true);
   rmsnorm(x, w, rows, dim, eps, y, stream);
 }
 

@@ -18,6 +18,12 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
 // delta may not). Same results as add() then rmsnorm().
 void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream);
 
+// The same with the MoE's combine in front: x += the sum of the k slot rows of slots [rows, k, dim] (from
+// zero, in slot order), then the norm. Same results as moe_combine (stored) then add_rmsnorm: one launch
+// fewer where no all-reduce sits between them (one rank).
+void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, int rows, int dim, float eps, float* y,
+                         cudaStream_t stream);
+
 // In place on x [rows, heads, head_dim]; positions [rows] and inv_freq [rotary_dim/2] on the device.
 void rope(float* x, int rows, int heads, int head_dim, int rotary_dim, const int32_t* positions, const float* inv_freq,
           float attention_factor, cudaStream_t stream);

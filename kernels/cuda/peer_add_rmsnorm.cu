@@ -31,7 +31,7 @@ __device__ __forceinline__ unsigned long long globaltimer_ns() {
 __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,
                                         int dim, float eps, float* y) {
   float4 g[kRowVec];
-  load_row_weight(w, dim, g);  // a weight: before the wait
+  load_row_weight(w, dim, blockDim.x, g);  // a weight: before the wait
   pdl_enter();  // launch.cuh: partial is the kernel before's output
   __shared__ float scratch[32];
   __shared__ uint32_t s_epoch;
@@ -65,7 +65,7 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
   for (int r = b; r < rows; r += gridDim.x) {
     const size_t row4 = static_cast<size_t>(r) * d4;
     float4 v[kRowVec];
-    const float s = load_row(v, d4, [&](int i) {
+    const float s = load_row(v, d4, blockDim.x, [&](int i) {
       float4 d = __ldcv(reinterpret_cast<const float4*>(p.buf[0] + slot) + row4 + i);
       for (int k = 1; k < p.ranks; ++k) {
         const float4 o = __ldcv(reinterpret_cast<const float4*>(p.buf[k] + slot) + row4 + i);
@@ -76,7 +76,7 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
       reinterpret_cast<float4*>(x)[row4 + i] = xv;
       return xv;
     });
-    store_normed_row(v, s, dim, eps, g, y + static_cast<size_t>(r) * dim, scratch);
+    store_normed_row(v, s, dim, blockDim.x, eps, g, y + static_cast<size_t>(r) * dim, scratch);
   }
 }
 

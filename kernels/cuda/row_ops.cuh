@@ -28,13 +28,15 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 }
 
 // Hidden-width rows held in registers by one block (the block norms of elementwise.cu and the fused peer
-// all-reduce + norm): thread t holds float4s t, t + blockDim.x, ... of the row, kRowVec of them.
+// all-reduce + norm): thread t < T holds float4s t, t + T, ... of the row, kRowVec of them, where T =
+// row_block_threads(dim) (the functions below take T as `threads`; threads past it hold zeros, so a block
+// may be wider than its row and still reduce the row in the same order, giving the same bits).
 constexpr int kRowVec = 4;
 constexpr int kRowMaxThreads = 1024;
 constexpr int kRowBlockMaxDim = kRowMaxThreads * 4 * kRowVec;
 
 // Threads of a block holding a row of dim floats (dim <= kRowBlockMaxDim): a multiple of 32.
-inline int row_block_threads(int dim) {
+__host__ __device__ inline int row_block_threads(int dim) {
   const int per_thread = 4 * kRowVec;
   const int threads = (dim + per_thread - 1) / per_thread;
   return threads >= kRowMaxThreads ? kRowMaxThreads : threads < 32 ? 32 : (threads + 31) / 32 * 32;
@@ -44,13 +46,13 @@ inline int row_block_threads(int dim) {
 // also write it back, as a residual add does), and returns this thread's sum of its squares for
 // store_normed_row.
 template <typename Load>
-__device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, Load load) {
+__device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, int threads, Load load) {
   float s = 0.0f;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
+    const int i = threadIdx.x + j * threads;
     v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (i < d4) {
+    if (threadIdx.x < threads && i < d4) {
       v[j] = load(i);
       s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
     }
@@ -61,26 +63,26 @@ __device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, Load loa
 // The norm weight w[0, dim) in the layout of a row held in registers (zeros past the row). Kernels load
 // it before pdl_enter() (a weight: launch.cuh), so that its latency overlaps the kernel before instead of
 // following the row's reduction.
-__device__ __forceinline__ void load_row_weight(const float* w, int dim, float4 (&g)[kRowVec]) {
+__device__ __forceinline__ void load_row_weight(const float* w, int dim, int threads, float4 (&g)[kRowVec]) {
   const int d4 = dim / 4;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
-    g[j] = i < d4 ? reinterpret_cast<const float4*>(w)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+    const int i = threadIdx.x + j * threads;
+    g[j] = threadIdx.x < threads && i < d4 ? reinterpret_cast<const float4*>(w)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
   }
 }
 
 // y_row = v / rms(row) * g for a row held in registers (v as above, zeros past the row; s = this thread's
 // sum of v's squares; g from load_row_weight). Every thread of the block must call it; `scratch` holds 32
 // floats.
-__device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, float eps,
+__device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, int threads, float eps,
                                                  const float4 (&g)[kRowVec], float* y_row, float* scratch) {
   const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
   const int d4 = dim / 4;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
-    if (i < d4)
+    const int i = threadIdx.x + j * threads;
+    if (threadIdx.x < threads && i < d4)
       reinterpret_cast<float4*>(y_row)[i] =
           make_float4(v[j].x * inv * g[j].x, v[j].y * inv * g[j].y, v[j].z * inv * g[j].z, v[j].w * inv * g[j].w);
   }

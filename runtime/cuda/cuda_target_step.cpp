@@ -253,9 +253,14 @@ void CudaTargetStep::forward(const Shape& s) {
       continue;
     }
     reduce_add_norm(w_.layers[l].mlp_norm.f32(), s.tokens);
-    if (c.layers[l].moe) moe_block(l, s, partial_.get());
+    // One rank: the MoE's combine, the residual add and the next norm are one launch.
+    const bool fuse_combine = c.layers[l].moe && plan_.world == 1 && l + 1 < c.num_layers;
+    if (c.layers[l].moe) moe_block(l, s, fuse_combine ? nullptr : partial_.get());
     else dense_mlp(l, s, partial_.get());
-    if (l + 1 < c.num_layers) {
+    if (fuse_combine) {
+      cuda::combine_add_rmsnorm(moe_out_.get(), c.top_k, x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H,
+                                c.rms_norm_eps, h_.get(), st);
+    } else if (l + 1 < c.num_layers) {
       reduce_add_norm(w_.layers[l + 1].attn_norm.f32(), s.tokens);
     } else {
       comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
@@ -388,7 +393,7 @@ void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
   // One rank under ep: it owns every expert and adds every bias.
   const float bias_scale = plan_.moe == MoeParallel::Ep || plan_.rank == 0 ? 1.0f : 0.0f;
   run_experts(l, h_.get(), M, K, expert_ids_.get(), route_weights_.get(), bias_scale, moe_out_.get());
-  cuda::moe_combine(moe_out_.get(), M, K, H, partial, st, /*accumulate=*/false);
+  if (partial) cuda::moe_combine(moe_out_.get(), M, K, H, partial, st, /*accumulate=*/false);
 }
 
 void CudaTargetStep::moe_ep_block(int l, const Shape& s) {

@@ -71,7 +71,9 @@ class CudaTargetStep final : public TargetStep {
   void forward(const Shape& shape);  // enqueues the whole step on stream_
   void attention_block(int layer, const Shape& s, float* partial);
   void dense_mlp(int layer, const Shape& s, float* partial);
-  void moe_block(int layer, const Shape& s, float* partial);  // tokens replicated on every rank
+  // Tokens replicated on every rank. partial = null leaves the weighted expert outputs in moe_out_ [tokens,
+  // top_k, hidden] for combine_add_rmsnorm (one rank: no all-reduce between the combine and the residual).
+  void moe_block(int layer, const Shape& s, float* partial);
   void moe_ep_block(int layer, const Shape& s);  // ep over several ranks: token shares, all-to-all (updates x_)
   void route(int layer, const float* h, int m);  // router logits and top-k into expert_ids_, route_weights_
   void run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,

@@ -7,6 +7,7 @@
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/swiglu.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/moe.h"
 #include "model/config.h"
 
 using namespace tachyon;
@@ -49,6 +50,40 @@ TEST_CASE("gpu add_rmsnorm: x += delta written back, then the CPU reference's no
       const auto c = test::compare(in_place ? dx.download() : dy.download(), ref, 1e-5, 1e-5);
       CHECK_MESSAGE(c.ok, "dim ", dim, in_place ? " in place: " : ": ", c.report);
     }
+  }
+}
+
+TEST_CASE("gpu combine_add_rmsnorm gives the bits of moe_combine then add_rmsnorm, and the CPU's sum and norm") {
+  // Block-norm widths and the fallbacks (dim 130 and 16384: moe_combine into x, then the norm).
+  for (auto [rows, dim, k] : {std::tuple{1, 2048, 8}, std::tuple{9, 6144, 8}, std::tuple{3, 4096, 1}, std::tuple{2, 8192, 4},
+                              std::tuple{2, 130, 4}, std::tuple{1, 16384, 8}}) {
+    CAPTURE(dim);
+    CAPTURE(k);
+    auto x = test::random_floats(rows * dim, 6, 2.0f), slots = test::random_floats(static_cast<size_t>(rows) * k * dim, 7, 1.0f);
+    auto w = test::random_floats(dim, 8, 0.1f, 1.0f);
+    std::vector<float> sum(x.size()), ref(x.size());
+    for (int r = 0; r < rows; ++r)
+      for (int d = 0; d < dim; ++d) {
+        float s = 0.0f;  // slot order from zero, as moe_combine and the CPU step sum them
+        for (int j = 0; j < k; ++j) s += slots[(static_cast<size_t>(r) * k + j) * dim + d];
+        sum[static_cast<size_t>(r) * dim + d] = x[static_cast<size_t>(r) * dim + d] + s;
+      }
+    cpu::rmsnorm(sum.data(), w.data(), rows, dim, 1e-6f, ref.data());
+    auto dslots = DeviceBuffer<float>::from(slots), dw = DeviceBuffer<float>::from(w);
+    auto dx = DeviceBuffer<float>::from(x), dx2 = DeviceBuffer<float>::from(x);
+    DeviceBuffer<float> dy(x.size()), dy2(x.size()), dpartial(x.size());
+    test::poison(dy.get(), dy.size());
+    cuda::combine_add_rmsnorm(dslots.get(), k, dx.get(), dw.get(), rows, dim, 1e-6f, dy.get(), nullptr);
+    cuda::moe_combine(dslots.get(), rows, k, dim, dpartial.get(), nullptr, /*accumulate=*/false);
+    cuda::add_rmsnorm(dpartial.get(), dx2.get(), dw.get(), rows, dim, 1e-6f, dy2.get(), nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    const auto gx = dx.download(), gy = dy.download();
+    CHECK(gx == dx2.download());
+    CHECK(gy == dy2.download());
+    const auto cx = test::compare(gx, sum, 0, 0);  // the same FP32 adds in the same order: exact
+    CHECK_MESSAGE(cx.ok, "x after the add: ", cx.report);
+    const auto c = test::compare(gy, ref, 1e-5, 1e-5);
+    CHECK_MESSAGE(c.ok, c.report);
   }
 }
 
