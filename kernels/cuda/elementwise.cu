@@ -29,7 +29,8 @@ constexpr int kMaxCombineSlots = 8;
 constexpr size_t kCombineMaxSmem = 48 * 1024;
 
 template <Delta kDelta>
-__global__ void __launch_bounds__(kRowMaxThreads) rmsnorm_block_kernel(const float* delta, int k, float* x, const float* w, int dim, float eps, float* y) {
+__global__ void __launch_bounds__(kRowMaxThreads)
+    rmsnorm_block_kernel(const float* delta, int k, float* x, const float* w, int dim, float eps, float* y) {
   const int threads = row_block_threads(dim), d4 = dim / 4;  // the row's layout (row_ops.cuh)
   float4 g[kRowVec];
   load_row_weight(w, dim, threads, g);
@@ -242,8 +243,7 @@ void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, in
   const int threads = std::max(row_block_threads(dim), std::min(kRowMaxThreads, (dim / 4 + 31) / 32 * 32));
   const size_t smem = dim / 4 * sizeof(float4);
   if (k <= kMaxCombineSlots && smem <= kCombineMaxSmem && norm_by_block(dim, slots, x, w, y)) {
-    launch(rmsnorm_block_kernel<Delta::Slots>, {dim3(rows), dim3(threads), smem}, stream, slots, k, x,
-           w, dim, eps, y);
+    launch(rmsnorm_block_kernel<Delta::Slots>, {dim3(rows), dim3(threads), smem}, stream, slots, k, x, w, dim, eps, y);
     CUDA_CHECK_LAUNCH();
     return;
   }

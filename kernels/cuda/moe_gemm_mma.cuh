@@ -288,9 +288,10 @@ struct MmaCta {
   static constexpr int kNP = NTMAX * 8;  // tokens per pass
   static constexpr int kTR = tile_rows<P>();
   // MXFP4 block columns at one or two tokens an expert: down projections only. In the same calls (one
-  // H200, docs/benchmarks.md session 10) they made every down projection faster (kernel bench 1.05-1.08x
-  // at 1-2 tokens an expert; Qwen3-30B-A3B step increments 1.02-1.06x) but gate_up's mixed: 1.06-1.08x on
-  // Qwen3-235B-A22B and gpt-oss-120b, 0.97x on MiMo-V2.5-Pro, and 0.85x in Qwen3-30B-A3B's 8 x 1 step.
+  // H200, docs/benchmarks.md session 10) they made every down projection faster (kernel bench 1.05-1.09x
+  // at 1-2 tokens an expert; Qwen3-30B-A3B step increments 1.02-1.06x) but gate_up's mixed: 1.06-1.07x on
+  // Qwen3-235B-A22B and gpt-oss-120b, 0.97x on MiMo-V2.5-Pro, and 0.85x for its increment in
+  // Qwen3-30B-A3B's 8 x 1 step (the step 0.94x).
   static constexpr bool kBlockColumns = F == WeightFormat::MXFP4 && P == Proj::Down;
 
   const MoeGemmParams& p;
@@ -515,15 +516,11 @@ struct MmaCta {
       const int n = tig & 1;
       if (n >= ntok) return;
       float* out = p.out + static_cast<size_t>(s_pair[n]) * rows;
-      if constexpr (P == Proj::GateUp) {
-        const int row = rt * 16 + gid + 8 * (tig >> 1);
-        if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[0], v[1], 1.0f);
-      } else {
+      static_assert(P == Proj::Down, "block columns: down projections only (kBlockColumns)");
 #pragma unroll
-        for (int mt = 0; mt < kMT; ++mt) {
-          const int row = rt * 32 + mt * 16 + gid + 8 * (tig >> 1);
-          if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[mt], 0.0f, s_wt[n]);
-        }
+      for (int mt = 0; mt < kMT; ++mt) {
+        const int row = rt * 32 + mt * 16 + gid + 8 * (tig >> 1);
+        if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[mt], 0.0f, s_wt[n]);
       }
     } else {
       // Accumulator i of n-tile nt: row gid + 8 (i / 2), token nt * 8 + 2 tig + i % 2.

@@ -459,8 +459,8 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
     check_experts(f, kStandard, 64, 0, 64, 256, 64, many, 8, ++seed, false);
   // gpt-oss hidden width (90 MXFP4 blocks), 64 tokens in one expert: several passes of the staged tokens.
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 2880, 64, {64, 3, 0, 13}, 4, ++seed, true);
-  // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply (3 or more tokens an
-  // expert) and block columns' factor (1 or 2 tokens).
+  // Scale bytes above 128 (weights x64 in two experts): the decoder's second multiply (gate_up, and down at
+  // 3 or more tokens an expert) and down's block-column factor (1 or 2 tokens).
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 96, {5, 8, 2, 1}, 4, ++seed, true, 2);
   // Scale bytes above 192 (weights x 2^80): block columns' slow factor path (1 or 2 tokens an expert) and
   // the decoder's second multiply. gpt-oss's clamped SwiGLU keeps gate_up's outputs finite; down's are ~2^80.
