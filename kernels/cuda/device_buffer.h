@@ -43,7 +43,12 @@ class DeviceBuffer {
   // Synchronous copies (for set-up and tests; the step uses cudaMemcpyAsync on its stream).
   void upload(const T* host, size_t count) {
     CUDA_REQUIRE(count <= count_, "upload larger than the buffer");
-    if (count) CUDA_CHECK(cudaMemcpy(ptr_, host, count * sizeof(T), cudaMemcpyHostToDevice));
+    if (!count) return;
+    CUDA_CHECK(cudaMemcpy(ptr_, host, count * sizeof(T), cudaMemcpyHostToDevice));
+    // From pageable memory cudaMemcpy returns once the data are staged, before the DMA into the buffer
+    // ends, and kernels on non-blocking streams (the step's, the tests') are not ordered after it: wait
+    // for the copy itself. (tests/mpi's peer all-reduce test read stale rows of 1 MB buffers without this.)
+    CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
   }
   void upload(const std::vector<T>& host) { upload(host.data(), host.size()); }
   std::vector<T> download(size_t count) const {

@@ -144,6 +144,46 @@ TEST_CASE("gpu linear: every cluster split, several tiles per warp and both FMA 
   }
 }
 
+TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and signs included") {
+  // Row r holds code r in column 0 and zeros elsewhere; 448 (0x7E) and -448 (0xFE) fall in the two
+  // 128-row scale blocks, so both block scales are exactly 1 and the codes are stored as given. x is a
+  // multiple of e0, so y[r] is code r's value times that multiple, exactly, on either path (the
+  // multiples are BF16-exact for the tensor-core path's rounding of x). The tensor-core path computes
+  // with the weights times 2^-120 and x times 2^64; products down to 2^-70 (the smallest here:
+  // 2^-9 * 2^-60) stay FP32 normals there, so they keep every bit.
+  const int rows = 256, cols = 128;
+  std::vector<float> values(static_cast<size_t>(rows) * cols, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    const auto code = static_cast<uint8_t>(r);
+    if ((code & 0x7f) != kFp8E4M3NaN) values[static_cast<size_t>(r) * cols] = e4m3_to_float(code);
+  }
+  const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::FP8);
+  for (int r = 0; r < rows; ++r)
+    REQUIRE(host.matrix().data[static_cast<size_t>(r) * host.matrix().data_row_stride] ==
+            ((r & 0x7f) == kFp8E4M3NaN ? 0 : r));
+  const cuda::DeviceWeight dev(host);
+  const std::vector<float> multiples = {1.0f, -3.0f, 0x1p-20f, 0x1p40f, -0.375f, 6.0f, 0x1p-60f, 1.5f, -2.0f};
+  for (int m : {1, 2, 9}) {
+    std::vector<float> x(static_cast<size_t>(m) * cols, 0.0f);
+    for (int i = 0; i < m; ++i) x[static_cast<size_t>(i) * cols] = multiples[i];
+    auto dx = DeviceBuffer<float>::from(x);
+    DeviceBuffer<float> dy(static_cast<size_t>(m) * rows);
+    test::poison(dy.get(), dy.size());
+    cuda::linear(dx.get(), m, dev.matrix(), dy.get(), cuda::LinearEpilogue{}, {}, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    const auto y = dy.download();
+    int bad = 0;
+    for (int i = 0; i < m; ++i)
+      for (int r = 0; r < rows; ++r) {
+        const float want = values[static_cast<size_t>(r) * cols] * multiples[i];
+        const float got = y[static_cast<size_t>(i) * rows + r];
+        if (got != want && bad++ < 5)
+          CHECK_MESSAGE(got == want, "m=", m, " token ", i, " code ", r, " got ", got, " want ", want);
+      }
+    CHECK_MESSAGE(bad == 0, "m=", m, ": ", bad, " outputs differ from code value x multiple");
+  }
+}
+
 TEST_CASE("gpu linear: FP8 slices starting inside a 128x128 scale block (scale_row0 / scale_col0)") {
   // A full FP8 matrix [420, 560] and views of it that start at (r0, c0); the CPU view has the same fields.
   const int full_rows = 420, full_cols = 560;

@@ -1,0 +1,105 @@
+// The fused peer all-reduce + residual add + RMSNorm (kernels/cuda/peer_reduce.h) on real GPUs, one rank a
+// GPU: it gives exactly the bits of summing the ranks' partial rows in rank order and then add_rmsnorm,
+// for one row a CTA and for several (more rows than the kernel's CTAs), call after call. Runs where every
+// rank has a GPU of its own and the ranks could map each other's buffers; elsewhere (CI) it says why and
+// checks nothing. (Its first runs failed now and then at 33-40 rows: DeviceBuffer's upload returned before
+// its DMA ended, and the kernel, on a non-blocking stream, read stale inputs; device_buffer.h now waits.)
+#if TACHYON_HAVE_CUDA
+
+#include <doctest/doctest.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "comm/cuda/nccl_collectives.h"
+#include "comm/cuda/peer_buffers.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/peer_reduce.h"
+#include "../gpu/gpu_test_util.h"
+
+using namespace tachyon;
+using cuda::DeviceBuffer;
+
+namespace {
+
+bool every_rank_has_a_gpu(int world) {
+  int gpus = 0;
+  if (cudaGetDeviceCount(&gpus) != cudaSuccess) gpus = 0;
+  cudaGetLastError();
+  int mine = world >= 2 && gpus >= world ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all == 1;
+}
+
+size_t bit_differences(const std::vector<float>& a, const std::vector<float>& b) {
+  size_t n = 0;
+  for (size_t i = 0; i < a.size(); ++i) n += std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order sum then add_rmsnorm") {
+  int world = 1, rank = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (!every_rank_has_a_gpu(world)) {
+    MESSAGE("skipped: needs 2 or more ranks and a GPU for each");
+    return;
+  }
+  CUDA_CHECK(cudaSetDevice(rank));
+  comm::NcclComm nccl(MPI_COMM_WORLD, rank);
+  cuda::Stream stream;
+  const int max_rows = 40, dim = 6144;
+  const float eps = 1e-6f;
+  comm::PeerBuffers peers(nccl, max_rows, dim, stream.get());
+  if (!peers.available()) {
+    MESSAGE("skipped: the ranks could not map each other's buffers (no peer access)");
+    return;
+  }
+  const cuda::PeerReduce& view = peers.view();
+
+  const auto w = test::random_floats(dim, 7, 0.2f, 1.0f);
+  auto dw = DeviceBuffer<float>::from(w);
+  uint64_t call = 0;
+  // Row counts up to and past the kernel's CTAs (PeerReduce::kBlocks), repeated and interleaved, so that
+  // both parities of each CTA's buffers are written and reused, by CTAs of one row and of two.
+  static_assert(cuda::PeerReduce::kBlocks < 40, "some calls must give a CTA two rows");
+  for (int rows : {1, 1, 3, 8, 9, 40, 8, 1, 40, 2, 9, 33, 40, 40, 1}) {
+    ++call;
+    const size_t n = static_cast<size_t>(rows) * dim;
+    // Every rank's partial (each rank makes all of them, to build the reference), and a shared x.
+    std::vector<std::vector<float>> partials;
+    for (int k = 0; k < world; ++k) partials.push_back(test::random_floats(n, 1000 * call + k));
+    const auto x0 = test::random_floats(n, 1000 * call + 999);
+    std::vector<float> delta(n);
+    for (size_t i = 0; i < n; ++i) {
+      float d = partials[0][i];
+      for (int k = 1; k < world; ++k) d += partials[k][i];
+      delta[i] = d;
+    }
+
+    auto dpartial = DeviceBuffer<float>::from(partials[rank]);
+    auto dx = DeviceBuffer<float>::from(x0);
+    DeviceBuffer<float> dy(n);
+    test::poison(dy.get(), n);
+    cuda::peer_all_reduce_add_rmsnorm(view, dpartial.get(), dx.get(), dw.get(), rows, dim, eps, dy.get(), stream.get());
+    stream.sync();
+
+    auto ddelta = DeviceBuffer<float>::from(delta);
+    auto rx = DeviceBuffer<float>::from(x0);
+    DeviceBuffer<float> ry(n);
+    cuda::add_rmsnorm(ddelta.get(), rx.get(), dw.get(), rows, dim, eps, ry.get(), stream.get());
+    stream.sync();
+
+    INFO("rank ", rank, " of ", world, ", call ", call, ", rows ", rows);
+    CHECK(bit_differences(dx.download(), rx.download()) == 0);
+    CHECK(bit_differences(dy.download(), ry.download()) == 0);
+  }
+}
+
+#endif  // TACHYON_HAVE_CUDA
