@@ -180,8 +180,10 @@ constexpr int kGranule = kChunkK<F, kMma> > 128 ? kChunkK<F, kMma> : 128;
 
 // FP: pieces per lane on the FMA path: 4 (16-row warp tiles) or 1 (4-row tiles, for matrices of few rows
 // such as a router, where 128-row CTAs would leave most SMs idle); unused on the tensor-core path.
-template <WeightFormat F, bool kMma, int NTOK, int MT, int D, int FP>
-__global__ void __launch_bounds__(kThreads, (kMma && NTOK * MT > 8) ? 1 : 2) linear_kernel(const Args a) {
+// kWide (FMA path): three CTAs an SM instead of two (80 registers; the caller halves the ring), for
+// launches of more CTAs than two an SM hold (KernelChoice::fn_wide).
+template <WeightFormat F, bool kMma, int NTOK, int MT, int D, int FP, bool kWide = false>
+__global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) ? 1 : 2) linear_kernel(const Args a) {
   constexpr int E = kElems<F>;
   constexpr int CK = kChunkK<F, kMma>;                 // k per chunk and row
   constexpr int P = kMma ? 2 * MT : FP;                // 16-byte pieces per lane and chunk
@@ -506,6 +508,12 @@ struct KernelChoice {
   int depth = 4;
   int blocks_per_sm = 2;  // from the launch bounds
   int granule = 128;      // K-slice granularity
+  // FMA path, BF16/FP8, one or two tokens a CTA: the same kernel at three CTAs an SM with half the ring,
+  // taken (with the plan chosen for fn) when a launch has more CTAs than two an SM hold. Its arithmetic is
+  // fn's. Measured on one H200 (docs/benchmarks.md, session 11), same plans: the LM heads' launches of 600-
+  // 1200 CTAs 1.10-1.25x faster (MiMo-V2.5-Pro BF16 77% -> 85%, FP8 49% -> 65% of copy bandwidth), while
+  // launches of one wave or less ran up to 1.3x slower with the shallower ring.
+  const void* fn_wide = nullptr;
 };
 
 // Chunks in flight per lane: as many as the registers allow under two CTAs per SM (the loaded HBM
@@ -531,9 +539,12 @@ KernelChoice choice() {
   c.depth = D;
   c.blocks_per_sm = (kMma && NTOK * MT > 8) ? 1 : 2;
   c.granule = kGranule<F, kMma>;
+  if constexpr (!kMma && NTOK <= 2 && (F == WeightFormat::BF16 || F == WeightFormat::FP8))
+    c.fn_wide = reinterpret_cast<const void*>(&linear_kernel<F, false, NTOK, MT, 2 * (4 / FP), FP, true>);
   static bool configured = false;  // once per instantiation (attributes are not stream work)
   if (!configured) {
-    CUDA_CHECK(cudaFuncSetAttribute(c.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemLimit));
+    for (const void* fn : {c.fn, c.fn_wide})
+      if (fn) CUDA_CHECK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemLimit));
     configured = true;
   }
   return c;
@@ -775,8 +786,10 @@ void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool
   }
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups)), dim3(kThreads),
                           pc.smem, static_cast<unsigned>(a.splits)};
+  const long ctas = static_cast<long>(row_blocks) * a.splits * groups;
+  const void* fn = c.fn_wide && ctas > 2L * sm_count() ? c.fn_wide : c.fn;
   void* params[] = {&a};
-  launch_untyped(c.fn, shape, stream, params);
+  launch_untyped(fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -184,6 +184,26 @@ TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and si
   }
 }
 
+TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the FMA path's wide kernel) equal the CPU reference") {
+  // One or two tokens over BF16/FP8 take linear.cu's three-CTAs-an-SM variant when the launch has more
+  // CTAs than 2 x SMs: 8 splits of 128-row blocks, with more row blocks than 2 x SMs / 8 (LM-head-like).
+  int dev = 0, sms = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  const int rows = 128 * (2 * sms / 8 + 3) - 5, cols = 1040;  // a ragged last row block
+  REQUIRE((rows + 127) / 128 * 8 > 2 * sms);
+  uint64_t seed = 1500;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
+    const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+    const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+    const cuda::DeviceWeight dev_w(host);
+    for (int m : {1, 2}) {
+      check_linear(host.matrix(), dev_w.matrix(), Case{f, m, m == 1, m == 2, {8, 1}}, seed++, "wide launch");
+      check_linear(host.matrix(), dev_w.matrix(), Case{f, m, false, false, {}}, seed++, "wide launch, auto plan");
+    }
+  }
+}
+
 TEST_CASE("gpu linear: FP8 slices starting inside a 128x128 scale block (scale_row0 / scale_col0)") {
   // A full FP8 matrix [420, 560] and views of it that start at (r0, c0); the CPU view has the same fields.
   const int full_rows = 420, full_cols = 560;
