@@ -508,9 +508,9 @@ struct KernelChoice {
   int depth = 4;
   int blocks_per_sm = 2;  // from the launch bounds
   int granule = 128;      // K-slice granularity
-  // FMA path, BF16/FP8, one or two tokens a CTA: the same kernel at three CTAs an SM with half the ring,
-  // taken (with the plan chosen for fn) when a launch has more CTAs than two an SM hold. Its arithmetic is
-  // fn's. Measured on one H200 (docs/benchmarks.md, session 11), same plans: the LM heads' launches of 600-
+  // The FMA path (BF16/FP8, one or two tokens a CTA) and the tensor-core path at one or two n-tiles (up to
+  // 16 tokens): the same kernel at three CTAs an SM with half the ring, taken (with the plan chosen for fn)
+  // when a launch has more CTAs than two an SM hold. Its arithmetic is fn's. Measured on one H200 (docs/benchmarks.md, session 11), same plans: the LM heads' launches of 600-
   // 1200 CTAs 1.10-1.25x faster (MiMo-V2.5-Pro BF16 77% -> 85%, FP8 49% -> 65% of copy bandwidth), while
   // launches of one wave or less ran up to 1.3x slower with the shallower ring.
   const void* fn_wide = nullptr;
@@ -541,6 +541,8 @@ KernelChoice choice() {
   c.granule = kGranule<F, kMma>;
   if constexpr (!kMma && NTOK <= 2 && (F == WeightFormat::BF16 || F == WeightFormat::FP8))
     c.fn_wide = reinterpret_cast<const void*>(&linear_kernel<F, false, NTOK, MT, 2 * (4 / FP), FP, true>);
+  if constexpr (kMma && NTOK <= 2)
+    c.fn_wide = reinterpret_cast<const void*>(&linear_kernel<F, true, NTOK, MT, D / 4 * 2, FP, true>);  // even (FP8)
   static bool configured = false;  // once per instantiation (attributes are not stream work)
   if (!configured) {
     for (const void* fn : {c.fn, c.fn_wide})

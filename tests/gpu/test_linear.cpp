@@ -184,9 +184,10 @@ TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and si
   }
 }
 
-TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the FMA path's wide kernel) equal the CPU reference") {
-  // One or two tokens over BF16/FP8 take linear.cu's three-CTAs-an-SM variant when the launch has more
-  // CTAs than 2 x SMs: 8 splits of 128-row blocks, with more row blocks than 2 x SMs / 8 (LM-head-like).
+TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the wide kernels) equal the CPU reference") {
+  // Up to 16 tokens over BF16/FP8 (the FMA path at 1-2, the tensor cores at 9 and 16) take linear.cu's
+  // three-CTAs-an-SM variant when the launch has more CTAs than 2 x SMs: 8 splits of row blocks of 128 or
+  // more rows, with more row blocks than 2 x SMs / 8 (LM-head-like).
   int dev = 0, sms = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
   CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
@@ -197,7 +198,7 @@ TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the FMA path's
     const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
     const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
     const cuda::DeviceWeight dev_w(host);
-    for (int m : {1, 2}) {
+    for (int m : {1, 2, 9, 16}) {
       check_linear(host.matrix(), dev_w.matrix(), Case{f, m, m == 1, m == 2, {8, 1}}, seed++, "wide launch");
       check_linear(host.matrix(), dev_w.matrix(), Case{f, m, false, false, {}}, seed++, "wide launch, auto plan");
     }
