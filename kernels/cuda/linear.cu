@@ -180,7 +180,7 @@ constexpr int kGranule = kChunkK<F, kMma> > 128 ? kChunkK<F, kMma> : 128;
 
 // FP: pieces per lane on the FMA path: 4 (16-row warp tiles) or 1 (4-row tiles, for matrices of few rows
 // such as a router, where 128-row CTAs would leave most SMs idle); unused on the tensor-core path.
-// kWide (FMA path): three CTAs an SM instead of two (80 registers; the caller halves the ring), for
+// kWide: three CTAs an SM instead of two (80 registers; the caller gives it a shallower ring), for
 // launches of more CTAs than two an SM hold (KernelChoice::fn_wide).
 template <WeightFormat F, bool kMma, int NTOK, int MT, int D, int FP, bool kWide = false>
 __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) ? 1 : 2) linear_kernel(const Args a) {
@@ -509,10 +509,12 @@ struct KernelChoice {
   int blocks_per_sm = 2;  // from the launch bounds
   int granule = 128;      // K-slice granularity
   // The FMA path (BF16/FP8, one or two tokens a CTA) and the tensor-core path at one or two n-tiles (up to
-  // 16 tokens): the same kernel at three CTAs an SM with half the ring, taken (with the plan chosen for fn)
-  // when a launch has more CTAs than two an SM hold. Its arithmetic is fn's. Measured on one H200 (docs/benchmarks.md, session 11), same plans: the LM heads' launches of 600-
-  // 1200 CTAs 1.10-1.25x faster (MiMo-V2.5-Pro BF16 77% -> 85%, FP8 49% -> 65% of copy bandwidth), while
-  // launches of one wave or less ran up to 1.3x slower with the shallower ring.
+  // 16 tokens): the same kernel at three CTAs an SM with a shallower ring (half; a third at two n-tiles,
+  // where half would leave FP8's ring odd), taken with the plan chosen for fn when a launch has more CTAs
+  // than two an SM hold. Its arithmetic is fn's. Measured on one H200 (docs/benchmarks.md, session 11),
+  // same plans: the LM heads' launches of 600-1200 CTAs 1.04-1.20x faster at one token (MiMo-V2.5-Pro FP8
+  // 54% -> 65% of copy bandwidth) and 1.07-1.24x at nine (BF16 57% -> 71%); launches of one wave or less
+  // ran up to 1.3x slower with the shallower ring, so they keep fn.
   const void* fn_wide = nullptr;
 };
 
