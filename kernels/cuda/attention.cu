@@ -682,6 +682,7 @@ AttentionWorkspace::AttentionWorkspace()
     : records_(static_cast<size_t>(device_sm_count()) * kMaxRecordRows * kRecordFloats),
       arrivals_(static_cast<size_t>(4) * device_sm_count()) {
   CUDA_CHECK(cudaMemset(arrivals_.get(), 0, arrivals_.bytes()));
+  finish_setup_copies();
 }
 
 int AttentionWorkspace::record_blocks() const {

@@ -12,6 +12,13 @@
 
 namespace tachyon::cuda {
 
+// Waits for set-up work issued on the legacy default stream (cudaMemcpy, cudaMemset). Kernels on
+// non-blocking streams (the step's, the drafter's, the tests') are not ordered after that stream, and
+// such a call may return before its work ends: cudaMemcpy from pageable memory once the data are staged,
+// device-to-device copies and cudaMemset at once. (tests/mpi's peer all-reduce test read stale 1 MB
+// inputs before uploads waited.)
+inline void finish_setup_copies() { CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy)); }
+
 template <typename T>
 class DeviceBuffer {
  public:
@@ -45,10 +52,7 @@ class DeviceBuffer {
     CUDA_REQUIRE(count <= count_, "upload larger than the buffer");
     if (!count) return;
     CUDA_CHECK(cudaMemcpy(ptr_, host, count * sizeof(T), cudaMemcpyHostToDevice));
-    // From pageable memory cudaMemcpy returns once the data are staged, before the DMA into the buffer
-    // ends, and kernels on non-blocking streams (the step's, the tests') are not ordered after it: wait
-    // for the copy itself. (tests/mpi's peer all-reduce test read stale rows of 1 MB buffers without this.)
-    CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
+    finish_setup_copies();
   }
   void upload(const std::vector<T>& host) { upload(host.data(), host.size()); }
   std::vector<T> download(size_t count) const {

@@ -50,6 +50,8 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kMaxMmaTokens = 64;
 constexpr int kMaxSplits = 8;  // portable cluster size
 constexpr int kSmemLimit = 200 * 1024;
+// An SM's shared memory for resident CTAs (Hopper: 228 KB), each of which also reserves 1 KB.
+constexpr size_t kSmSmemBytes = 228 * 1024, kCtaSmemReserve = 1024;
 
 // Elements per 16-byte piece.
 template <WeightFormat F>
@@ -508,10 +510,11 @@ struct KernelChoice {
   int depth = 4;
   int blocks_per_sm = 2;  // from the launch bounds
   int granule = 128;      // K-slice granularity
-  // The FMA path (BF16/FP8, one or two tokens a CTA) and the tensor-core path at one or two n-tiles (up to
-  // 16 tokens): the same kernel at three CTAs an SM with a shallower ring (half; a third at two n-tiles,
-  // where half would leave FP8's ring odd), taken with the plan chosen for fn when a launch has more CTAs
-  // than two an SM hold. Its arithmetic is fn's. Measured on one H200 (docs/benchmarks.md, session 11),
+  // The FMA path (BF16/FP8, one or two tokens a CTA, 16-row tiles) and the tensor-core path at one or two
+  // n-tiles (up to 16 tokens): the same kernel at three CTAs an SM with a shallower ring (2 chunks on the
+  // FMA path, for 4 or 3; 4 and 2 on the tensor cores, for 8 and 6: FP8 needs an even ring), taken with
+  // the plan chosen for fn when a launch has more CTAs than two an SM hold and three fit in shared memory
+  // (launch_group). Its arithmetic is fn's. Measured on one H200 (docs/benchmarks.md, session 11),
   // same plans: the LM heads' launches of 600-1200 CTAs 1.04-1.20x faster at one token (MiMo-V2.5-Pro FP8
   // 54% -> 65% of copy bandwidth) and 1.07-1.24x at nine (BF16 57% -> 71%); launches of one wave or less
   // ran up to 1.3x slower with the shallower ring, so they keep fn.
@@ -541,8 +544,9 @@ KernelChoice choice() {
   c.depth = D;
   c.blocks_per_sm = (kMma && NTOK * MT > 8) ? 1 : 2;
   c.granule = kGranule<F, kMma>;
-  if constexpr (!kMma && NTOK <= 2 && (F == WeightFormat::BF16 || F == WeightFormat::FP8))
-    c.fn_wide = reinterpret_cast<const void*>(&linear_kernel<F, false, NTOK, MT, 2 * (4 / FP), FP, true>);
+  // (The narrow 4-row tiles are only taken for launches of a few dozen CTAs: no wide variant.)
+  if constexpr (!kMma && NTOK <= 2 && FP == 4 && (F == WeightFormat::BF16 || F == WeightFormat::FP8))
+    c.fn_wide = reinterpret_cast<const void*>(&linear_kernel<F, false, NTOK, MT, 2, FP, true>);
   if constexpr (kMma && NTOK <= 2)
     c.fn_wide = reinterpret_cast<const void*>(&linear_kernel<F, true, NTOK, MT, D / 4 * 2, FP, true>);  // even (FP8)
   static bool configured = false;  // once per instantiation (attributes are not stream work)
@@ -674,7 +678,8 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const long row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
   const long ctas = row_blocks * splits * groups;
   pc.ctas = ctas;
-  const int occupancy = std::max(1, std::min<int>(c.blocks_per_sm, static_cast<int>((228 * 1024) / (pc.smem + 1024))));
+  const int occupancy =
+      std::max(1, std::min<int>(c.blocks_per_sm, static_cast<int>(kSmSmemBytes / (pc.smem + kCtaSmemReserve))));
   long slots = static_cast<long>(sm_count()) * occupancy;
   if (splits == 8) slots = std::min<long>(slots, 15L * occupancy * 8);
   const long waves = (ctas + slots - 1) / slots;
@@ -791,7 +796,8 @@ void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups)), dim3(kThreads),
                           pc.smem, static_cast<unsigned>(a.splits)};
   const long ctas = static_cast<long>(row_blocks) * a.splits * groups;
-  const void* fn = c.fn_wide && ctas > 2L * sm_count() ? c.fn_wide : c.fn;
+  const bool three_fit = kSmSmemBytes / (pc.smem + kCtaSmemReserve) >= 3;
+  const void* fn = c.fn_wide && three_fit && ctas > 2L * sm_count() ? c.fn_wide : c.fn;
   void* params[] = {&a};
   launch_untyped(fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();

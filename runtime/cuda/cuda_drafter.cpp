@@ -90,6 +90,7 @@ CudaDrafter::CudaDrafter(DrafterConfig config, DeviceDrafterWeights weights, con
 
   // Row 0 of the block source table is the mask embedding, for every draft.
   CUDA_CHECK(cudaMemcpy(table_.get(), w_.mask_embedding.f32(), H * sizeof(float), cudaMemcpyDeviceToDevice));
+  cuda::finish_setup_copies();
 }
 
 CudaDrafter::~CudaDrafter() = default;

@@ -52,6 +52,7 @@ Comparison compare(const std::vector<float>& got, const std::vector<float>& ref,
 void poison(float* device, size_t n) {
   std::vector<float> nans(n, std::numeric_limits<float>::quiet_NaN());
   CUDA_CHECK(cudaMemcpy(device, nans.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+  cuda::finish_setup_copies();
 }
 
 }  // namespace tachyon::test

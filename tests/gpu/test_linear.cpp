@@ -149,8 +149,8 @@ TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and si
   // 128-row scale blocks, so both block scales are exactly 1 and the codes are stored as given. x is a
   // multiple of e0, so y[r] is code r's value times that multiple, exactly, on either path (the
   // multiples are BF16-exact for the tensor-core path's rounding of x). The tensor-core path computes
-  // with the weights times 2^-120 and x times 2^64; products down to 2^-70 (the smallest here:
-  // 2^-9 * 2^-60) stay FP32 normals there, so they keep every bit.
+  // with the weights times 2^-120 (codes 1-7 become BF16 subnormals, 2^-129 to 7 * 2^-129) and x times
+  // 2^64, so the smallest product here, 2^-9 * 2^-60 = 2^-69, is 2^-125 there: still an FP32 normal.
   const int rows = 256, cols = 128;
   std::vector<float> values(static_cast<size_t>(rows) * cols, 0.0f);
   for (int r = 0; r < rows; ++r) {
@@ -185,9 +185,9 @@ TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and si
 }
 
 TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the wide kernels) equal the CPU reference") {
-  // Up to 16 tokens over BF16/FP8 (the FMA path at 1-2, the tensor cores at 9 and 16) take linear.cu's
-  // three-CTAs-an-SM variant when the launch has more CTAs than 2 x SMs: 8 splits of row blocks of 128 or
-  // more rows, with more row blocks than 2 x SMs / 8 (LM-head-like).
+  // Up to 16 tokens over BF16/FP8 take linear.cu's three-CTAs-an-SM variant when the launch has more CTAs
+  // than 2 x SMs: here 8 splits of 128-row blocks (one tile of 16 rows a warp: the FMA path at 1-2 tokens,
+  // the tensor cores at one n-tile for 8 tokens and two for 9 and 16), more row blocks than 2 x SMs / 8.
   int dev = 0, sms = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
   CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
@@ -198,10 +198,8 @@ TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the wide kerne
     const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
     const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
     const cuda::DeviceWeight dev_w(host);
-    for (int m : {1, 2, 9, 16}) {
+    for (int m : {1, 2, 8, 9, 16})
       check_linear(host.matrix(), dev_w.matrix(), Case{f, m, m == 1, m == 2, {8, 1}}, seed++, "wide launch");
-      check_linear(host.matrix(), dev_w.matrix(), Case{f, m, false, false, {}}, seed++, "wide launch, auto plan");
-    }
   }
 }
 
