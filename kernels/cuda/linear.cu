@@ -50,8 +50,9 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kMaxMmaTokens = 64;
 constexpr int kMaxSplits = 8;  // portable cluster size
 constexpr int kSmemLimit = 200 * 1024;
-// An SM's shared memory for resident CTAs (Hopper: 228 KB), each of which also reserves 1 KB.
-constexpr size_t kSmSmemBytes = 228 * 1024, kCtaSmemReserve = 1024;
+// CTAs of `smem` bytes of dynamic shared memory that fit on one SM (Hopper: 228 KB, each CTA also
+// reserving 1 KB).
+constexpr int ctas_per_sm_by_smem(size_t smem) { return static_cast<int>((228 * 1024) / (smem + 1024)); }
 
 // Elements per 16-byte piece.
 template <WeightFormat F>
@@ -678,8 +679,7 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const long row_blocks = (w.rows + rows_per_cta - 1) / rows_per_cta;
   const long ctas = row_blocks * splits * groups;
   pc.ctas = ctas;
-  const int occupancy =
-      std::max(1, std::min<int>(c.blocks_per_sm, static_cast<int>(kSmSmemBytes / (pc.smem + kCtaSmemReserve))));
+  const int occupancy = std::max(1, std::min(c.blocks_per_sm, ctas_per_sm_by_smem(pc.smem)));
   long slots = static_cast<long>(sm_count()) * occupancy;
   if (splits == 8) slots = std::min<long>(slots, 15L * occupancy * 8);
   const long waves = (ctas + slots - 1) / slots;
@@ -796,8 +796,7 @@ void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups)), dim3(kThreads),
                           pc.smem, static_cast<unsigned>(a.splits)};
   const long ctas = static_cast<long>(row_blocks) * a.splits * groups;
-  const bool three_fit = kSmSmemBytes / (pc.smem + kCtaSmemReserve) >= 3;
-  const void* fn = c.fn_wide && three_fit && ctas > 2L * sm_count() ? c.fn_wide : c.fn;
+  const void* fn = c.fn_wide && ctas_per_sm_by_smem(pc.smem) >= 3 && ctas > 2L * sm_count() ? c.fn_wide : c.fn;
   void* params[] = {&a};
   launch_untyped(fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();
