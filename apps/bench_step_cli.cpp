@@ -47,7 +47,7 @@ int run_bench_step(int argc, char** argv) {
   po::options_description opts("options");
   std::string model, tokens, seqs, moe, json_path, timeline_path;
   int context = 0, slice_of = 0, reps = 0, timeline_steps = 0;
-  bool no_graphs = false, no_pdl = false, no_peer = false, profile = false;
+  bool no_graphs = false, no_pdl = false, no_peer = false, no_fused_router = false, profile = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
        fmt::format("model shape: {}", fmt::join(bench_model_names(), ", ")).c_str())
@@ -61,6 +61,9 @@ int run_bench_step(int argc, char** argv) {
       ("no-graphs", po::bool_switch(&no_graphs), "launch kernels directly instead of replaying CUDA graphs")
       ("no-pdl", po::bool_switch(&no_pdl), "launch kernels without programmatic dependent launch (to measure what it gives)")
       ("no-peer-all-reduce", po::bool_switch(&no_peer), "several ranks: NCCL's all-reduce and add_rmsnorm instead of the fused peer all-reduce (to measure what it gives)")
+      ("no-fused-norm-router", po::bool_switch(&no_fused_router),
+       "one rank: add_rmsnorm then the router's linear before the experts, instead of one fused launch (to measure "
+       "what it gives)")
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
@@ -88,6 +91,7 @@ int run_bench_step(int argc, char** argv) {
   o.graphs = !no_graphs;
   o.pdl = !no_pdl;
   o.peer_all_reduce = !no_peer;
+  o.fuse_norm_router = !no_fused_router;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");
   o.timeline_steps = timeline_path.empty() ? 0 : timeline_steps;

@@ -20,7 +20,7 @@ namespace {
 // once into registers (row_ops.cuh's kRowVec float4 per thread), optionally after adding a residual delta
 // (x += delta, written back), then scaled. y may alias x. The delta is one row (kDelta == Row) or the sum
 // of k slot rows, delta [rows, k, dim] (kDelta == Slots: the MoE's weighted expert outputs, summed from
-// zero in slot order as moe_combine does).
+// zero in slot order as moe_combine does; with first_delta, x + first_delta is added before them).
 
 enum class Delta { None, Row, Slots };
 // Slots: k <= 8 (top-k of the supported models) and the row's delta within the default 48 KB of dynamic
@@ -30,7 +30,8 @@ constexpr size_t kCombineMaxSmem = 48 * 1024;
 
 template <Delta kDelta>
 __global__ void __launch_bounds__(kRowMaxThreads)
-    rmsnorm_block_kernel(const float* delta, int k, float* x, const float* w, int dim, float eps, float* y) {
+    rmsnorm_block_kernel(const float* delta, int k, float* x, const float* w, int dim, float eps, float* y,
+                         const float* first_delta) {
   const int threads = row_block_threads(dim), d4 = dim / 4;  // the row's layout (row_ops.cuh)
   float4 g[kRowVec];
   load_row_weight(w, dim, threads, g);
@@ -58,6 +59,12 @@ __global__ void __launch_bounds__(kRowMaxThreads)
   float4 v[kRowVec];
   const float s = load_row(v, d4, threads, [&](int i) {
     float4 r = reinterpret_cast<const float4*>(x + base)[i];
+    if constexpr (kDelta == Delta::Slots) {
+      if (first_delta) {  // combine_add_rmsnorm's delta: x + delta, then the slots
+        const float4 d = reinterpret_cast<const float4*>(first_delta + base)[i];
+        r.x += d.x, r.y += d.y, r.z += d.z, r.w += d.w;
+      }
+    }
     if constexpr (kDelta != Delta::None) {
       float4 a;
       if constexpr (kDelta == Delta::Row) a = reinterpret_cast<const float4*>(delta + base)[i];
@@ -215,7 +222,7 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
   if (rows == 0) return;
   if (norm_by_block(dim, x, w, y, x)) {
     launch(rmsnorm_block_kernel<Delta::None>, {dim3(rows), dim3(row_block_threads(dim))}, stream, nullptr, 0,
-           const_cast<float*>(x), w, dim, eps, y);
+           const_cast<float*>(x), w, dim, eps, y, nullptr);
   } else {
     constexpr int kWarps = 8;
     launch(rmsnorm_kernel, {dim3((rows + kWarps - 1) / kWarps), dim3(kWarps * 32)}, stream, x, w, rows, dim, eps, y);
@@ -226,7 +233,8 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
 void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
   if (norm_by_block(dim, delta, x, w, y)) {
-    launch(rmsnorm_block_kernel<Delta::Row>, {dim3(rows), dim3(row_block_threads(dim))}, stream, delta, 1, x, w, dim, eps, y);
+    launch(rmsnorm_block_kernel<Delta::Row>, {dim3(rows), dim3(row_block_threads(dim))}, stream, delta, 1, x, w, dim, eps, y,
+           nullptr);
     CUDA_CHECK_LAUNCH();
     return;
   }
@@ -235,18 +243,20 @@ void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim
 }
 
 void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, int rows, int dim, float eps, float* y,
-                         cudaStream_t stream) {
+                         cudaStream_t stream, const float* delta) {
   if (rows == 0) return;
   // Up to one thread per float4 of the row (at least the row's own layout; at most 1024), so that a decode
   // step's one or two rows spread their k slot loads over many threads; the row's delta goes through shared
   // memory to the row's layout, whose norm then has add_rmsnorm's bits.
   const int threads = std::max(row_block_threads(dim), std::min(kRowMaxThreads, (dim / 4 + 31) / 32 * 32));
   const size_t smem = dim / 4 * sizeof(float4);
-  if (k <= kMaxCombineSlots && smem <= kCombineMaxSmem && norm_by_block(dim, slots, x, w, y)) {
-    launch(rmsnorm_block_kernel<Delta::Slots>, {dim3(rows), dim3(threads), smem}, stream, slots, k, x, w, dim, eps, y);
+  if (k <= kMaxCombineSlots && smem <= kCombineMaxSmem && norm_by_block(dim, slots, x, w, y) &&
+      (!delta || norm_by_block(dim, delta, x, w, y))) {
+    launch(rmsnorm_block_kernel<Delta::Slots>, {dim3(rows), dim3(threads), smem}, stream, slots, k, x, w, dim, eps, y, delta);
     CUDA_CHECK_LAUNCH();
     return;
   }
+  if (delta) add(delta, x, static_cast<size_t>(rows) * dim, 1.0f, stream);
   // moe_combine adds its slot sum to x (s + x, the same bits as x + s), then the norm.
   moe_combine(slots, rows, k, dim, x, stream, /*accumulate=*/true);
   rmsnorm(x, w, rows, dim, eps, y, stream);

@@ -20,9 +20,10 @@ void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim
 
 // The same with the MoE's combine in front: x += the sum of the k slot rows of slots [rows, k, dim] (from
 // zero, in slot order), then the norm. Same results as moe_combine (stored) then add_rmsnorm: one launch
-// fewer where no all-reduce sits between them (one rank).
+// fewer where no all-reduce sits between them (one rank). With `delta` [rows, dim], x + delta comes first:
+// the residual add that add_rmsnorm_router (norm_router.h) leaves to its caller, with add_rmsnorm's bits.
 void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, int rows, int dim, float eps, float* y,
-                         cudaStream_t stream);
+                         cudaStream_t stream, const float* delta = nullptr);
 
 // In place on x [rows, heads, head_dim]; positions [rows] and inv_freq [rotary_dim/2] on the device.
 void rope(float* x, int rows, int heads, int head_dim, int rotary_dim, const int32_t* positions, const float* inv_freq,

@@ -157,7 +157,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   const int max_tokens = *std::max_element(o.tokens_per_seq.begin(), o.tokens_per_seq.end());
   TACHYON_REQUIRE(max_tokens <= kMaxBlock, "--tokens: at most {} per sequence (the attention kernel's block)", kMaxBlock);
   const int chunk = kMaxBlock;
-  const CudaStepLimits limits{max_seqs, o.context + max_tokens, max_seqs * chunk, max_seqs * max_tokens, o.graphs};
+  const CudaStepLimits limits{max_seqs, o.context + max_tokens, max_seqs * chunk, max_seqs * max_tokens, o.graphs,
+                              o.fuse_norm_router};
   const auto t0 = Clock::now();
   CudaTargetStep step(c, plan, random_device_weights(specs, o.seed + 1000u * world.rank), nccl, limits);
   const double made_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -181,6 +182,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       plan.attention[0].kv_heads.size(), step.weight_bytes() / 1e9, step.kv_cache_bytes() / 1e9, made_s, max_seqs,
       o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps,
       trace ? "; CUPTI kernel tracing on for the whole run (--timeline)" : ""));
+  if (!o.fuse_norm_router)
+    result.notes.push_back("--no-fused-norm-router: add_rmsnorm, then the router's linear (two launches a MoE layer)");
   if (world.size > 1)
     result.notes.push_back(step.peer_all_reduce() ? "all-reduces of the layers: the fused peer all-reduce (with add_rmsnorm)"
                                                   : "all-reduces of the layers: NCCL (then add_rmsnorm)");

@@ -7,6 +7,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/norm_router.h"
 #include "kernels/cuda/qkv_prepare.h"
 #include "model/error.h"
 #include "runtime/cuda/qkv_prepare_params.h"
@@ -252,14 +253,26 @@ void CudaTargetStep::forward(const Shape& s) {
       copy_taps(l, s);
       continue;
     }
-    reduce_add_norm(w_.layers[l].mlp_norm.f32(), s.tokens);
     // One rank: the MoE's combine, the residual add and the next norm are one launch.
     const bool fuse_combine = c.layers[l].moe && plan_.world == 1 && l + 1 < c.num_layers;
-    if (c.layers[l].moe) moe_block(l, s, fuse_combine ? nullptr : partial_.get());
+    // And, for few tokens, the attention's residual add, the norm and the router are one launch before the
+    // experts; that launch leaves x_ as it was (its CTAs all read it), and the combine adds partial_ first.
+    const float* mlp_norm = w_.layers[l].mlp_norm.f32();
+    const bool fuse_router =
+        fuse_combine && limits_.fuse_norm_router &&
+        cuda::add_rmsnorm_router_fits(s.tokens, H, w_.layers[l].moe.router.matrix(), partial_.get(), x_.get(), mlp_norm,
+                                      h_.get());
+    if (fuse_router)
+      cuda::add_rmsnorm_router(partial_.get(), x_.get(), mlp_norm, s.tokens, H, c.rms_norm_eps,
+                               w_.layers[l].moe.router.matrix(), w_.layers[l].moe.router_bias.f32(), h_.get(),
+                               router_logits_.get(), st);
+    else
+      reduce_add_norm(mlp_norm, s.tokens);
+    if (c.layers[l].moe) moe_block(l, s, fuse_combine ? nullptr : partial_.get(), fuse_router);
     else dense_mlp(l, s, partial_.get());
     if (fuse_combine) {
       cuda::combine_add_rmsnorm(moe_out_.get(), c.top_k, x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H,
-                                c.rms_norm_eps, h_.get(), st);
+                                c.rms_norm_eps, h_.get(), st, fuse_router ? partial_.get() : nullptr);
     } else if (l + 1 < c.num_layers) {
       reduce_add_norm(w_.layers[l + 1].attn_norm.f32(), s.tokens);
     } else {
@@ -350,12 +363,12 @@ void CudaTargetStep::dense_mlp(int l, const Shape& s, float* partial) {
   cuda::linear(act_.get(), M, w.down.matrix(), partial, {}, st);
 }
 
-void CudaTargetStep::route(int l, const float* h, int m) {
+void CudaTargetStep::route(int l, const float* h, int m, bool logits_ready) {
   const ModelConfig& c = config_;
   const MoeWeightsT<cuda::DeviceWeight>& w = w_.layers[l].moe;
   cudaStream_t st = stream_.get();
   // The router in FP32 activations: its top-k is a discrete choice that BF16 rounding can flip.
-  cuda::linear(h, m, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false, true}, st);
+  if (!logits_ready) cuda::linear(h, m, w.router.matrix(), router_logits_.get(), {w.router_bias.f32(), false, true}, st);
   cuda::RouterDeviceParams rp;
   rp.kind = c.router;
   rp.num_experts = c.num_experts;
@@ -385,10 +398,10 @@ void CudaTargetStep::run_experts(int l, const float* x, int m, int k, const int3
   cuda::moe_down(moe_act_.get(), m, k, routing, w.down.experts(), w.down_bias.f32(), bias_scale, weights, out, st);
 }
 
-void CudaTargetStep::moe_block(int l, const Shape& s, float* partial) {
+void CudaTargetStep::moe_block(int l, const Shape& s, float* partial, bool logits_ready) {
   const int M = s.tokens, K = config_.top_k, H = config_.hidden_size;
   cudaStream_t st = stream_.get();
-  route(l, h_.get(), M);
+  route(l, h_.get(), M, logits_ready);
   // tp: every rank holds every expert's slice and the whole down bias: count the bias on rank 0 only.
   // One rank under ep: it owns every expert and adds every bias.
   const float bias_scale = plan_.moe == MoeParallel::Ep || plan_.rank == 0 ? 1.0f : 0.0f;

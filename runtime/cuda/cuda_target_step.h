@@ -33,6 +33,9 @@ struct CudaStepLimits {
   int max_tokens = 2048;     // tokens per step
   int max_logit_rows = 256;  // rows that want logits per step
   bool use_graphs = true;
+  // One rank, MoE layers: the residual add, the norm and the router's linear in one launch
+  // (kernels/cuda/norm_router.h); off: add_rmsnorm, then the router's linear.
+  bool fuse_norm_router = true;
 };
 
 class CudaTargetStep final : public TargetStep {
@@ -73,9 +76,10 @@ class CudaTargetStep final : public TargetStep {
   void dense_mlp(int layer, const Shape& s, float* partial);
   // Tokens replicated on every rank. partial = null leaves the weighted expert outputs in moe_out_ [tokens,
   // top_k, hidden] for combine_add_rmsnorm (one rank: no all-reduce between the combine and the residual).
-  void moe_block(int layer, const Shape& s, float* partial);
+  void moe_block(int layer, const Shape& s, float* partial, bool logits_ready = false);
   void moe_ep_block(int layer, const Shape& s);  // ep over several ranks: token shares, all-to-all (updates x_)
-  void route(int layer, const float* h, int m);  // router logits and top-k into expert_ids_, route_weights_
+  // Router logits (unless logits_ready: add_rmsnorm_router made them) and top-k into expert_ids_, route_weights_.
+  void route(int layer, const float* h, int m, bool logits_ready = false);
   void run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
                    float* out);
   void copy_taps(int layer, const Shape& s);

@@ -1,12 +1,18 @@
-// GPU small ops against their CPU twins.
+// GPU small ops against their CPU twins (and add_rmsnorm_router, norm_router.h, against add_rmsnorm and
+// the CPU's matmul).
 #include <doctest/doctest.h>
+
+#include <cmath>
 
 #include "gpu_test_util.h"
 #include "kernels/cpu/embedding.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/swiglu.h"
+#include "kernels/cuda/device_weight.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/norm_router.h"
 #include "kernels/cuda/moe.h"
 #include "model/config.h"
 
@@ -85,6 +91,96 @@ TEST_CASE("gpu combine_add_rmsnorm gives the bits of moe_combine then add_rmsnor
     const auto c = test::compare(gy, ref, 1e-5, 1e-5);
     CHECK_MESSAGE(c.ok, c.report);
   }
+}
+
+TEST_CASE("gpu add_rmsnorm_router: h has add_rmsnorm's bits, x untouched, logits the CPU router's; the combine adds delta") {
+  // Qwen3-30B-A3B (2048, 128 experts) at 1 and 2 rows, gpt-oss (2880, 128 with a bias), 60 experts (a last
+  // CTA of fewer router rows), many narrow rows (the parity fixtures' width, whose norm add_rmsnorm takes
+  // one warp a row: other bits); BF16 and FP32 router weights.
+  struct Case {
+    int rows, dim, experts;
+    WeightFormat format;
+    bool bias;
+  };
+  const Case cases[] = {{1, 2048, 128, WeightFormat::BF16, false}, {2, 2048, 128, WeightFormat::BF16, false},
+                        {1, 2880, 128, WeightFormat::BF16, true},  {1, 4096, 60, WeightFormat::F32, true},
+                        {8, 512, 384, WeightFormat::F32, false},   {24, 64, 8, WeightFormat::BF16, true}};
+  uint64_t seed = 300;
+  for (const Case& c : cases) {
+    CAPTURE(c.rows);
+    CAPTURE(c.dim);
+    CAPTURE(c.experts);
+    const size_t n = static_cast<size_t>(c.rows) * c.dim;
+    const auto x = test::random_floats(n, ++seed, 2.0f), delta = test::random_floats(n, ++seed, 1.0f);
+    const auto w = test::random_floats(c.dim, ++seed, 0.1f, 1.0f);
+    const auto router_values = test::random_floats(static_cast<size_t>(c.experts) * c.dim, ++seed, 0.05f);
+    const HostWeight router = make_host_weight(router_values.data(), {c.experts, c.dim}, c.format);
+    const cuda::DeviceWeight drouter(router);
+    const auto bias = c.bias ? test::random_floats(c.experts, ++seed, 0.5f) : std::vector<float>{};
+    auto dx = DeviceBuffer<float>::from(x), dd = DeviceBuffer<float>::from(delta), dw = DeviceBuffer<float>::from(w);
+    auto dbias = DeviceBuffer<float>::from(c.bias ? bias : std::vector<float>(1));
+    DeviceBuffer<float> dh(n), dlogits(static_cast<size_t>(c.rows) * c.experts);
+    test::poison(dh.get(), dh.size());
+    test::poison(dlogits.get(), dlogits.size());
+    REQUIRE(cuda::add_rmsnorm_router_fits(c.rows, c.dim, drouter.matrix(), dd.get(), dx.get(), dw.get(), dh.get()));
+    cuda::add_rmsnorm_router(dd.get(), dx.get(), dw.get(), c.rows, c.dim, 1e-6f, drouter.matrix(),
+                             c.bias ? dbias.get() : nullptr, dh.get(), dlogits.get(), nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CHECK(dx.download() == x);  // the residual add is left to the caller
+    // add_rmsnorm's h: bit for bit where add_rmsnorm norms a row by a block (dim >= 512), else the CPU's norm.
+    auto dx2 = DeviceBuffer<float>::from(x);
+    DeviceBuffer<float> dh2(n);
+    cuda::add_rmsnorm(dd.get(), dx2.get(), dw.get(), c.rows, c.dim, 1e-6f, dh2.get(), nullptr);
+    const auto h = dh.download();
+    if (c.dim >= 512) {
+      CHECK(h == dh2.download());
+    } else {
+      std::vector<float> sum(n), ref(n);
+      for (size_t i = 0; i < n; ++i) sum[i] = x[i] + delta[i];
+      cpu::rmsnorm(sum.data(), w.data(), c.rows, c.dim, 1e-6f, ref.data());
+      const auto ch = test::compare(h, ref, 1e-5, 1e-5);
+      CHECK_MESSAGE(ch.ok, "h: ", ch.report);
+    }
+    // The router on that h: the CPU's matmul (+ bias). Both sum in FP32, in other orders: a few ulps of
+    // sum_k |h_k w_k| (test_linear.cpp's FMA-path tolerance).
+    std::vector<float> ref(static_cast<size_t>(c.rows) * c.experts);
+    cpu::matmul(h.data(), c.rows, router.matrix(), ref.data());
+    const auto got = dlogits.download();
+    std::vector<float> wrow(c.dim);
+    size_t bad = 0;
+    for (int e = 0; e < c.experts; ++e) {
+      router.matrix().dequantize_row(e, wrow.data());
+      for (int t = 0; t < c.rows; ++t) {
+        double scale = 0;
+        for (int d = 0; d < c.dim; ++d) scale += std::fabs(double(h[static_cast<size_t>(t) * c.dim + d]) * wrow[d]);
+        const size_t i = static_cast<size_t>(t) * c.experts + e;
+        const double want = double(ref[i]) + (c.bias ? bias[e] : 0.0f);
+        bad += !(std::fabs(got[i] - want) <= 1e-5 * scale + 1e-6);
+      }
+    }
+    CHECK_MESSAGE(bad == 0, bad, " logits outside tolerance");
+    // combine_add_rmsnorm with delta: add_rmsnorm's x + delta, then the slots, the same bits as
+    // add_rmsnorm (x written back) followed by combine_add_rmsnorm without delta.
+    const int k = 8;
+    auto dslots = DeviceBuffer<float>::from(test::random_floats(n * k, ++seed, 0.5f));
+    DeviceBuffer<float> dy(n), dy2(n);
+    cuda::combine_add_rmsnorm(dslots.get(), k, dx.get(), dw.get(), c.rows, c.dim, 1e-6f, dy.get(), nullptr, dd.get());
+    cuda::combine_add_rmsnorm(dslots.get(), k, dx2.get(), dw.get(), c.rows, c.dim, 1e-6f, dy2.get(), nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CHECK(dx.download() == dx2.download());
+    CHECK(dy.download() == dy2.download());
+  }
+  // What it does not take: more than kNormRouterMaxElements, FP8 routers, a router of another width.
+  const auto v = test::random_floats(128 * 2048, 1);
+  const cuda::DeviceWeight bf16(make_host_weight(v.data(), {128, 2048}, WeightFormat::BF16));
+  const cuda::DeviceWeight fp8(make_host_weight(v.data(), {128, 2048}, WeightFormat::FP8));
+  DeviceBuffer<float> buf(3 * 2048);
+  float* p = buf.get();
+  static_assert(cuda::kNormRouterMaxElements == 2 * 2048);
+  CHECK(cuda::add_rmsnorm_router_fits(2, 2048, bf16.matrix(), p, p, p, p));
+  CHECK_FALSE(cuda::add_rmsnorm_router_fits(3, 2048, bf16.matrix(), p, p, p, p));
+  CHECK_FALSE(cuda::add_rmsnorm_router_fits(1, 2048, fp8.matrix(), p, p, p, p));
+  CHECK_FALSE(cuda::add_rmsnorm_router_fits(1, 1024, bf16.matrix(), p, p, p, p));  // router cols != dim
 }
 
 TEST_CASE("gpu rope equals the CPU reference (full, partial, YaRN factor)") {
