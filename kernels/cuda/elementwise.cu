@@ -37,41 +37,43 @@ __global__ void __launch_bounds__(kRowMaxThreads)
   load_row_weight(w, dim, threads, g);
   pdl_enter();  // launch.cuh: before any access to activations
   __shared__ float scratch[32];
-  extern __shared__ float4 slot_sum[];  // Slots: the row's delta [d4]
+  extern __shared__ float4 new_x[];  // Slots: the row's new x [d4]
   const size_t base = static_cast<size_t>(blockIdx.x) * dim;
   if constexpr (kDelta == Delta::Slots) {
-    // Every thread of the (wider) block sums float4s of the k slots, all its loads issued before the first
-    // add (one trip through the memory system), in slot order from zero as moe_combine does.
+    // Every thread of the (wider) block makes float4s of the new row: x (+ first_delta) + the sum of the k
+    // slots (in slot order from zero, as moe_combine sums them), all its loads issued before the first add
+    // (one trip through the memory system); the row's layout then reads them from shared memory.
     const float4* slots = reinterpret_cast<const float4*>(delta + static_cast<size_t>(blockIdx.x) * k * dim);
     for (int i = threadIdx.x; i < d4; i += blockDim.x) {
       float4 v[kMaxCombineSlots];
 #pragma unroll
       for (int q = 0; q < kMaxCombineSlots; ++q)
         v[q] = q < k ? slots[static_cast<size_t>(q) * d4 + i] : make_float4(0.f, 0.f, 0.f, 0.f);
+      float4 r = reinterpret_cast<const float4*>(x + base)[i];
+      const float4 d = first_delta ? reinterpret_cast<const float4*>(first_delta + base)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
       float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
       for (int q = 0; q < kMaxCombineSlots; ++q)
         if (q < k) a.x += v[q].x, a.y += v[q].y, a.z += v[q].z, a.w += v[q].w;
-      slot_sum[i] = a;
+      if (first_delta) r.x += d.x, r.y += d.y, r.z += d.z, r.w += d.w;  // combine_add_rmsnorm's delta first
+      r.x += a.x, r.y += a.y, r.z += a.z, r.w += a.w;
+      new_x[i] = r;
     }
     __syncthreads();
   }
   float4 v[kRowVec];
   const float s = load_row(v, d4, threads, [&](int i) {
-    float4 r = reinterpret_cast<const float4*>(x + base)[i];
+    float4 r;
     if constexpr (kDelta == Delta::Slots) {
-      if (first_delta) {  // combine_add_rmsnorm's delta: x + delta, then the slots
-        const float4 d = reinterpret_cast<const float4*>(first_delta + base)[i];
-        r.x += d.x, r.y += d.y, r.z += d.z, r.w += d.w;
+      r = new_x[i];
+    } else {
+      r = reinterpret_cast<const float4*>(x + base)[i];
+      if constexpr (kDelta == Delta::Row) {
+        const float4 a = reinterpret_cast<const float4*>(delta + base)[i];
+        r.x += a.x, r.y += a.y, r.z += a.z, r.w += a.w;
       }
     }
-    if constexpr (kDelta != Delta::None) {
-      float4 a;
-      if constexpr (kDelta == Delta::Row) a = reinterpret_cast<const float4*>(delta + base)[i];
-      else a = slot_sum[i];
-      r.x += a.x, r.y += a.y, r.z += a.z, r.w += a.w;
-      reinterpret_cast<float4*>(x + base)[i] = r;
-    }
+    if constexpr (kDelta != Delta::None) reinterpret_cast<float4*>(x + base)[i] = r;
     return r;
   });
   store_normed_row(v, s, dim, threads, eps, g, y + base, scratch);
