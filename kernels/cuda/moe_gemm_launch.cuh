@@ -31,9 +31,9 @@ inline DeviceLimits device_limits() {
   return l;
 }
 
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols>
 void launch_mma(const MoeGemmParams& p, size_t smem, cudaStream_t stream) {
-  auto* kernel = moe_mma_kernel<F, P, W, D, NTMAX, kPerSlot>;
+  auto* kernel = moe_mma_kernel<F, P, W, D, NTMAX, kPerSlot, kBlockCols>;
   static bool configured = false;  // raise the dynamic shared-memory limit once per instantiation
   if (!configured) {
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, device_limits().smem_optin));
@@ -56,15 +56,16 @@ inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles, int rout
   return 0;
 }
 
-template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot>
+// kBlockCols: MXFP4 passes of one or two tokens take block columns (moe_gemm_mma.cuh's MmaCta).
+template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot, bool kBlockCols = P == Proj::Down>
 bool launch_mma_tokens(const MoeGemmParams& p, cudaStream_t stream) {
   const int ntmax = pick_ntmax(p, W, kMaxTiles, routing_pairs(p));
   const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts, routing_pairs(p));
   if constexpr (kMaxTiles >= 4)
-    if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot>(p, smem, stream), true;
+    if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot, kBlockCols>(p, smem, stream), true;
   if constexpr (kMaxTiles >= 2)
-    if (ntmax == 2) return launch_mma<F, P, W, D, 2, kPerSlot>(p, smem, stream), true;
-  if (ntmax == 1) return launch_mma<F, P, W, D, 1, kPerSlot>(p, smem, stream), true;
+    if (ntmax == 2) return launch_mma<F, P, W, D, 2, kPerSlot, kBlockCols>(p, smem, stream), true;
+  if (ntmax == 1) return launch_mma<F, P, W, D, 1, kPerSlot, kBlockCols>(p, smem, stream), true;
   return false;
 }
 
@@ -130,6 +131,22 @@ inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
   return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs) > 0;
 }
 
+// MXFP4 gate_up of a step of one or two tokens: no expert gets more than two (a token's top-k experts are
+// distinct), so every pass takes block columns, in a kernel of their own (one n-tile a pass). One H200,
+// session 12, against the usual kernel in the same call: the step 1.01x (Qwen3-30B-A3B) and 1.03x (MiMo
+// slice) at 1 x 1, 1.01x and 1.05x at 2 x 1. (Compiled into the usual kernel, the same path made every
+// other shape slower: Qwen3-30B-A3B's 8 x 1 0.94x.)
+inline bool gate_up_block_columns(const MoeGemmParams& p) {
+  return p.w0.first.format == WeightFormat::MXFP4 && p.in_row_div > 0 && p.n_pairs <= 2 * p.in_row_div;
+}
+
+template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>
+bool launch_mxfp4(const MoeGemmParams& p, cudaStream_t stream) {
+  if constexpr (P == Proj::GateUp && W == 8)  // at most 2 x top-k pairs: never mxfp4_config's 16 warps
+    if (gate_up_block_columns(p)) return launch_mma_tokens<F, P, W, D, 1, kPerSlot, true>(p, stream);
+  return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot>(p, stream);
+}
+
 template <Proj P>
 void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
   CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
@@ -146,13 +163,13 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
     } else {
       switch (mxfp4_config(p, P == Proj::Down)) {
         case Mxfp4Config::Warps16Depth2:
-          launched = launch_mma_tokens<WeightFormat::MXFP4, P, 16, 2, kMmaMaxTiles, true>(p, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
           break;
         case Mxfp4Config::Warps8Depth2:
-          launched = launch_mma_tokens<WeightFormat::MXFP4, P, 8, 2, kMmaMaxTiles, false>(p, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 2, false>(p, stream);
           break;
         case Mxfp4Config::Warps8Depth4:
-          launched = launch_mma_tokens<WeightFormat::MXFP4, P, 8, 4, kMmaMaxTiles, true>(p, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 4, true>(p, stream);
           break;
       }
     }

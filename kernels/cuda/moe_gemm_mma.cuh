@@ -21,7 +21,8 @@
 // and up tiles of the same rows in the same warp and writes SwiGLU(gate + b, up + b); down writes
 // router weight * (acc + bias_scale * bias).
 //
-// MXFP4 down projections at one or two tokens an expert use "block columns": of the 8 columns of an
+// MXFP4 down projections at one or two tokens an expert, and gate_up in steps of one or two tokens (a
+// kernel of its own: moe_gemm_launch.cuh's gate_up_block_columns), use "block columns": of the 8 columns of an
 // n-tile only one token would be used, so each lane's 32-value block gets its own column(s) (lane tig's
 // B fragment holds x only for column 2 tig + token), the decoded weights skip their scale multiply, and
 // each column's product, which now spans one block of one row, is scaled in FP32 after the slot's 8 MMA
@@ -283,16 +284,16 @@ __device__ __forceinline__ int exec_tiles(int ntok) {
 // kPerSlot (MXFP4): decide the big-scale path per ring slot rather than per round of D slots. A round
 // is then D blocks of code, each ending in its slot's reload; deciding per round lets the whole round
 // be scheduled as one block, but its decision needs the scale bytes of the slot loaded last.
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols>
 struct MmaCta {
   static constexpr int kNP = NTMAX * 8;  // tokens per pass
   static constexpr int kTR = tile_rows<P>();
-  // MXFP4 block columns at one or two tokens an expert: down projections only. In the same calls (one
-  // H200, docs/benchmarks.md session 10) they made every down projection faster (kernel bench 1.05-1.09x
-  // at 1-2 tokens an expert; Qwen3-30B-A3B step increments 1.02-1.06x) but gate_up's mixed: 1.06-1.07x on
-  // Qwen3-235B-A22B and gpt-oss-120b, 0.97x on MiMo-V2.5-Pro, and 0.85x for its increment in
-  // Qwen3-30B-A3B's 8 x 1 step (the step 0.94x).
-  static constexpr bool kBlockColumns = F == WeightFormat::MXFP4 && P == Proj::Down;
+  // MXFP4 block columns at one or two tokens an expert (kBlockCols). Down projections always take them:
+  // in the same calls (one H200, docs/benchmarks.md session 10) they made every down projection faster
+  // (kernel bench 1.05-1.09x at 1-2 tokens an expert). gate_up takes them only in a kernel of their own,
+  // for steps of one or two tokens (moe_gemm_launch.cuh): compiled into the one kernel, the block path made
+  // gate_up's usual path slower (its code and registers; Qwen3-30B-A3B's step 0.94x at 8 x 1, session 12).
+  static constexpr bool kBlockColumns = F == WeightFormat::MXFP4 && kBlockCols;
 
   const MoeGemmParams& p;
   uint8_t* xs;
@@ -516,11 +517,15 @@ struct MmaCta {
       const int n = tig & 1;
       if (n >= ntok) return;
       float* out = p.out + static_cast<size_t>(s_pair[n]) * rows;
-      static_assert(P == Proj::Down, "block columns: down projections only (kBlockColumns)");
+      if constexpr (P == Proj::GateUp) {
+        const int row = rt * 16 + gid + 8 * (tig >> 1);  // m-tile 0 gate, 1 up, of the same rows
+        if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[0], v[1], 1.0f);
+      } else {
 #pragma unroll
-      for (int mt = 0; mt < kMT; ++mt) {
-        const int row = rt * 32 + mt * 16 + gid + 8 * (tig >> 1);
-        if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[mt], 0.0f, s_wt[n]);
+        for (int mt = 0; mt < kMT; ++mt) {
+          const int row = rt * 32 + mt * 16 + gid + 8 * (tig >> 1);
+          if (row < rows) out[row] = epilogue_value<P>(p, e, row, v[mt], 0.0f, s_wt[n]);
+        }
       }
     } else {
       // Accumulator i of n-tile nt: row gid + 8 (i / 2), token nt * 8 + 2 tig + i % 2.
@@ -547,14 +552,14 @@ struct MmaCta {
   }
 };
 
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot>
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols>
 __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
   // down reads nothing the launch just before (gate_up) writes until it stages its activations: the
   // routing and weights come from two or more launches back (moe.h), so its tables and first weight
   // loads go before the wait (launch.cuh). gate_up's routing is written by the launch just before.
   constexpr bool kEarly = P == Proj::Down;
   if constexpr (!kEarly) pdl_enter();
-  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot>;
+  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols>;
   constexpr int kNP = Cta::kNP;
   extern __shared__ __align__(16) uint8_t smem[];
   const int L = p.local_experts;

@@ -472,6 +472,24 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 2048, {2, 0, 5, 1}, 2, ++seed, true);
 }
 
+TEST_CASE("gpu moe gate_up at one or two tokens a step (MXFP4 block columns, a kernel of their own) equals the CPU") {
+  // Steps of m <= 2 tokens give every expert at most two: gate_up then runs its block-column kernel in both
+  // 8-warp MXFP4 configurations (moe_gemm_launch.cuh's gate_up_block_columns; such steps never have the
+  // pairs of the 16-warp one), against the CPU as every case above.
+  uint64_t seed = 2500;
+  for (const cpu::SwigluParams& act : {kStandard, kGptOss}) {
+    check_experts(WeightFormat::MXFP4, act, 8, 0, 8, 320, 96, {1, 0, 1, 1, 0, 0, 0, 1}, 4, ++seed, true);       // m = 1
+    check_experts(WeightFormat::MXFP4, act, 8, 0, 8, 320, 96, {2, 1, 1, 0, 2, 0, 1, 1}, 4, ++seed, false);      // m = 2
+    check_experts(WeightFormat::MXFP4, act, 8, 2, 4, 320, 96, {1, 2, 0, 2, 1, 1, 0, 1}, 4, ++seed, true);       // ep range
+  }
+  // The depth-2 configuration (K = 4608), with big scales. The standard SwiGLU, as the ragged-shape test's
+  // case of this width: with gpt-oss's clamped one and weights x 64 the check against unrounded activations
+  // (not the kernel's, which is checked against the CPU fed the same BF16 activations) exceeded its 2% of rms.
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 4608, 64, {1, 0, 1, 0}, 2, ++seed, true, 2);
+  // Scale bytes above 192 (weights x 2^80): the slow factor path; the clamped SwiGLU keeps the outputs finite.
+  check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 320, 96, {2, 1, 1, 0}, 2, ++seed, true, 2, 0x1p80f);
+}
+
 TEST_CASE("gpu moe in-kernel routing at its limits: 512 pairs over 384 experts, ep ranges with invalid ids") {
   // MiMo-V2.5-Pro's 8 x 8 verify step under tp (64 tokens x top-8 over all 384 experts, every pair
   // local) and under ep (48 local experts, some ids -1 as in the exchange's unused slots); small H and I.
