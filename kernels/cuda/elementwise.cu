@@ -24,7 +24,7 @@ namespace {
 
 enum class Delta { None, Row, Slots };
 // Slots: k <= 8 (top-k of the supported models) and the row's delta within the default 48 KB of dynamic
-// shared memory (hidden <= 12288); else moe_combine and rmsnorm, two launches.
+// shared memory (hidden <= 12288); else moe_combine and rmsnorm, two launches (three with a delta: add first).
 constexpr int kMaxCombineSlots = 8;
 constexpr size_t kCombineMaxSmem = 48 * 1024;
 
@@ -248,7 +248,7 @@ void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, in
                          cudaStream_t stream, const float* delta) {
   if (rows == 0) return;
   // Up to one thread per float4 of the row (at least the row's own layout; at most 1024), so that a decode
-  // step's one or two rows spread their k slot loads over many threads; the row's delta goes through shared
+  // step's one or two rows spread their k slot loads over many threads; the new row goes through shared
   // memory to the row's layout, whose norm then has add_rmsnorm's bits.
   const int threads = std::max(row_block_threads(dim), std::min(kRowMaxThreads, (dim / 4 + 31) / 32 * 32));
   const size_t smem = dim / 4 * sizeof(float4);

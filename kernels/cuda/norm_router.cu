@@ -18,8 +18,9 @@ namespace tachyon::cuda {
 
 namespace {
 
-constexpr int kRouterRows = 4;  // Qwen3's 128 experts: 32 CTAs; MiMo's 384: 96
-constexpr int kMaxThreads = 256;  // the row's layout (row_ops.cuh) of kNormRouterMaxElements
+constexpr int kRouterRows = 4;  // Qwen3-30B-A3B's 128 experts: 32 CTAs
+constexpr int kMaxThreads = 256;  // the row's layout (row_ops.cuh) of up to kNormRouterMaxElements floats
+constexpr size_t kMaxSmem = 48 * 1024;  // the default dynamic shared memory (no opt-in attribute)
 
 struct NormRouterArgs {
   const float* delta;
@@ -135,6 +136,8 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 bool add_rmsnorm_router_fits(int rows, int dim, const DeviceMatrix& router, const float* delta, const float* x,
                              const float* w, const float* h) {
   if (rows < 1 || dim < 4 || dim % 4 != 0 || rows * dim > kNormRouterMaxElements) return false;
+  // The launch's own limits (kNormRouterMaxElements keeps within them today).
+  if (row_block_threads(dim) > kMaxThreads || smem_bytes(rows, dim) > kMaxSmem) return false;
   if (router.cols != dim || router.rows < 1) return false;
   if (!aligned16(delta) || !aligned16(x) || !aligned16(w) || !aligned16(h)) return false;
   const size_t piece = router.format == WeightFormat::F32 ? 16 : 8;  // four weights
@@ -149,7 +152,7 @@ void add_rmsnorm_router(const float* delta, const float* x, const float* w, int 
   const NormRouterArgs a{delta, x, w, rows, dim, eps, router, bias, h, logits};
   const dim3 grid(static_cast<unsigned>((router.rows + kRouterRows - 1) / kRouterRows));
   const dim3 block(static_cast<unsigned>(row_block_threads(dim)));
-  const LaunchShape shape{grid, block, smem_bytes(rows, dim)};  // within the default 48 KB (fits)
+  const LaunchShape shape{grid, block, smem_bytes(rows, dim)};  // at most kMaxSmem (fits)
   if (router.format == WeightFormat::F32) launch(add_rmsnorm_router_kernel<WeightFormat::F32>, shape, stream, a);
   else launch(add_rmsnorm_router_kernel<WeightFormat::BF16>, shape, stream, a);
   CUDA_CHECK_LAUNCH();

@@ -257,6 +257,7 @@ void CudaTargetStep::forward(const Shape& s) {
     const bool fuse_combine = c.layers[l].moe && plan_.world == 1 && l + 1 < c.num_layers;
     // And, for few tokens, the attention's residual add, the norm and the router are one launch before the
     // experts; that launch leaves x_ as it was (its CTAs all read it), and the combine adds partial_ first.
+    // Its logits sum in another order than the router's linear (several ranks): near-ties may route apart.
     const float* mlp_norm = w_.layers[l].mlp_norm.f32();
     const bool fuse_router =
         fuse_combine && limits_.fuse_norm_router &&

@@ -114,9 +114,13 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
     const ModelConfig c = parse_model_config(reader.config_json(), f.name);
     const ShardPlan plan = make_shard_plan(c, 0, 1, MoeParallel::Tp);
     const std::vector<int32_t> prompt = prompt_with_clear_routes(c, plan, reader, self);
-    for (bool graphs : {false, true}) {
+    // Graphs off and on; and on with the residual add, norm and router as separate launches (the default fuses
+    // them at the fixtures' small widths: kernels/cuda/norm_router.h).
+    for (const auto [graphs, fuse] : {std::pair{false, true}, std::pair{true, true}, std::pair{true, false}}) {
       CpuTargetStep cpu(c, plan, load_target_weights(reader, c, plan), self, 2, 64);
-      CudaTargetStep gpu(c, plan, load_device_weights(reader, c, plan), nccl, CudaStepLimits{2, 64, 64, 64, graphs});
+      CudaStepLimits limits{2, 64, 64, 64, graphs};
+      limits.fuse_norm_router = fuse;
+      CudaTargetStep gpu(c, plan, load_device_weights(reader, c, plan), nccl, limits);
       StepBatch batch = prefill_batch(prompt);
       double worst = 0;
       int compared = 0;
@@ -140,7 +144,7 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
             }
             const double bound = kLogitAtol + kLogitRtol * row_scale;
             worst = std::max(worst, row_worst);
-            CHECK_MESSAGE(row_worst <= bound, std::string(f.name), " graphs ", graphs, " step ", step, " slot ", s.slot,
+            CHECK_MESSAGE(row_worst <= bound, std::string(f.name), " graphs ", graphs, " fused router ", fuse, " step ", step, " slot ", s.slot,
                           " position ", s.start + i, ": max |diff| ", row_worst, " > ", bound, " (row scale ", row_scale, ")");
             // The arg-max must agree where the CPU's own top-2 margin is wider than twice the bound.
             const int best = cpu::argmax(want, V);
@@ -153,7 +157,7 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
           }
         batch = next_batch(batch, a, V);
       }
-      MESSAGE(std::string(f.name), std::string(graphs ? " with" : " without"), " CUDA graphs: ", compared,
+      MESSAGE(std::string(f.name), std::string(graphs ? " with" : " without"), " CUDA graphs", fuse ? "" : ", router unfused", ": ", compared,
               " rows compared, max |logit diff| vs CPU ", worst, ", ", gpu.graphs(), " graphs");
     }
   }
