@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,9 @@ namespace tachyon::cuda {
 // device-to-device copies and cudaMemset at once. (tests/mpi's peer all-reduce test read stale 1 MB
 // inputs before uploads waited.)
 inline void finish_setup_copies() { CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy)); }
+
+// Whether device memory at p allows 16-byte (float4 / uint4) accesses: the vector paths' precondition.
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 template <typename T>
 class DeviceBuffer {

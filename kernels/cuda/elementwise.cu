@@ -215,8 +215,8 @@ int grid_for(int64_t work, int threads) { return static_cast<int>(std::min<int64
 
 namespace {
 bool norm_by_block(int dim, const void* a, const void* b, const void* c, const void* d) {
-  auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  return dim >= 512 && dim % 4 == 0 && dim <= kRowBlockMaxDim && aligned(a) && aligned(b) && aligned(c) && aligned(d);
+  return dim >= 512 && dim % 4 == 0 && dim <= kRowBlockMaxDim && aligned16(a) && aligned16(b) && aligned16(c) &&
+         aligned16(d);
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "kernels/cuda/block_scan.cuh"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
 
@@ -53,8 +54,6 @@ __global__ void dispatch_rows_kernel(const float4* x, const int32_t* pair_slot, 
   float4* dst = send_x + static_cast<size_t>(pair_slot[i]) * h4;
   for (int c = threadIdx.x; c < h4; c += blockDim.x) dst[c] = src[c];
 }
-
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 

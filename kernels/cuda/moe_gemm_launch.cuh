@@ -69,8 +69,6 @@ bool launch_mma_tokens(const MoeGemmParams& p, cudaStream_t stream) {
   return false;
 }
 
-inline bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
-
 // Whether the tensor-core kernel can take these weights: MXFP4 or BF16 (the same for both matrices),
 // rows and experts starting on 16-byte boundaries, K a whole number of 16-byte blocks, and activation
 // rows that allow float4 loads.

@@ -129,8 +129,6 @@ size_t smem_bytes(int rows, int dim) {
   return (static_cast<size_t>(rows) * dim + rows * warps * (1 + kRouterRows)) * sizeof(float);
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 
 bool add_rmsnorm_router_fits(int rows, int dim, const DeviceMatrix& router, const float* delta, const float* x,

@@ -116,7 +116,7 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
     const std::vector<int32_t> prompt = prompt_with_clear_routes(c, plan, reader, self);
     // Graphs off and on; and on with the residual add, norm and router as separate launches (the default fuses
     // them at the fixtures' small widths: kernels/cuda/norm_router.h).
-    for (const auto [graphs, fuse] : {std::pair{false, true}, std::pair{true, true}, std::pair{true, false}}) {
+    for (const auto& [graphs, fuse] : {std::pair{false, true}, std::pair{true, true}, std::pair{true, false}}) {
       CpuTargetStep cpu(c, plan, load_target_weights(reader, c, plan), self, 2, 64);
       CudaStepLimits limits{2, 64, 64, 64, graphs};
       limits.fuse_norm_router = fuse;
