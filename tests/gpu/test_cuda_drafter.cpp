@@ -246,7 +246,8 @@ TEST_CASE("tachyon generate --device cuda --drafter: greedy output equals plain 
   CHECK(acceptance >= kAcceptanceFloor);
 }
 
-TEST_CASE("tachyon generate --device cuda --drafter on 2 GPUs, both MoE plans, equals plain --device cuda on one") {
+TEST_CASE("tachyon generate --device cuda on 2, 4 and 8 GPUs (those visible), both MoE plans, plain and with the drafter, "
+          "equals plain --device cuda on one") {
   int gpus = 0;
   cudaGetDeviceCount(&gpus);
   if (gpus < 2) {
@@ -266,14 +267,22 @@ TEST_CASE("tachyon generate --device cuda --drafter on 2 GPUs, both MoE plans, e
                            " --max-batch 3";
   REQUIRE(test::run(args + " --out " + tmp.file("plain.jsonl") + " > " + tmp.file("plain.log") + " 2>&1") == 0);
   const auto plain = test::read_jsonl(tmp.file("plain.jsonl"));
-  for (const char* moe : {"tp", "ep"}) {
-    const std::string out = tmp.file(std::string("spec-") + moe + ".jsonl");
-    const int rc = test::run(test::mpirun(2) + "--bind-to none " + args + " --drafter " + drafter +
-                             " --block-size 8 --moe-parallel " + moe + " --out " + out + " > " + out + ".log 2>&1");
-    REQUIRE_MESSAGE(rc == 0, test::read_file(out + ".log"));
-    const auto spec = test::read_jsonl(out);
-    REQUIRE(spec.size() == plain.size());
-    for (size_t i = 0; i < plain.size(); ++i)
-      CHECK_MESSAGE(spec[i]["token_ids"] == plain[i]["token_ids"], "2 ranks, plan ", std::string(moe), ", request ", i);
+  // 8: one node's worth, the deployment of issue 9 (the default pair's heads and experts split 8 ways).
+  for (int ranks : {2, 4, 8}) {
+    if (ranks > gpus) continue;
+    for (const char* moe : {"tp", "ep"})
+      for (const bool speculative : {false, true}) {
+        const std::string name = std::to_string(ranks) + (speculative ? "-spec-" : "-plain-") + moe;
+        const std::string out = tmp.file(name + ".jsonl");
+        const int rc = test::run(test::mpirun(ranks) + "--bind-to none " + args +
+                                 (speculative ? " --drafter " + drafter + " --block-size 8" : std::string()) +
+                                 " --moe-parallel " + moe + " --out " + out + " > " + out + ".log 2>&1");
+        REQUIRE_MESSAGE(rc == 0, test::read_file(out + ".log"));
+        const auto got = test::read_jsonl(out);
+        REQUIRE(got.size() == plain.size());
+        for (size_t i = 0; i < plain.size(); ++i)
+          CHECK_MESSAGE(got[i]["token_ids"] == plain[i]["token_ids"], ranks, " ranks, plan ", std::string(moe),
+                        speculative ? ", drafter" : ", plain", ", request ", i);
+      }
   }
 }
