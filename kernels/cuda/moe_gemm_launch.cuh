@@ -31,9 +31,9 @@ inline DeviceLimits device_limits() {
   return l;
 }
 
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols>
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
 void launch_mma(const MoeGemmParams& p, size_t smem, cudaStream_t stream) {
-  auto* kernel = moe_mma_kernel<F, P, W, D, NTMAX, kPerSlot, kBlockCols>;
+  auto* kernel = moe_mma_kernel<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
   static bool configured = false;  // raise the dynamic shared-memory limit once per instantiation
   if (!configured) {
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, device_limits().smem_optin));
@@ -48,24 +48,26 @@ void launch_mma(const MoeGemmParams& p, size_t smem, cudaStream_t stream) {
 // The pairs in-kernel routing keeps in shared memory (0: moe_align's routing).
 inline int routing_pairs(const MoeGemmParams& p) { return p.expert_ids ? p.n_pairs : 0; }
 
-inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles, int routed_pairs) {
+inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles, int routed_pairs, int ring_depth = 0) {
   for (int ntmax : {4, 2, 1})
-    if (ntmax <= max_tiles && mma_smem_bytes(warps, ntmax, p.rs, p.local_experts, routed_pairs) <=
+    if (ntmax <= max_tiles && mma_smem_bytes(warps, ntmax, p.rs, p.local_experts, routed_pairs, ring_depth) <=
                                   static_cast<size_t>(device_limits().smem_optin))
       return ntmax;
   return 0;
 }
 
 // kBlockCols: MXFP4 passes of one or two tokens take block columns (moe_gemm_mma.cuh's MmaCta).
-template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot, bool kBlockCols = P == Proj::Down>
+template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot, bool kBlockCols = P == Proj::Down,
+          bool kSmemRing = false>
 bool launch_mma_tokens(const MoeGemmParams& p, cudaStream_t stream) {
-  const int ntmax = pick_ntmax(p, W, kMaxTiles, routing_pairs(p));
-  const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts, routing_pairs(p));
+  constexpr int ring = kSmemRing ? D : 0;
+  const int ntmax = pick_ntmax(p, W, kMaxTiles, routing_pairs(p), ring);
+  const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts, routing_pairs(p), ring);
   if constexpr (kMaxTiles >= 4)
-    if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot, kBlockCols>(p, smem, stream), true;
+    if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot, kBlockCols, kSmemRing>(p, smem, stream), true;
   if constexpr (kMaxTiles >= 2)
-    if (ntmax == 2) return launch_mma<F, P, W, D, 2, kPerSlot, kBlockCols>(p, smem, stream), true;
-  if (ntmax == 1) return launch_mma<F, P, W, D, 1, kPerSlot, kBlockCols>(p, smem, stream), true;
+    if (ntmax == 2) return launch_mma<F, P, W, D, 2, kPerSlot, kBlockCols, kSmemRing>(p, smem, stream), true;
+  if (ntmax == 1) return launch_mma<F, P, W, D, 1, kPerSlot, kBlockCols, kSmemRing>(p, smem, stream), true;
   return false;
 }
 
@@ -83,6 +85,15 @@ inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
   return true;
 }
 
+// MXFP4 gate_up of a step of one or two tokens: no expert gets more than two (a token's top-k experts are
+// distinct), so every pass takes block columns, in a kernel of their own (one n-tile a pass). One H200,
+// session 12, against the usual kernel in the same call: the step 1.01x (Qwen3-30B-A3B) and 1.03x (MiMo
+// slice) at 1 x 1, 1.01x and 1.05x at 2 x 1. (Compiled into the usual kernel, the same path made every
+// other shape slower: Qwen3-30B-A3B's 8 x 1 0.94x.)
+inline bool gate_up_block_columns(const MoeGemmParams& p) {
+  return p.w0.first.format == WeightFormat::MXFP4 && p.in_row_div > 0 && p.n_pairs <= 2 * p.in_row_div;
+}
+
 // Kernel configurations: warps per CTA, k-iterations in flight per warp (the register ring's depth D),
 // and, for MXFP4, whether the big-scale path is decided per ring slot or per round of D slots; at most 2
 // n-tiles (16 tokens) per pass. BF16 is bound by memory and gets 16 warps. MXFP4 is bound by the
@@ -95,15 +106,25 @@ inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
 //   made gate_up slower);
 // - down over short rows (<= 12 k-iterations, K <= 1536): depth 2, decided per round (Qwen3-30B-A3B's
 //   6 k-iterations a warp no longer round up to 8);
-// - gate_up over long rows (> 32 k-iterations, K > 4096): depth 2, decided per round (MiMo's K = 6144,
-//   split 8 ways at one token, is 6 iterations a warp, which depth 4 rounds up to 8);
+// - gate_up over long rows (> 32 k-iterations, K > 4096), unless the step has at most two tokens (block
+//   columns, then as below: 8 warps, depth 2, decided per round): 16 warps, depth 2, decided per slot, the
+//   ring in shared memory (kSmemRing). Session 13, one H200, same binary with and without: MiMo-V2.5-Pro's
+//   gate_up at 1-8 tokens an expert 1.36-1.40x (kernel bench, 48-52% -> 66-73% of the copy bandwidth), 1.03x
+//   at 16; the MiMo slice step 1.04x / 1.11x / 1.18x at 1 x 8 / 8 x 1 / 8 x 8 (1 x 1, which takes block
+//   columns, 0.99x). The register ring's 8 warps
+//   held 195 registers a thread, one CTA an SM: two warps a scheduler could not hide the decoder's latency
+//   chains; with the ring in shared memory 16 warps fit in 128 registers. Not taken elsewhere: the down
+//   projections were no faster, Qwen3-235B-A22B's gate_up (K = 4096) 0.97x at one token and 0.94x at 16;
+//   gpt-oss-120b's (K = 2880) 1.01-1.04x and Qwen3-30B-A3B's step (K = 2048) 1.03-1.05x at 8 x 1 and 8 x 8
+//   were measured through an experiment switch only, not in this rule's build (docs/benchmarks.md);
 // - otherwise 8 warps, depth 4, decided per slot: two rounds of a deep ring beat four of a shallow one
 //   (Qwen3-30B-A3B's gate_up at one token, gpt-oss-120b's projections).
-enum class Mxfp4Config { Warps8Depth4, Warps8Depth2, Warps16Depth2 };
+enum class Mxfp4Config { Warps8Depth4, Warps8Depth2, Warps16Depth2, Warps16Depth2SmemRing };
 constexpr int kMmaWarpsBf16 = 16, kMmaMaxTiles = 2;
 
 inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
   const int k_iterations = (p.K / 32 + 3) / 4;  // one 32-value block per quad lane
+  if (!down && k_iterations > 32 && !gate_up_block_columns(p)) return Mxfp4Config::Warps16Depth2SmemRing;
   if (down ? p.n_pairs >= 256 || p.rows >= 4096 : p.n_pairs > 256) return Mxfp4Config::Warps16Depth2;
   if (down ? k_iterations <= 12 : k_iterations > 32) return Mxfp4Config::Warps8Depth2;
   return Mxfp4Config::Warps8Depth4;
@@ -111,7 +132,13 @@ inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
 
 inline int mma_warps(const MoeGemmParams& p, bool down) {
   if (p.w0.first.format != WeightFormat::MXFP4) return kMmaWarpsBf16;
-  return mxfp4_config(p, down) == Mxfp4Config::Warps16Depth2 ? 16 : 8;
+  const Mxfp4Config c = mxfp4_config(p, down);
+  return c == Mxfp4Config::Warps16Depth2 || c == Mxfp4Config::Warps16Depth2SmemRing ? 16 : 8;
+}
+
+// The slots of the configuration's shared-memory weight ring (0: the ring is in registers).
+inline int mma_ring_depth(const MoeGemmParams& p, bool down) {
+  return p.w0.first.format == WeightFormat::MXFP4 && mxfp4_config(p, down) == Mxfp4Config::Warps16Depth2SmemRing ? 2 : 0;
 }
 
 // The tensor-core kernel's layout fields for p (mma_path_applies must hold).
@@ -126,16 +153,7 @@ inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
   if (p.n_pairs > kInKernelRoutingMaxPairs || p.local_experts > kInKernelRoutingMaxExperts) return false;
   if (!mma_path_applies(p, two_matrices)) return false;
   set_mma_layout(p);
-  return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs) > 0;
-}
-
-// MXFP4 gate_up of a step of one or two tokens: no expert gets more than two (a token's top-k experts are
-// distinct), so every pass takes block columns, in a kernel of their own (one n-tile a pass). One H200,
-// session 12, against the usual kernel in the same call: the step 1.01x (Qwen3-30B-A3B) and 1.03x (MiMo
-// slice) at 1 x 1, 1.01x and 1.05x at 2 x 1. (Compiled into the usual kernel, the same path made every
-// other shape slower: Qwen3-30B-A3B's 8 x 1 0.94x.)
-inline bool gate_up_block_columns(const MoeGemmParams& p) {
-  return p.w0.first.format == WeightFormat::MXFP4 && p.in_row_div > 0 && p.n_pairs <= 2 * p.in_row_div;
+  return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs, mma_ring_depth(p, !two_matrices)) > 0;
 }
 
 template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>
@@ -160,6 +178,12 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
       launched = launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream);
     } else {
       switch (mxfp4_config(p, P == Proj::Down)) {
+        case Mxfp4Config::Warps16Depth2SmemRing:  // gate_up only
+          // Where the ring and a pass do not fit in shared memory, the register ring's 16 warps.
+          if constexpr (P == Proj::GateUp)
+            launched = launch_mma_tokens<WeightFormat::MXFP4, P, 16, 2, kMmaMaxTiles, true, false, true>(p, stream) ||
+                       launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
+          break;
         case Mxfp4Config::Warps16Depth2:
           launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
           break;

@@ -3,14 +3,15 @@
 // Shape of the work ("swap AB"): weight rows sit on the M side of mma.sync.m16n8k16 (BF16 in, FP32
 // accumulate) and the expert's tokens on N (8 per n-tile), so one token per expert wastes tensor-core
 // lanes but not memory bandwidth, which is what decode is bound by. Weights are the A operand and are
-// never staged: each thread loads 16 contiguous bytes of a row (one MXFP4 block of 32 values with its
-// scale byte, or 8 BF16 values) straight into registers, D k-iterations ahead (a ring of register
-// buffers, the loop unrolled by D so that the ring is indexed by constants), and decodes them in
-// registers (dequant.cuh). The thread's K positions inside its block do not match the MMA fragment's K
-// positions; they do not have to, because a dot product does not care about the order of K as long as
-// A and B agree: the activations are staged in shared memory (BF16) already permuted to the order the
-// decoder produces, so each B fragment is one 8-byte shared load and the weights need no offline
-// reshuffle.
+// never shared between threads: each thread loads 16 contiguous bytes of a row (one MXFP4 block of 32
+// values with its scale byte, or 8 BF16 values) D k-iterations ahead into a ring (the loop unrolled by D
+// so that the ring is indexed by constants) and decodes them in registers (dequant.cuh). The ring is
+// registers, or (kSmemRing) the thread's own slots in shared memory filled by cp.async, which frees the
+// registers for twice the warps (moe_gemm_launch.cuh says where each is used). The thread's K positions
+// inside its block do not match the MMA fragment's K positions; they do not have to, because a dot
+// product does not care about the order of K as long as A and B agree: the activations are staged in
+// shared memory (BF16) already permuted to the order the decoder produces, so each B fragment is one
+// 8-byte shared load and the weights need no offline reshuffle.
 //
 // Work: a persistent grid (one CTA per SM, a fixed size: CUDA graphs) walks a device-side list of items
 // (active expert, pass over <= NP of its tokens, group of R row tiles); each CTA owns a contiguous run
@@ -35,6 +36,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/block_scan.cuh"
+#include "kernels/cuda/cp_async.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/moe_gemm_params.cuh"
@@ -50,10 +52,15 @@ constexpr int tile_rows() { return P == Proj::GateUp ? 16 : 32; }  // rows per m
 
 // Shared memory of one CTA, in bytes, for a given staging row stride and tokens per pass; routing_pairs:
 // the pairs of in-kernel routing (0: moe_align's routing).
-inline size_t mma_smem_bytes(int warps, int ntmax, int rs, int local_experts, int routing_pairs) {
+// ring_depth: the shared-memory weight ring's slots (0: the weights ring through registers).
+__host__ __device__ constexpr size_t mma_ring_bytes(int warps, int ring_depth) {
+  return static_cast<size_t>(ring_depth) * kMT * 2 * 16 * warps * 32;
+}
+inline size_t mma_smem_bytes(int warps, int ntmax, int rs, int local_experts, int routing_pairs, int ring_depth = 0) {
   const size_t np = 8 * static_cast<size_t>(ntmax);
   const size_t routing = routing_pairs > 0 ? (2 * static_cast<size_t>(routing_pairs) + local_experts + 33) * 4 : 0;
-  return np * rs                                               // staged activations
+  return mma_ring_bytes(warps, ring_depth)                     // the weight ring (first: 16-byte aligned)
+         + np * rs                                             // staged activations
          + static_cast<size_t>(warps / 2) * kMT * ntmax * 512  // K-split partials of half the warps
          + (4 * static_cast<size_t>(local_experts) + 1) * 4    // per-active-expert tables
          + np * 8 + 16                                         // the pass's pair ids and router weights; misc
@@ -123,6 +130,12 @@ __device__ __forceinline__ void ldg_weight_block(const uint8_t* ptr, uint32_t (&
                : "l"(ptr));
 }
 
+
+// The shared-memory ring's read of a thread's own 16 bytes, once its copy group has landed.
+__device__ __forceinline__ void lds_weight_block(const uint8_t* src, uint32_t (&w)[4]) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(src));
+  asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(a));
+}
 
 __device__ __forceinline__ uint32_t decode_pair(uint32_t w, int pair) {
   switch (pair) {  // a compile-time constant after unrolling
@@ -284,7 +297,10 @@ __device__ __forceinline__ int exec_tiles(int ntok) {
 // kPerSlot (MXFP4): decide the big-scale path per ring slot rather than per round of D slots. A round
 // is then D blocks of code, each ending in its slot's reload; deciding per round lets the whole round
 // be scheduled as one block, but its decision needs the scale bytes of the slot loaded last.
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols>
+// kSmemRing: the ring's weight bytes live in shared memory (cp.async, one commit group per slot) instead
+// of registers; each thread reads back only its own bytes, so no barrier is needed, and the registers the
+// ring held are free (the scale bytes stay in registers: the big-scale decision reads them).
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
 struct MmaCta {
   static constexpr int kNP = NTMAX * 8;  // tokens per pass
   static constexpr int kTR = tile_rows<P>();
@@ -311,8 +327,15 @@ struct MmaCta {
   const uint8_t* lrow[kMT];   // row gid of m-tile mt at the item's expert; row gid + 8 is 8 rows further
   const uint8_t* lsrow[kMT];
   bool lvalid[kMT][2];
-  uint32_t wbuf[D][kMT][2][4];
+  uint32_t wbuf[kSmemRing ? 1 : D][kMT][2][4];
   uint32_t sbuf[D][kMT][2];
+  uint8_t* ring;  // kSmemRing: this thread's 16 bytes of slot 0, m-tile 0, row gid; see ring_at
+
+  // Slot d, m-tile mt, row gid + 8 h of this thread in the shared-memory ring: consecutive threads'
+  // 16 bytes are adjacent (conflict-free 128-bit accesses).
+  __device__ __forceinline__ uint8_t* ring_at(int d, int mt, int h) const {
+    return ring + static_cast<size_t>((d * kMT + mt) * 2 + h) * (W * 32 * 16);
+  }
 
   __device__ __forceinline__ MmaCta(const MoeGemmParams& params) : p(params) {}
 
@@ -342,18 +365,34 @@ struct MmaCta {
   // Loads k-iteration lj + d of the load cursor's item into ring slot d.
   __device__ __forceinline__ void issue(int d) {
     const int kb = (ks * J + lj + d) * 4 + tig;
+    if constexpr (kSmemRing) {
 #pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
+      for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        wbuf[d][mt][h][0] = wbuf[d][mt][h][1] = wbuf[d][mt][h][2] = wbuf[d][mt][h][3] = 0;
-        sbuf[d][mt][h] = 0;
-        if (lvalid[mt][h] && kb < nb) {
-          // The two matrices of gate_up share their row strides (mma_path_applies checks it).
-          ldg_weight_block(lrow[mt] + h * 8 * p.w0.first.data_row_stride + static_cast<size_t>(kb) * 16, wbuf[d][mt][h]);
-          if constexpr (F == WeightFormat::MXFP4) sbuf[d][mt][h] = __ldg(lsrow[mt] + h * 8 * p.w0.first.scale_row_stride + kb);
+        for (int h = 0; h < 2; ++h) {
+          sbuf[d][mt][h] = 0;
+          const bool ok = lvalid[mt][h] && kb < nb;
+          const uint8_t* src = ok ? lrow[mt] + h * 8 * p.w0.first.data_row_stride + static_cast<size_t>(kb) * 16
+                                  : p.w0.first.data;
+          cp_async16<true>(ring_at(d, mt, h), src, ok ? 16 : 0);  // zero-filled past the row's end
+          if constexpr (F == WeightFormat::MXFP4)
+            if (ok) sbuf[d][mt][h] = __ldg(lsrow[mt] + h * 8 * p.w0.first.scale_row_stride + kb);
         }
-      }
+      cp_async_commit();
+    } else {
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          wbuf[d][mt][h][0] = wbuf[d][mt][h][1] = wbuf[d][mt][h][2] = wbuf[d][mt][h][3] = 0;
+          sbuf[d][mt][h] = 0;
+          if (lvalid[mt][h] && kb < nb) {
+            // The two matrices of gate_up share their row strides (mma_path_applies checks it).
+            ldg_weight_block(lrow[mt] + h * 8 * p.w0.first.data_row_stride + static_cast<size_t>(kb) * 16, wbuf[d][mt][h]);
+            if constexpr (F == WeightFormat::MXFP4) sbuf[d][mt][h] = __ldg(lsrow[mt] + h * 8 * p.w0.first.scale_row_stride + kb);
+          }
+        }
+    }
   }
 
   // Moves the load cursor D iterations on. J is a multiple of D, so items change only between rounds.
@@ -375,14 +414,31 @@ struct MmaCta {
   // (decided for a whole round of D slots, so that a round is one basic block). kBlock: MXFP4 block
   // columns (one or two tokens; acc holds per-lane partials of the lane's own blocks, summed over the
   // quad at the end of the item).
+  // Ring slot d's weights: the register ring's, or read back from the shared-memory ring into wl once
+  // the slot's copy group has landed (the D - 1 groups issued after it may still be in flight).
+  __device__ __forceinline__ const uint32_t (&slot_weights(int d, uint32_t (&wl)[kMT][2][4]))[kMT][2][4] {
+    if constexpr (kSmemRing) {
+      cp_async_wait<D - 1>();
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) lds_weight_block(ring_at(d, mt, h), wl[mt][h]);
+      return wl;
+    } else {
+      return wbuf[d];
+    }
+  }
+
   template <int NT, bool kTwo, bool kBlock>
   __device__ __forceinline__ void compute(int d, int kit, float (&acc)[kMT][NT][4]) {
     // Lanes past the last block multiply zero weights; point them at a real block's activations.
     const int kb = min(kit * 4 + tig, nb - 1);
+    uint32_t wl[kMT][2][4];
+    const uint32_t(&w)[kMT][2][4] = slot_weights(d, wl);
     if constexpr (kBlock) {
       static_assert(F == WeightFormat::MXFP4 && NT == 1, "block columns: MXFP4, one n-tile");
       float t[kMT][4];
-      mma_steps_mxfp4_unscaled(wbuf[d], xs + brow * rs + kb * 8, nb8, t);
+      mma_steps_mxfp4_unscaled(w, xs + brow * rs + kb * 8, nb8, t);
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -403,8 +459,8 @@ struct MmaCta {
         }
     } else {
       const uint8_t* xb = xs + gid * rs + kb * 8;
-      if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(wbuf[d], sbuf[d], xb, rs, nb8, acc);
-      else mma_steps_bf16<NT>(wbuf[d], xb, rs, nb8, acc);
+      if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(w, sbuf[d], xb, rs, nb8, acc);
+      else mma_steps_bf16<NT>(w, xb, rs, nb8, acc);
     }
   }
 
@@ -552,17 +608,19 @@ struct MmaCta {
   }
 };
 
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols>
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
 __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
   // down reads nothing the launch just before (gate_up) writes until it stages its activations: the
   // routing and weights come from two or more launches back (moe.h), so its tables and first weight
   // loads go before the wait (launch.cuh). gate_up's routing is written by the launch just before.
   constexpr bool kEarly = P == Proj::Down;
   if constexpr (!kEarly) pdl_enter();
-  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols>;
+  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
   constexpr int kNP = Cta::kNP;
-  extern __shared__ __align__(16) uint8_t smem[];
+  extern __shared__ __align__(16) uint8_t smem_all[];
   const int L = p.local_experts;
+  uint8_t* ring = smem_all;  // mma_smem_bytes' layout: the weight ring (kSmemRing), then the rest
+  uint8_t* smem = smem_all + mma_ring_bytes(W, kSmemRing ? D : 0);
   uint8_t* xs = smem;
   float* red = reinterpret_cast<float*>(smem + static_cast<size_t>(kNP) * p.rs);
   int* s_pref = reinterpret_cast<int*>(red + (W / 2) * kMT * NTMAX * 128);  // [A + 1]: passes before active expert a
@@ -636,6 +694,7 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   __syncthreads();
 
   Cta c(p);
+  c.ring = ring + threadIdx.x * 16;
   c.xs = xs;
   c.red = red;
   c.s_pref = s_pref;
@@ -732,6 +791,7 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
     }
     c.template run_item<1, false>(e, g, ntok);
   }
+  if constexpr (kSmemRing) cp_async_wait<0>();  // the cursor's last copies land before the CTA exits
 }
 
 }  // namespace tachyon::cuda::moe_detail
