@@ -465,11 +465,15 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
   // Scale bytes above 192 (weights x 2^80): block columns' slow factor path (1 or 2 tokens an expert) and
   // the decoder's second multiply. gpt-oss's clamped SwiGLU keeps gate_up's outputs finite; down's are ~2^80.
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 320, 96, {1, 2, 3, 2}, 4, ++seed, true, 2, 0x1p80f);
-  // Every MXFP4 configuration (moe_gemm_launch.cuh): gate_up over K = 4608 (36 k-iterations: depth 2,
-  // decided per round) with down over 4608 rows (16 warps, depth 2), big scales included; down over
-  // K = 2048 (16 k-iterations: depth 4). The cases above take depth 4 for gate_up and 2 for down.
+  // Every MXFP4 configuration (moe_gemm_launch.cuh): gate_up over K = 4608 (36 k-iterations: 16 warps,
+  // depth 2, the weight ring in shared memory) with down over 4608 rows (16 warps, depth 2), big scales
+  // included; down over K = 2048 (16 k-iterations: depth 4). The cases above take depth 4 for gate_up and 2
+  // for down.
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 4608, 64, {3, 1, 0, 2}, 2, ++seed, true, 2);
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 2048, {2, 0, 5, 1}, 2, ++seed, true);
+  // MiMo-V2.5-Pro's K = 6144 with the shared-memory ring: its staging leaves room for 8 tokens a pass, so
+  // the expert with 12 takes two passes (the ring's cursor runs on across them).
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 6144, 64, {12, 1, 0, 3}, 2, ++seed, true, 2);
 }
 
 TEST_CASE("gpu moe gate_up at one or two tokens a step (MXFP4 block columns, a kernel of their own) equals the CPU") {
