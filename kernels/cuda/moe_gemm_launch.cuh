@@ -111,9 +111,9 @@ inline bool gate_up_block_columns(const MoeGemmParams& p) {
 //   ring in shared memory (kSmemRing). Session 13, one H200, same binary with and without: MiMo-V2.5-Pro's
 //   gate_up at 1-8 tokens an expert 1.36-1.40x (kernel bench, 48-52% -> 66-73% of the copy bandwidth), 1.03x
 //   at 16; the MiMo slice step 1.04x / 1.11x / 1.18x at 1 x 8 / 8 x 1 / 8 x 8 (1 x 1, which takes block
-//   columns, 0.99x). The register ring's 8 warps
-//   held 195 registers a thread, one CTA an SM: two warps a scheduler could not hide the decoder's latency
-//   chains; with the ring in shared memory 16 warps fit in 128 registers. Not taken elsewhere: the down
+//   columns, 0.99x). The register ring's 8 warps held 195 registers a thread, one CTA an SM: two warps a
+//   scheduler could not hide the decoder's latency chains; with the ring in shared memory 16 warps fit in
+//   128 registers. Not taken elsewhere: the down
 //   projections were no faster, Qwen3-235B-A22B's gate_up (K = 4096) 0.97x at one token and 0.94x at 16;
 //   gpt-oss-120b's (K = 2880) 1.01-1.04x and Qwen3-30B-A3B's step (K = 2048) 1.03-1.05x at 8 x 1 and 8 x 8
 //   were measured through an experiment switch only, not in this rule's build (docs/benchmarks.md);
@@ -121,6 +121,7 @@ inline bool gate_up_block_columns(const MoeGemmParams& p) {
 //   (Qwen3-30B-A3B's gate_up at one token, gpt-oss-120b's projections).
 enum class Mxfp4Config { Warps8Depth4, Warps8Depth2, Warps16Depth2, Warps16Depth2SmemRing };
 constexpr int kMmaWarpsBf16 = 16, kMmaMaxTiles = 2;
+constexpr int kSmemRingWarps = 16, kSmemRingDepth = 2;  // Warps16Depth2SmemRing
 
 inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
   const int k_iterations = (p.K / 32 + 3) / 4;  // one 32-value block per quad lane
@@ -133,12 +134,14 @@ inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
 inline int mma_warps(const MoeGemmParams& p, bool down) {
   if (p.w0.first.format != WeightFormat::MXFP4) return kMmaWarpsBf16;
   const Mxfp4Config c = mxfp4_config(p, down);
-  return c == Mxfp4Config::Warps16Depth2 || c == Mxfp4Config::Warps16Depth2SmemRing ? 16 : 8;
+  return c == Mxfp4Config::Warps16Depth2SmemRing ? kSmemRingWarps : c == Mxfp4Config::Warps16Depth2 ? 16 : 8;
 }
 
 // The slots of the configuration's shared-memory weight ring (0: the ring is in registers).
 inline int mma_ring_depth(const MoeGemmParams& p, bool down) {
-  return p.w0.first.format == WeightFormat::MXFP4 && mxfp4_config(p, down) == Mxfp4Config::Warps16Depth2SmemRing ? 2 : 0;
+  return p.w0.first.format == WeightFormat::MXFP4 && mxfp4_config(p, down) == Mxfp4Config::Warps16Depth2SmemRing
+             ? kSmemRingDepth
+             : 0;
 }
 
 // The tensor-core kernel's layout fields for p (mma_path_applies must hold).
@@ -181,7 +184,8 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
         case Mxfp4Config::Warps16Depth2SmemRing:  // gate_up only
           // Where the ring and a pass do not fit in shared memory, the register ring's 16 warps.
           if constexpr (P == Proj::GateUp)
-            launched = launch_mma_tokens<WeightFormat::MXFP4, P, 16, 2, kMmaMaxTiles, true, false, true>(p, stream) ||
+            launched = launch_mma_tokens<WeightFormat::MXFP4, P, kSmemRingWarps, kSmemRingDepth, kMmaMaxTiles, true,
+                                         false, true>(p, stream) ||
                        launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
           break;
         case Mxfp4Config::Warps16Depth2:

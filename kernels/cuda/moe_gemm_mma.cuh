@@ -378,8 +378,10 @@ struct MmaCta {
           if constexpr (F == WeightFormat::MXFP4)
             if (ok) sbuf[d][mt][h] = __ldg(lsrow[mt] + h * 8 * p.w0.first.scale_row_stride + kb);
         }
-      cp_async_commit();
+      cp_async_commit();  // one group a slot: compute waits for slot d's alone
     } else {
+      // (One loop for both rings changed the register ring's allocation in most instantiations, untimed;
+      // kept apart until measured.)
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
@@ -410,10 +412,6 @@ struct MmaCta {
   template <bool kBlock>
   static constexpr uint32_t kBigScale = kBlock ? 192u : 128u;
 
-  // The MMA steps of ring slot d (k-iteration kit) into acc. kTwo: some scale byte is above kBigScale
-  // (decided for a whole round of D slots, so that a round is one basic block). kBlock: MXFP4 block
-  // columns (one or two tokens; acc holds per-lane partials of the lane's own blocks, summed over the
-  // quad at the end of the item).
   // Ring slot d's weights: the register ring's, or read back from the shared-memory ring into wl once
   // the slot's copy group has landed (the D - 1 groups issued after it may still be in flight).
   __device__ __forceinline__ const uint32_t (&slot_weights(int d, uint32_t (&wl)[kMT][2][4]))[kMT][2][4] {
@@ -429,6 +427,10 @@ struct MmaCta {
     }
   }
 
+  // The MMA steps of ring slot d (k-iteration kit) into acc. kTwo: some scale byte is above kBigScale
+  // (decided for a whole round of D slots, so that a round is one basic block). kBlock: MXFP4 block
+  // columns (one or two tokens; acc holds per-lane partials of the lane's own blocks, summed over the
+  // quad at the end of the item).
   template <int NT, bool kTwo, bool kBlock>
   __device__ __forceinline__ void compute(int d, int kit, float (&acc)[kMT][NT][4]) {
     // Lanes past the last block multiply zero weights; point them at a real block's activations.
