@@ -38,15 +38,16 @@ std::string BenchReport::markdown() const {
   }
   if (!steps.empty())
     out += "| model | ranks (share) | moe | seqs x tokens | context | median us | tokens/s | experts touched "
-           "(expected) | MB dense + experts + KV | comm us | roofline us | x roofline |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+           "(expected) | MB dense + experts + KV | comm us | peer all-reduces us | roofline us | x roofline |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const StepBenchRow& r : steps) {
     const double roof = r.roofline_us(copy_gbs);
     out += fmt::format("| {} | {} (1/{}) | {} | {} x {} | {} | {:.1f} | {:.0f} | {:.0f} ({:.0f}) | {:.0f} + {:.0f} + {:.0f} | "
-                       "{:.1f} | {:.1f} | {:.2f} |\n",
+                       "{:.1f} | {} | {:.1f} | {:.2f} |\n",
                        r.model, r.ranks, r.slice_of, r.moe, r.seqs, r.tokens_per_seq, r.context, r.median_us,
                        r.tokens_per_s(), r.experts_touched, r.experts_expected, r.dense_bytes / 1e6,
-                       r.expert_bytes / 1e6, r.kv_bytes / 1e6, r.comm_us, roof, r.median_us / roof);
+                       r.expert_bytes / 1e6, r.kv_bytes / 1e6, r.comm_us,
+                       r.peer_us > 0 ? fmt::format("{:.1f}", r.peer_us) : std::string("-"), roof, r.median_us / roof);
   }
   return out;
 }
@@ -68,7 +69,7 @@ std::string BenchReport::json() const {
                           {"cuda_graphs", r.graphs}, {"experts_touched", r.experts_touched},
                           {"experts_expected", r.experts_expected}, {"dense_bytes", r.dense_bytes},
                           {"expert_bytes", r.expert_bytes}, {"kv_bytes", r.kv_bytes}, {"comm_us", r.comm_us},
-                          {"median_us", r.median_us}, {"tokens_per_s", r.tokens_per_s()}, {"roofline_us", roof},
+                          {"peer_us", r.peer_us}, {"median_us", r.median_us}, {"tokens_per_s", r.tokens_per_s()}, {"roofline_us", roof},
                           {"x_roofline", r.median_us / roof}});
   }
   return j.dump(2);

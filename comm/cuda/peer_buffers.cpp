@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -43,13 +44,15 @@ PeerBuffers::PeerBuffers(NcclComm& comm, int max_rows, int dim, cudaStream_t str
   if (n < 2 || n > PeerReduce::kMaxRanks || max_rows <= 0 || dim <= 0) return;  // the same answer on every rank
   const size_t slot_bytes = static_cast<size_t>(max_rows) * dim * sizeof(float);
   const size_t flag_bytes = static_cast<size_t>(PeerReduce::kBlocks) * PeerReduce::kMaxRanks * sizeof(uint32_t);
-  const size_t bytes = 2 * slot_bytes + flag_bytes;
+  const int push_rows = std::min(max_rows, PeerReduce::kPushMaxRows);
+  const size_t line_bytes = 2ull * PeerReduce::kMaxRanks * push_rows * (dim / 2) * sizeof(uint4);
+  const size_t bytes = 2 * slot_bytes + flag_bytes + line_bytes;
 
   PeerInfo me{};
   me.host_hash = host_hash();
-  me.ok = cudaMalloc(&own_, bytes) == cudaSuccess && cudaMalloc(&epoch_, PeerReduce::kBlocks * sizeof(uint32_t)) == cudaSuccess &&
-          cudaMemsetAsync(static_cast<uint8_t*>(own_) + 2 * slot_bytes, 0, flag_bytes, stream) == cudaSuccess &&
-          cudaMemsetAsync(epoch_, 0, PeerReduce::kBlocks * sizeof(uint32_t), stream) == cudaSuccess &&
+  me.ok = cudaMalloc(&own_, bytes) == cudaSuccess && cudaMalloc(&epoch_, (PeerReduce::kBlocks + 2) * sizeof(uint32_t)) == cudaSuccess &&
+          cudaMemsetAsync(static_cast<uint8_t*>(own_) + 2 * slot_bytes, 0, flag_bytes + line_bytes, stream) == cudaSuccess &&
+          cudaMemsetAsync(epoch_, 0, (PeerReduce::kBlocks + 2) * sizeof(uint32_t), stream) == cudaSuccess &&
           cudaIpcGetMemHandle(&me.handle, own_) == cudaSuccess;
   cudaGetLastError();  // a refusal above is an answer (ok = 0), not an error to carry
 
@@ -87,12 +90,15 @@ PeerBuffers::PeerBuffers(NcclComm& comm, int max_rows, int dim, cudaStream_t str
   view_.ranks = n;
   view_.rank = rank;
   view_.max_rows = max_rows;
+  view_.push_rows = push_rows;
   view_.dim = dim;
   view_.epoch = epoch_;
+  view_.push_epoch = epoch_ + PeerReduce::kBlocks;
   for (int j = 0; j < n; ++j) {
     uint8_t* base = static_cast<uint8_t*>(j == rank ? own_ : mapped_[j]);
     view_.buf[j] = reinterpret_cast<float*>(base);
     view_.flags[j] = reinterpret_cast<uint32_t*>(base + 2 * slot_bytes);
+    view_.lines[j] = reinterpret_cast<uint4*>(base + 2 * slot_bytes + flag_bytes);
   }
   available_ = true;
 }

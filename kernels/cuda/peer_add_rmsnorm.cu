@@ -1,5 +1,7 @@
 // peer_all_reduce_add_rmsnorm (kernels/cuda/peer_reduce.h): the all-reduce of the step's partial sums over
 // the node's GPUs through mapped peer buffers, fused with the residual add and the RMSNorm.
+#include <cooperative_groups.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -80,6 +82,87 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
   }
 }
 
+__device__ __forceinline__ void store_volatile_v4(uint4* p, uint4 v) {
+  asm volatile("st.volatile.global.v4.u32 [%0], {%1, %2, %3, %4};" ::"l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
+               : "memory");
+}
+__device__ __forceinline__ uint4 load_volatile_v4(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.volatile.global.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p)
+               : "memory");
+  return v;
+}
+
+constexpr int kPushCtas = 8;  // CTAs of a cluster, which share a row's columns
+
+// The push (peer_reduce.h): cluster r of kPushCtas CTAs reduces row r; CTA c of it, the row's c-th share of
+// column pairs, one a thread.
+__global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w,
+                                             int dim, float eps, float* y) {
+  namespace cg = cooperative_groups;
+  float4 g[kRowVec];
+  load_row_weight(w, dim, blockDim.x, g);  // a weight: before the wait
+  pdl_enter();  // launch.cuh: partial is the kernel before's output
+  __shared__ float scratch[32];
+  __shared__ uint32_t s_epoch;
+  cg::cluster_group cluster = cg::this_cluster();
+  const int c = static_cast<int>(cluster.block_rank()), r = blockIdx.x / kPushCtas;
+  if (threadIdx.x == 0) s_epoch = *static_cast<volatile uint32_t*>(p.push_epoch) + 1;
+  __syncthreads();
+  const uint32_t epoch = s_epoch;
+  const int pairs = dim / 2, l = c * pairs / kPushCtas + static_cast<int>(threadIdx.x);
+  const bool has_pair = l < (c + 1) * pairs / kPushCtas;
+  const size_t sender_lines = static_cast<size_t>(p.push_rows) * pairs;
+  const size_t at = static_cast<size_t>(epoch & 1u) * PeerReduce::kMaxRanks * sender_lines + static_cast<size_t>(r) * pairs + l;
+
+  if (has_pair) {
+    // Send this thread's pair to every rank (itself included), as sender p.rank.
+    const float2 v = reinterpret_cast<const float2*>(partial)[static_cast<size_t>(r) * pairs + l];
+    const uint4 line = make_uint4(__float_as_uint(v.x), epoch, __float_as_uint(v.y), epoch);
+    for (int j = 0; j < p.ranks; ++j) store_volatile_v4(p.lines[j] + at + p.rank * sender_lines, line);
+
+    // Receive every rank's pair (all loads in flight at once, again only for those not yet arrived), sum
+    // them in rank order, x += the sum.
+    uint4 got[PeerReduce::kMaxRanks];
+    unsigned pending = (1u << p.ranks) - 1;
+    const unsigned long long t0 = globaltimer_ns();
+    while (pending) {
+#pragma unroll
+      for (int k = 0; k < PeerReduce::kMaxRanks; ++k)
+        if (pending >> k & 1u) got[k] = load_volatile_v4(p.lines[p.rank] + at + k * sender_lines);
+#pragma unroll
+      for (int k = 0; k < PeerReduce::kMaxRanks; ++k)
+        if ((pending >> k & 1u) && got[k].y == epoch && got[k].w == epoch) pending &= ~(1u << k);
+      if (pending && globaltimer_ns() - t0 > kTimeoutNs) __trap();  // a rank stopped: end the job, not hang
+    }
+    float2 d = make_float2(__uint_as_float(got[0].x), __uint_as_float(got[0].z));
+#pragma unroll
+    for (int k = 1; k < PeerReduce::kMaxRanks; ++k)
+      if (k < p.ranks) d.x += __uint_as_float(got[k].x), d.y += __uint_as_float(got[k].z);
+    float2* x2 = reinterpret_cast<float2*>(x) + static_cast<size_t>(r) * pairs + l;
+    float2 xv = *x2;
+    xv.x += d.x, xv.y += d.y;
+    *x2 = xv;
+  }
+  cluster.sync();  // every CTA's columns of x are written (release / acquire at cluster scope)
+
+  // y = rmsnorm(x) * w: each CTA norms the whole row in add_rmsnorm's order (from the L2: other SMs wrote
+  // it) and writes its share of it.
+  const int d4 = dim / 4;
+  const float4* x4 = reinterpret_cast<const float4*>(x) + static_cast<size_t>(r) * d4;
+  float4 v[kRowVec];
+  const float s = load_row(v, d4, blockDim.x, [&](int i) { return __ldcg(x4 + i); });
+  store_normed_row(v, s, dim, blockDim.x, eps, g, y + static_cast<size_t>(r) * dim, scratch, c * d4 / kPushCtas,
+                   (c + 1) * d4 / kPushCtas);
+
+  // The last CTA to finish moves the epoch on (every CTA has read it by then).
+  __syncthreads();
+  if (threadIdx.x == 0 && atomicAdd(p.push_epoch + 1, 1u) == gridDim.x - 1) {
+    p.push_epoch[1] = 0;
+    p.push_epoch[0] = epoch;
+  }
+}
+
 }  // namespace
 
 bool peer_reduce_fits(const PeerReduce& p, int rows, int dim) {
@@ -91,6 +174,13 @@ void peer_all_reduce_add_rmsnorm(const PeerReduce& p, const float* partial, floa
                                  float eps, float* y, cudaStream_t stream) {
   CUDA_REQUIRE(peer_reduce_fits(p, rows, dim), "peer_all_reduce_add_rmsnorm: shape outside the peer buffers");
   if (rows == 0) return;
+  if (rows <= p.push_rows) {
+    launch(peer_push_add_rmsnorm_kernel,
+           {dim3(rows * kPushCtas), dim3(row_block_threads(dim)), 0, static_cast<unsigned>(kPushCtas)}, stream, p,
+           partial, x, w, dim, eps, y);
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
   launch(peer_add_rmsnorm_kernel, {dim3(std::min(rows, PeerReduce::kBlocks)), dim3(row_block_threads(dim))}, stream, p,
          partial, x, w, rows, dim, eps, y);
   CUDA_CHECK_LAUNCH();

@@ -3,13 +3,24 @@
 // place of an NCCL all-reduce and add_rmsnorm (two launches, ~8 us for NCCL's small-message all-reduce on
 // 2 H200s) in every layer of the step.
 //
-// How: each rank copies its partial rows into its own buffer, which every other rank has mapped (CUDA
-// IPC; comm/cuda/peer_buffers.h owns the memory), raises a flag in every rank's flag array, waits for
-// every rank's flag, and then reads all ranks' rows over NVLink and sums them itself, in rank order, so that
-// every rank gets the same bits. Each CTA has its own flags and launch counter (the epoch it writes), so
-// CTAs never wait for one another on the same GPU, and a CUDA graph replays it as it is. Buffers are double
-// (the epoch's parity picks one): a rank writes a buffer again only two launches later, after the launch in
-// between has seen every rank arrive, i.e. after every rank has finished reading it.
+// Two ways, chosen by the number of rows (the same choice on every rank):
+// - Push, for steps of at most kPushMaxRows rows (decode and verify blocks): latency is what counts. Each
+//   rank stores its partial rows straight into every rank's buffer, every pair of floats beside two copies
+//   of the launch's epoch (16-byte lines whose 8-byte halves land whole), so that a rank then reads only its
+//   own memory and knows a line has arrived when its epochs match: no fence, no separate flag. A cluster
+//   of 8 CTAs shares each row's columns, so that 8 SMs move the data; after they have added their columns
+//   into x, each reads the whole row back and norms it in add_rmsnorm's order (the same bits), writing its
+//   share of y. Buffers are double (the epoch's parity picks one).
+// - Pull, for more rows: bandwidth is what counts, and the push's lines carry twice the bytes to every
+//   rank. Each rank copies its partial rows into its own buffer, which every other rank has mapped (CUDA
+//   IPC; comm/cuda/peer_buffers.h owns the memory), raises a flag in every rank's flag array, waits for
+//   every rank's flag, and then reads all ranks' rows over NVLink and sums them itself, in rank order, so
+//   that every rank gets the same bits. Each CTA has its own flags and launch counter (the epoch it writes),
+//   so CTAs never wait for one another on the same GPU, and a CUDA graph replays it as it is.
+// Either way a rank writes a buffer again only two launches later, after the launch in between has seen
+// every rank arrive, i.e. after every rank has finished reading it. Measured on 4 x H200 (MiMo-V2.5-Pro
+// slice, the step's 140 all-reduces alone, docs/benchmarks.md): push 703 us against pull 1861 at one row,
+// 1192 against 1938 at 8, but 6009 against 3893 at 64.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -21,12 +32,20 @@ namespace tachyon::cuda {
 
 struct PeerReduce {
   static constexpr int kMaxRanks = 8;
-  static constexpr int kBlocks = 32;  // CTAs of a launch (at most): each has its own flags and epoch
+  static constexpr int kBlocks = 32;       // pull: CTAs of a launch (at most); each has its own flags and epoch
+  static constexpr int kPushMaxRows = 16;  // steps of at most this many rows push, larger ones pull
   int ranks = 0, rank = 0;
-  int max_rows = 0, dim = 0;              // each buffer slot holds max_rows rows of dim floats
-  float* buf[kMaxRanks] = {};             // rank j's buffer: 2 slots of max_rows * dim (own: buf[rank])
-  uint32_t* flags[kMaxRanks] = {};        // rank j's flags [kBlocks][kMaxRanks]: the epoch rank i's CTA b reached
-  uint32_t* epoch = nullptr;              // this rank's [kBlocks] launch counters (not shared)
+  int max_rows = 0, dim = 0;               // rows of dim floats a call may reduce
+  // Pull: rank j's buffer, 2 slots of max_rows * dim (own: buf[rank]), and its flags [kBlocks][kMaxRanks],
+  // the epoch rank i's CTA b reached; this rank's [kBlocks] launch counters (not shared).
+  float* buf[kMaxRanks] = {};
+  uint32_t* flags[kMaxRanks] = {};
+  uint32_t* epoch = nullptr;
+  // Push: rank j's lines [2 slots][kMaxRanks senders][push_rows][dim / 2], each {a, epoch, b, epoch};
+  // this rank's launch counter and the count of the launch's CTAs that have finished (not shared).
+  int push_rows = 0;                       // min(max_rows, kPushMaxRows)
+  uint4* lines[kMaxRanks] = {};
+  uint32_t* push_epoch = nullptr;
 };
 
 // Whether the fused kernel takes rows x dim (dim a multiple of 4, at most 16384; rows at most max_rows).

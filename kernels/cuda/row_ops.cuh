@@ -74,15 +74,17 @@ __device__ __forceinline__ void load_row_weight(const float* w, int dim, int thr
 
 // y_row = v / rms(row) * g for a row held in registers (v as above, zeros past the row; s = this thread's
 // sum of v's squares; g from load_row_weight). Every thread of the block must call it; `scratch` holds 32
-// floats.
+// floats. Only the row's float4s [lo4, hi4) are written (several CTAs that each hold the whole row may
+// share its writing).
 __device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, int threads, float eps,
-                                                 const float4 (&g)[kRowVec], float* y_row, float* scratch) {
+                                                 const float4 (&g)[kRowVec], float* y_row, float* scratch, int lo4 = 0,
+                                                 int hi4 = kRowBlockMaxDim / 4) {
   const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
   const int d4 = dim / 4;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
     const int i = threadIdx.x + j * threads;
-    if (threadIdx.x < threads && i < d4)
+    if (threadIdx.x < threads && i < d4 && i >= lo4 && i < hi4)
       reinterpret_cast<float4*>(y_row)[i] =
           make_float4(v[j].x * inv * g[j].x, v[j].y * inv * g[j].y, v[j].z * inv * g[j].z, v[j].w * inv * g[j].w);
   }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -16,7 +17,9 @@
 #include "comm/world.h"
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/peer_reduce.h"
 #include "model/error.h"
 #include "runtime/bench_models.h"
 #include "runtime/cuda/cuda_target_step.h"
@@ -72,6 +75,28 @@ double step_collectives_us(comm::NcclComm& nccl, int count, size_t elements) {
   cudaGraph_t graph;
   CUDA_CHECK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
   for (int i = 0; i < count; ++i) coll.all_reduce(buf.get(), elements, comm::DType::F32, comm::ReduceOp::Sum);
+  CUDA_CHECK(cudaStreamEndCapture(stream.get(), &graph));
+  cudaGraphExec_t exec;
+  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  CUDA_CHECK(cudaGraphDestroy(graph));
+  const double us = cuda::median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream.get(), 3, 20);
+  CUDA_CHECK(cudaGraphExecDestroy(exec));
+  return us;
+}
+
+// The same all-reduces through the fused peer kernel (kernels/cuda/peer_reduce.h), each with its residual
+// add and norm, as the step runs them: median microseconds per replay of `count` launches over `rows` rows.
+// Collective: every rank calls it.
+double step_peer_reduces_us(const comm::PeerBuffers& peers, int count, int rows, int dim) {
+  cuda::Stream stream;
+  const size_t n = static_cast<size_t>(rows) * dim;
+  cuda::DeviceBuffer<float> partial(n), x(n), w(dim), y(n);
+  for (auto* b : {&partial, &x, &y}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream.get()));
+  CUDA_CHECK(cudaMemsetAsync(w.get(), 0, w.bytes(), stream.get()));
+  cudaGraph_t graph;
+  CUDA_CHECK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < count; ++i)
+    cuda::peer_all_reduce_add_rmsnorm(peers.view(), partial.get(), x.get(), w.get(), rows, dim, 1e-6f, y.get(), stream.get());
   CUDA_CHECK(cudaStreamEndCapture(stream.get(), &graph));
   cudaGraphExec_t exec;
   CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
@@ -188,6 +213,11 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     result.notes.push_back(step.peer_all_reduce() ? "all-reduces of the layers: the fused peer all-reduce (with add_rmsnorm)"
                                                   : "all-reduces of the layers: NCCL (then add_rmsnorm)");
 
+  // The fused peer all-reduce measured alone, where the step uses it.
+  std::unique_ptr<comm::PeerBuffers> peers;
+  if (step.peer_all_reduce())
+    peers = std::make_unique<comm::PeerBuffers>(nccl, max_seqs * max_tokens, c.hidden_size, cuda::Stream().get());
+
   for (int seqs : o.seqs)
     for (int tokens : o.tokens_per_seq) {
       const StepShape shape{seqs, tokens, o.context};
@@ -202,6 +232,9 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       // The collectives of this shape: the embedding's all-reduce and two per layer (attention, MLP). Measured
       // with one rank too, where they are pure overhead (the roofline then has no communication floor).
       const double comm_us = step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size);
+      const double peer_us = peers && peers->available() && cuda::peer_reduce_fits(peers->view(), shape.tokens(), c.hidden_size)
+                                 ? step_peer_reduces_us(*peers, 2 * c.num_layers, shape.tokens(), c.hidden_size)
+                                 : 0.0;
 
       double touched_sum = 0;
       for (double t : touched) touched_sum += t;
@@ -215,7 +248,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       const StepBenchRow row{.model = model.name, .ranks = world.size, .slice_of = slice_of, .moe = o.moe,
                              .seqs = seqs, .tokens_per_seq = tokens, .context = o.context, .graphs = o.graphs,
                              .experts_touched = fig[0], .experts_expected = fig[1], .dense_bytes = fig[2],
-                             .expert_bytes = fig[3], .kv_bytes = fig[4], .comm_us = comm_us, .median_us = slowest};
+                             .expert_bytes = fig[3], .kv_bytes = fig[4], .comm_us = comm_us, .peer_us = peer_us,
+                             .median_us = slowest};
       report.steps.push_back(row);
       if (o.profile) {
         StepOutput out;

@@ -1,6 +1,6 @@
 // The fused peer all-reduce + residual add + RMSNorm (kernels/cuda/peer_reduce.h) on real GPUs, one rank a
 // GPU: it gives exactly the bits of summing the ranks' partial rows in rank order and then add_rmsnorm,
-// for one row a CTA and for several (more rows than the kernel's CTAs), call after call. Runs where every
+// pushed (few rows) and pulled (more; for one row a CTA and for several), call after call. Runs where every
 // rank has a GPU of its own and the ranks could map each other's buffers; elsewhere (CI) it says why and
 // checks nothing. (Its first runs failed now and then at 33-40 rows: DeviceBuffer's upload returned before
 // its DMA ended, and the kernel, on a non-blocking stream, read stale inputs; device_buffer.h now waits.)
@@ -66,10 +66,12 @@ TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order su
   const auto w = test::random_floats(dim, 7, 0.2f, 1.0f);
   auto dw = DeviceBuffer<float>::from(w);
   uint64_t call = 0;
-  // Row counts up to and past the kernel's CTAs (PeerReduce::kBlocks), repeated and interleaved, so that
-  // both parities of each CTA's buffers are written and reused, by CTAs of one row and of two.
-  static_assert(cuda::PeerReduce::kBlocks < 40, "some calls must give a CTA two rows");
-  for (int rows : {1, 1, 3, 8, 9, 40, 8, 1, 40, 2, 9, 33, 40, 40, 1}) {
+  // Row counts on both sides of the push / pull boundary (PeerReduce::kPushMaxRows) and up to and past the
+  // pull's CTAs (PeerReduce::kBlocks), repeated and interleaved, so that both parities of both ways'
+  // buffers are written and reused, the pull's by CTAs of one row and of two.
+  static_assert(cuda::PeerReduce::kBlocks < 40, "some calls must give a pull CTA two rows");
+  static_assert(cuda::PeerReduce::kPushMaxRows == 16, "the row counts below straddle 16 and 17");
+  for (int rows : {1, 1, 3, 8, 16, 17, 9, 40, 8, 1, 40, 2, 16, 9, 33, 40, 17, 40, 1, 2}) {
     ++call;
     const size_t n = static_cast<size_t>(rows) * dim;
     // Every rank's partial (each rank makes all of them, to build the reference), and a shared x.

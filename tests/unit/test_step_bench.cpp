@@ -160,7 +160,10 @@ TEST_CASE("bench report: step rows against the roofline, in markdown and JSON") 
   CHECK(row.tokens_per_s() == doctest::Approx(8 / 840e-6));
   const std::string md = r.markdown();
   CHECK(md.find("| qwen3-30b-a3b | 2 (1/1) | ep | 8 x 1 | 0 | 840.0 | 9524 |") != std::string::npos);
-  CHECK(md.find("| 520.0 | 1.62 |") != std::string::npos);
+  CHECK(md.find("| 20.0 | - | 520.0 | 1.62 |") != std::string::npos);  // no peer all-reduce measured: "-"
+  r.steps[0].peer_us = 12.5;
+  CHECK(r.markdown().find("| 20.0 | 12.5 | 520.0 | 1.62 |") != std::string::npos);  // not in the roofline
+  CHECK(json::parse(r.json())["steps"][0]["peer_us"].get<double>() == doctest::Approx(12.5));
   CHECK(md.find("| kernel |") == std::string::npos);  // no kernel rows, no kernel table
   const json j = json::parse(r.json());
   CHECK(j["steps"][0]["x_roofline"].get<double>() == doctest::Approx(840.0 / 520));
