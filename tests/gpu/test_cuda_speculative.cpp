@@ -622,6 +622,13 @@ TEST_CASE("generate --device cuda --drafter: greedy output equals plain, every p
           " random drafts accepted; ",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - test_start).count(), " s in all");
   // Random drafters are mostly wrong, but the runs must include verify passes that kept drafts: those
-  // are where a wrong acceptance would show.
-  CHECK(total_accepted > 0);
+  // are where a wrong acceptance would show. All targets together have some (qwen3_moe_tied_sharded's in
+  // the runs so far); a selection of targets (TACHYON_TEST_TARGETS) may have none, and then says that it
+  // checked rejections only.
+  const char* selection = std::getenv("TACHYON_TEST_TARGETS");
+  if (selection && *selection && total_accepted == 0)
+    MESSAGE("TACHYON_TEST_TARGETS=", selection, ": no random draft was accepted, so these runs checked only "
+            "rejected drafts; run every target to check accepted ones too");
+  else
+    CHECK(total_accepted > 0);
 }
