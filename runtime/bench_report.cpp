@@ -10,10 +10,14 @@
 
 namespace tachyon {
 
-// One rank needs no communication: its (NCCL no-op) collectives are overhead, not a floor.
-double StepBenchRow::roofline_us(double copy_gbs) const {
-  return tachyon::roofline_us(bytes(), copy_gbs, ranks > 1 ? comm_us : 0.0);
+// One rank needs no communication: its (NCCL no-op) collectives are overhead, not a floor. With several,
+// the floor is the faster of the two measured ways to all-reduce (NCCL's, the fused peer kernel's).
+double StepBenchRow::comm_floor_us() const {
+  if (ranks <= 1) return 0.0;
+  return peer_us > 0 ? std::min(comm_us, peer_us) : comm_us;
 }
+
+double StepBenchRow::roofline_us(double copy_gbs) const { return tachyon::roofline_us(bytes(), copy_gbs, comm_floor_us()); }
 
 std::string today() {
   const std::time_t t = std::time(nullptr);

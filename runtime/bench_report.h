@@ -25,11 +25,12 @@ struct StepBenchRow {
   double experts_touched = 0;  // distinct local experts the step touched, summed over layers (counted)
   double experts_expected = 0; // the same for uniform random routing
   double dense_bytes = 0, expert_bytes = 0, kv_bytes = 0;
-  double comm_us = 0;          // the step's collectives alone, measured; the roofline's floor with > 1 rank
-  double peer_us = 0;          // the same all-reduces through the fused peer kernel (with their add + norm); 0: not run
+  double comm_us = 0;          // the step's collectives alone through NCCL, measured
+  double peer_us = 0;          // the layers' all-reduces through the fused peer kernel (with their add + norm); 0: not run
   double median_us = 0;        // host-observed step (metadata upload, graph replay, results back)
 
   double bytes() const { return dense_bytes + expert_bytes + kv_bytes; }
+  double comm_floor_us() const;  // the roofline's communication floor
   double roofline_us(double copy_gbs) const;
   double tokens_per_s() const { return seqs * tokens_per_seq / (median_us * 1e-6); }
 };

@@ -161,9 +161,13 @@ TEST_CASE("bench report: step rows against the roofline, in markdown and JSON") 
   const std::string md = r.markdown();
   CHECK(md.find("| qwen3-30b-a3b | 2 (1/1) | ep | 8 x 1 | 0 | 840.0 | 9524 |") != std::string::npos);
   CHECK(md.find("| 20.0 | - | 520.0 | 1.62 |") != std::string::npos);  // no peer all-reduce measured: "-"
+  // A faster fused peer all-reduce lowers the floor to its time; a slower one leaves NCCL's.
   r.steps[0].peer_us = 12.5;
-  CHECK(r.markdown().find("| 20.0 | 12.5 | 520.0 | 1.62 |") != std::string::npos);  // not in the roofline
+  CHECK(r.steps[0].roofline_us(4000) == doctest::Approx(512.5));
+  CHECK(r.markdown().find("| 20.0 | 12.5 | 512.5 | 1.64 |") != std::string::npos);
   CHECK(json::parse(r.json())["steps"][0]["peer_us"].get<double>() == doctest::Approx(12.5));
+  r.steps[0].peer_us = 30;
+  CHECK(r.steps[0].roofline_us(4000) == doctest::Approx(520.0));
   CHECK(md.find("| kernel |") == std::string::npos);  // no kernel rows, no kernel table
   const json j = json::parse(r.json());
   CHECK(j["steps"][0]["x_roofline"].get<double>() == doctest::Approx(840.0 / 520));
