@@ -5,12 +5,12 @@
 //
 // Two ways, chosen by the number of rows (the same choice on every rank):
 // - Push, for steps of at most kPushMaxRows rows (decode steps, small verify blocks): latency is what
-//   counts. Each rank stores its partial rows straight into every rank's buffer, every pair of floats beside two copies
-//   of the launch's epoch (16-byte lines whose 8-byte halves land whole), so that a rank then reads only its
-//   own memory and knows a line has arrived when its epochs match: no fence, no separate flag. A cluster
-//   of 8 CTAs shares each row's columns, so that 8 SMs move the data; after they have added their columns
-//   into x, each reads the whole row back and norms it in add_rmsnorm's order (the same bits), writing its
-//   share of y. Buffers are double (the epoch's parity picks one).
+//   counts. Each rank stores its partial rows straight into every rank's buffer, every pair of floats
+//   beside two copies of the launch's epoch (16-byte lines whose 8-byte halves land whole), so that a rank
+//   then reads only its own memory and knows a line has arrived when its epochs match: no fence, no
+//   separate flag. A cluster of 8 CTAs shares each row's columns, so that 8 SMs move the data; after they
+//   have added their columns into x, each reads the whole row back and norms it in add_rmsnorm's order (the
+//   same bits), writing its share of y. Buffers are double (the epoch's parity picks one).
 // - Pull, for more rows: bandwidth is what counts, and the push's lines carry twice the bytes to every
 //   rank. Each rank copies its partial rows into its own buffer, which every other rank has mapped (CUDA
 //   IPC; comm/cuda/peer_buffers.h owns the memory), raises a flag in every rank's flag array, waits for
@@ -19,9 +19,10 @@
 //   so CTAs never wait for one another on the same GPU, and a CUDA graph replays it as it is.
 // Either way a rank writes a buffer again only two launches later, after the launch in between has seen
 // every rank arrive, i.e. after every rank has finished reading it. Measured on 4 x H200 (MiMo-V2.5-Pro
-// slice, the step's 140 all-reduces alone, docs/benchmarks.md): push 692-703 us against pull 1861 at one row,
-// 1141-1192 against 1938 at 8, but 2275 at 16 (pull: 1938 at 8, 2248 at 32; our reading, not profiled: 16
-// clusters of 8 CTAs do not all fit the GPU at once) and 6009 against 3893 at 64.
+// slice, docs/benchmarks.md "Session 14"): the step's 140 all-reduces alone, push 692-703 us against pull
+// 1861 at one row, 1141-1192 against 1938 at 8, 6009 against 3893 at 64; the whole step at 16 rows, push
+// 12069 us against pull 12992 (2 GPUs: 10977 against 12041), although alone push took 2275 us there and
+// pull 2048.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -34,7 +35,7 @@ namespace tachyon::cuda {
 struct PeerReduce {
   static constexpr int kMaxRanks = 8;
   static constexpr int kBlocks = 32;       // pull: CTAs of a launch (at most); each has its own flags and epoch
-  static constexpr int kPushMaxRows = 8;   // steps of at most this many rows push, larger ones pull
+  static constexpr int kPushMaxRows = 16;  // steps of at most this many rows push, larger ones pull
   int ranks = 0, rank = 0;
   int max_rows = 0, dim = 0;               // rows of dim floats a call may reduce
   // Pull: rank j's buffer, 2 slots of max_rows * dim (own: buf[rank]), and its flags [kBlocks][kMaxRanks],

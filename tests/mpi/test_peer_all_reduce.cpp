@@ -70,7 +70,7 @@ TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order su
   // pull's CTAs (PeerReduce::kBlocks), repeated and interleaved, so that both parities of both ways'
   // buffers are written and reused, the pull's by CTAs of one row and of two.
   static_assert(cuda::PeerReduce::kBlocks < 40, "some calls must give a pull CTA two rows");
-  static_assert(cuda::PeerReduce::kPushMaxRows == 8, "the row counts below straddle 8 and 9");
+  static_assert(cuda::PeerReduce::kPushMaxRows == 16, "the row counts below straddle 16 and 17");
   for (int rows : {1, 1, 3, 8, 16, 17, 9, 40, 8, 1, 40, 2, 16, 9, 33, 40, 17, 40, 1, 2}) {
     ++call;
     const size_t n = static_cast<size_t>(rows) * dim;
