@@ -106,17 +106,17 @@ inline bool gate_up_block_columns(const MoeGemmParams& p) {
 //   made gate_up slower);
 // - down over short rows (<= 12 k-iterations, K <= 1536): depth 2, decided per round (Qwen3-30B-A3B's
 //   6 k-iterations a warp no longer round up to 8);
-// - gate_up over long rows (> 32 k-iterations, K > 4096), unless the step has at most two tokens (block
-//   columns, then as below: 8 warps, depth 2, decided per round): 16 warps, depth 2, decided per slot, the
-//   ring in shared memory (kSmemRing). Session 13, one H200, same binary with and without: MiMo-V2.5-Pro's
-//   gate_up at 1-8 tokens an expert 1.36-1.40x (kernel bench, 48-52% -> 66-73% of the copy bandwidth), 1.03x
-//   at 16; the MiMo slice step 1.04x / 1.11x / 1.18x at 1 x 8 / 8 x 1 / 8 x 8 (1 x 1, which takes block
-//   columns, 0.99x). The register ring's 8 warps held 195 registers a thread, one CTA an SM: two warps a
-//   scheduler could not hide the decoder's latency chains; with the ring in shared memory 16 warps fit in
-//   128 registers. Not taken elsewhere: the down
-//   projections were no faster, Qwen3-235B-A22B's gate_up (K = 4096) 0.97x at one token and 0.94x at 16;
-//   gpt-oss-120b's (K = 2880) 1.01-1.04x and Qwen3-30B-A3B's step (K = 2048) 1.03-1.05x at 8 x 1 and 8 x 8
-//   were measured through an experiment switch only, not in this rule's build (docs/benchmarks.md);
+// - gate_up over long rows (> 32 k-iterations, K > 4096) or short ones (<= 24, K <= 3072), unless the step
+//   has at most two tokens (block columns, then as below: 8 warps, depth 2, decided per round): 16 warps,
+//   depth 2, decided per slot, the ring in shared memory (kSmemRing). The register ring's 8 warps held 195
+//   registers a thread, one CTA an SM: two warps a scheduler could not hide the decoder's latency chains;
+//   with the ring in shared memory 16 warps fit in 128 registers. One H200, same binary with and without
+//   (docs/benchmarks.md, sessions 13 and 14): MiMo-V2.5-Pro's gate_up at 1-8 tokens an expert 1.36-1.40x
+//   (kernel bench, 48-52% -> 66-73% of the copy bandwidth), 1.03x at 16, the MiMo slice step 1.04x / 1.11x /
+//   1.18x at 1 x 8 / 8 x 1 / 8 x 8 (1 x 1, which takes block columns, 0.99x); Qwen3-30B-A3B's step (K = 2048)
+//   1.05x at 8 x 1, 1.03x at 8 x 8, 1.00x at 1 x 8; gpt-oss-120b's gate_up (K = 2880) 1.00-1.03x. Not taken
+//   between: Qwen3-235B-A22B's gate_up (K = 4096) 0.97x at one token and 0.94x at 16; nor for the down
+//   projections, which were no faster;
 // - otherwise 8 warps, depth 4, decided per slot: two rounds of a deep ring beat four of a shallow one
 //   (Qwen3-30B-A3B's gate_up at one token, gpt-oss-120b's projections).
 enum class Mxfp4Config { Warps8Depth4, Warps8Depth2, Warps16Depth2, Warps16Depth2SmemRing };
@@ -125,7 +125,8 @@ constexpr int kSmemRingWarps = 16, kSmemRingDepth = 2;  // Warps16Depth2SmemRing
 
 inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
   const int k_iterations = (p.K / 32 + 3) / 4;  // one 32-value block per quad lane
-  if (!down && k_iterations > 32 && !gate_up_block_columns(p)) return Mxfp4Config::Warps16Depth2SmemRing;
+  if (!down && (k_iterations > 32 || k_iterations <= 24) && !gate_up_block_columns(p))
+    return Mxfp4Config::Warps16Depth2SmemRing;
   if (down ? p.n_pairs >= 256 || p.rows >= 4096 : p.n_pairs > 256) return Mxfp4Config::Warps16Depth2;
   if (down ? k_iterations <= 12 : k_iterations > 32) return Mxfp4Config::Warps8Depth2;
   return Mxfp4Config::Warps8Depth4;
