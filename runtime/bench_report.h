@@ -26,7 +26,7 @@ struct StepBenchRow {
   double experts_expected = 0; // the same for uniform random routing
   double dense_bytes = 0, expert_bytes = 0, kv_bytes = 0;
   double comm_us = 0;          // the step's collectives alone through NCCL, measured
-  double peer_us = 0;          // the layers' all-reduces through the fused peer kernel (with their add + norm); 0: not run
+  double peer_us = 0;          // as many all-reduces through the fused peer kernel (with its add + norm); 0: not run
   double median_us = 0;        // host-observed step (metadata upload, graph replay, results back)
 
   double bytes() const { return dense_bytes + expert_bytes + kv_bytes; }

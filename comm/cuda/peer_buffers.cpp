@@ -23,8 +23,8 @@ bool g_peer_all_reduce = true;
 struct PeerInfo {
   cudaIpcMemHandle_t handle;
   uint64_t host_hash;
-  int32_t ok;  // the handle could be made
-  int32_t pad;
+  int32_t ok;         // the handle could be made
+  int32_t push_rows;  // the most rows its push launches may take (the ranks use the least)
 };
 
 uint64_t host_hash() {
@@ -43,16 +43,18 @@ PeerBuffers::PeerBuffers(NcclComm& comm, int max_rows, int dim, cudaStream_t str
   const int n = comm.size(), rank = comm.rank();
   if (n < 2 || n > PeerReduce::kMaxRanks || max_rows <= 0 || dim <= 0) return;  // the same answer on every rank
   const size_t slot_bytes = static_cast<size_t>(max_rows) * dim * sizeof(float);
+  constexpr int kEpochs = PeerReduce::kBlocks + PeerReduce::kPushMaxRows * PeerReduce::kPushCtas;  // pull's, push's
   const size_t flag_bytes = static_cast<size_t>(PeerReduce::kBlocks) * PeerReduce::kMaxRanks * sizeof(uint32_t);
-  const int push_rows = std::min(max_rows, PeerReduce::kPushMaxRows);
-  const size_t line_bytes = 2ull * PeerReduce::kMaxRanks * push_rows * (dim / 2) * sizeof(uint4);
+  const int push_rows = std::min(max_rows, cuda::peer_push_max_rows(dim));  // agreed on below (the least)
+  const size_t line_bytes = 2ull * n * push_rows * (dim / 2) * sizeof(uint4);
   const size_t bytes = 2 * slot_bytes + flag_bytes + line_bytes;
 
   PeerInfo me{};
   me.host_hash = host_hash();
-  me.ok = cudaMalloc(&own_, bytes) == cudaSuccess && cudaMalloc(&epoch_, (PeerReduce::kBlocks + 2) * sizeof(uint32_t)) == cudaSuccess &&
+  me.push_rows = push_rows;
+  me.ok = cudaMalloc(&own_, bytes) == cudaSuccess && cudaMalloc(&epoch_, kEpochs * sizeof(uint32_t)) == cudaSuccess &&
           cudaMemsetAsync(static_cast<uint8_t*>(own_) + 2 * slot_bytes, 0, flag_bytes + line_bytes, stream) == cudaSuccess &&
-          cudaMemsetAsync(epoch_, 0, (PeerReduce::kBlocks + 2) * sizeof(uint32_t), stream) == cudaSuccess &&
+          cudaMemsetAsync(epoch_, 0, kEpochs * sizeof(uint32_t), stream) == cudaSuccess &&
           cudaIpcGetMemHandle(&me.handle, own_) == cudaSuccess;
   cudaGetLastError();  // a refusal above is an answer (ok = 0), not an error to carry
 
@@ -91,9 +93,10 @@ PeerBuffers::PeerBuffers(NcclComm& comm, int max_rows, int dim, cudaStream_t str
   view_.rank = rank;
   view_.max_rows = max_rows;
   view_.push_rows = push_rows;
+  for (const PeerInfo& i : all) view_.push_rows = std::min(view_.push_rows, static_cast<int>(i.push_rows));
   view_.dim = dim;
   view_.epoch = epoch_;
-  view_.push_epoch = epoch_ + PeerReduce::kBlocks;
+  view_.push_epoch = epoch_ + PeerReduce::kBlocks;  // [kPushMaxRows * kPushCtas]
   for (int j = 0; j < n; ++j) {
     uint8_t* base = static_cast<uint8_t*>(j == rank ? own_ : mapped_[j]);
     view_.buf[j] = reinterpret_cast<float*>(base);

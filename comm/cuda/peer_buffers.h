@@ -31,8 +31,8 @@ class PeerBuffers {
 
   bool available_ = false;
   cuda::PeerReduce view_;
-  void* own_ = nullptr;          // this rank's buffer and flags (exported)
-  uint32_t* epoch_ = nullptr;    // this rank's launch counters
+  void* own_ = nullptr;          // this rank's buffers, flags and lines (exported)
+  uint32_t* epoch_ = nullptr;    // this rank's launch counters (the pull's, then the push's)
   void* mapped_[cuda::PeerReduce::kMaxRanks] = {};  // other ranks' buffers, opened here
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/cp_async.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/peer_reduce.h"
@@ -93,27 +94,38 @@ __device__ __forceinline__ uint4 load_volatile_v4(const uint4* p) {
   return v;
 }
 
-constexpr int kPushCtas = 8;  // CTAs of a cluster, which share a row's columns
+constexpr int kPushCtas = PeerReduce::kPushCtas;
+
+size_t push_smem_bytes(int threads) { return sizeof(float4) * kRowVec * threads; }
 
 // The push (peer_reduce.h): cluster r of kPushCtas CTAs reduces row r; CTA c of it, the row's c-th share of
 // column pairs, one a thread.
 __global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w,
                                              int dim, float eps, float* y) {
   namespace cg = cooperative_groups;
-  float4 g[kRowVec];
-  load_row_weight(w, dim, blockDim.x, g);  // a weight: before the wait
+  // The norm's weights (before the wait: a weight), into shared memory in load_row_weight's layout; held in
+  // registers across the wait for the other ranks they would cost the launch its second CTA an SM (then
+  // 16 rows' clusters no longer all fit at once: peer_push_max_rows).
+  extern __shared__ float4 s_weight[];  // [kRowVec][blockDim.x]
+  const int d4 = dim / 4;
+#pragma unroll
+  for (int j = 0; j < kRowVec; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < d4) cp_async16(s_weight + j * blockDim.x + threadIdx.x, reinterpret_cast<const float4*>(w) + i, 16);
+  }
+  cp_async_commit();
   pdl_enter();  // launch.cuh: partial is the kernel before's output
+  // CTA b always takes the same columns of the same row (b / kPushCtas), so its launches can be counted by
+  // itself: every rank's CTA b counts the same (the same calls), and a slot's readers are CTA b too. Read
+  // after the wait: the previous launch may be the kernel just before.
+  const uint32_t epoch = __ldcg(p.push_epoch + blockIdx.x) + 1;
   __shared__ float scratch[32];
-  __shared__ uint32_t s_epoch;
   cg::cluster_group cluster = cg::this_cluster();
   const int c = static_cast<int>(cluster.block_rank()), r = blockIdx.x / kPushCtas;
-  if (threadIdx.x == 0) s_epoch = *static_cast<volatile uint32_t*>(p.push_epoch) + 1;
-  __syncthreads();
-  const uint32_t epoch = s_epoch;
   const int pairs = dim / 2, l = c * pairs / kPushCtas + static_cast<int>(threadIdx.x);
   const bool has_pair = l < (c + 1) * pairs / kPushCtas;
   const size_t sender_lines = static_cast<size_t>(p.push_rows) * pairs;
-  const size_t at = static_cast<size_t>(epoch & 1u) * PeerReduce::kMaxRanks * sender_lines + static_cast<size_t>(r) * pairs + l;
+  const size_t at = static_cast<size_t>(epoch & 1u) * p.ranks * sender_lines + static_cast<size_t>(r) * pairs + l;
 
   if (has_pair) {
     // Send this thread's pair to every rank (itself included), as sender p.rank.
@@ -148,22 +160,40 @@ __global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* pa
 
   // y = rmsnorm(x) * w: each CTA norms the whole row in add_rmsnorm's order (from the L2: other SMs wrote
   // it) and writes its share of it.
-  const int d4 = dim / 4;
+  cp_async_wait<0>();  // this thread's weights (it reads back only its own slots)
+  float4 g[kRowVec];
+#pragma unroll
+  for (int j = 0; j < kRowVec; ++j)
+    g[j] = threadIdx.x + j * blockDim.x < d4 ? s_weight[j * blockDim.x + threadIdx.x] : make_float4(0.f, 0.f, 0.f, 0.f);
   const float4* x4 = reinterpret_cast<const float4*>(x) + static_cast<size_t>(r) * d4;
   float4 v[kRowVec];
   const float s = load_row(v, d4, blockDim.x, [&](int i) { return __ldcg(x4 + i); });
   store_normed_row(v, s, dim, blockDim.x, eps, g, y + static_cast<size_t>(r) * dim, scratch, c * d4 / kPushCtas,
                    (c + 1) * d4 / kPushCtas);
 
-  // The last CTA to finish moves the epoch on (every CTA has read it by then).
-  __syncthreads();
-  if (threadIdx.x == 0 && atomicAdd(p.push_epoch + 1, 1u) == gridDim.x - 1) {
-    p.push_epoch[1] = 0;
-    p.push_epoch[0] = epoch;
-  }
+  if (threadIdx.x == 0) p.push_epoch[blockIdx.x] = epoch;  // every thread read it before block_sum's barriers
 }
 
 }  // namespace
+
+int peer_push_max_rows(int dim) {
+  if (dim <= 0 || dim % 4 != 0 || dim > kRowBlockMaxDim) return 0;
+  cudaFuncAttributes attr{};
+  CUDA_CHECK(cudaFuncGetAttributes(&attr, peer_push_add_rmsnorm_kernel));
+  const int threads = row_block_threads(dim);
+  if (threads > attr.maxThreadsPerBlock) return 0;
+  // The weights' shared memory may pass the 48 KB a launch gets without asking (more than 768 threads).
+  CUDA_CHECK(cudaFuncSetAttribute(peer_push_add_rmsnorm_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(push_smem_bytes(threads))));
+  cudaLaunchConfig_t cfg;
+  cudaLaunchAttribute attrs[2];
+  launch_config({dim3(PeerReduce::kPushMaxRows * kPushCtas), dim3(threads), push_smem_bytes(threads),
+                 static_cast<unsigned>(kPushCtas)},
+                nullptr, cfg, attrs);
+  int clusters = 0;
+  CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, peer_push_add_rmsnorm_kernel, &cfg));
+  return std::min(clusters, PeerReduce::kPushMaxRows);
+}
 
 bool peer_reduce_fits(const PeerReduce& p, int rows, int dim) {
   return p.ranks >= 2 && p.ranks <= PeerReduce::kMaxRanks && dim == p.dim && dim % 4 == 0 &&
@@ -175,8 +205,9 @@ void peer_all_reduce_add_rmsnorm(const PeerReduce& p, const float* partial, floa
   CUDA_REQUIRE(peer_reduce_fits(p, rows, dim), "peer_all_reduce_add_rmsnorm: shape outside the peer buffers");
   if (rows == 0) return;
   if (rows <= p.push_rows) {
+    const int threads = row_block_threads(dim);
     launch(peer_push_add_rmsnorm_kernel,
-           {dim3(rows * kPushCtas), dim3(row_block_threads(dim)), 0, static_cast<unsigned>(kPushCtas)}, stream, p,
+           {dim3(rows * kPushCtas), dim3(threads), push_smem_bytes(threads), static_cast<unsigned>(kPushCtas)}, stream, p,
            partial, x, w, dim, eps, y);
     CUDA_CHECK_LAUNCH();
     return;

@@ -6,23 +6,26 @@
 // Two ways, chosen by the number of rows (the same choice on every rank):
 // - Push, for steps of at most kPushMaxRows rows (decode steps, small verify blocks): latency is what
 //   counts. Each rank stores its partial rows straight into every rank's buffer, every pair of floats
-//   beside two copies of the launch's epoch (16-byte lines whose 8-byte halves land whole), so that a rank
-//   then reads only its own memory and knows a line has arrived when its epochs match: no fence, no
+//   beside two copies of the launch's epoch (16-byte lines; like NCCL's LL protocol this relies on each
+//   8-byte half landing whole, which the PTX memory model does not promise for vector stores), so that a
+//   rank then reads only its own memory and knows a line has arrived when its epochs match: no fence, no
 //   separate flag. A cluster of 8 CTAs shares each row's columns, so that 8 SMs move the data; after they
 //   have added their columns into x, each reads the whole row back and norms it in add_rmsnorm's order (the
-//   same bits), writing its share of y. Buffers are double (the epoch's parity picks one).
+//   same bits), writing its share of y. Buffers are double (the epoch's parity picks one); each CTA counts
+//   its own launches, as it always takes the same part of the same row.
 // - Pull, for more rows: bandwidth is what counts, and the push's lines carry twice the bytes to every
 //   rank. Each rank copies its partial rows into its own buffer, which every other rank has mapped (CUDA
 //   IPC; comm/cuda/peer_buffers.h owns the memory), raises a flag in every rank's flag array, waits for
 //   every rank's flag, and then reads all ranks' rows over NVLink and sums them itself, in rank order, so
 //   that every rank gets the same bits. Each CTA has its own flags and launch counter (the epoch it writes),
 //   so CTAs never wait for one another on the same GPU, and a CUDA graph replays it as it is.
-// Either way a rank writes a buffer again only two launches later, after the launch in between has seen
-// every rank arrive, i.e. after every rank has finished reading it. Measured on 4 x H200 (MiMo-V2.5-Pro
-// slice, docs/benchmarks.md "Session 14"): the step's 140 all-reduces alone, push 692-703 us against pull
-// 1861 at one row, 1141-1192 against 1938 at 8, 6009 against 3893 at 64; the whole step at 16 rows, push
-// 12069 us against pull 12992 (2 GPUs: 10977 against 12041), although alone push took 2275 us there and
-// pull 2048.
+// Either way a rank writes a buffer again only two of its launches later, after the launch in between
+// has seen every rank arrive, i.e. after every rank has finished reading it. A push launch's CTAs wait for
+// other ranks' CTAs of the same row, so all of them must be resident at once: push_rows is at most the
+// clusters a GPU holds together (peer_push_max_rows; the norm's weights wait in shared memory, not in
+// registers, so that two CTAs fit an SM). Measured on 4 x H200 (MiMo-V2.5-Pro slice, docs/benchmarks.md
+// "Session 14"), the step's all-reduces alone: push 664-703 us against pull 1861 at one row, 1098-1192
+// against 1938 at 8, 1623 (all 16 clusters resident) against 2048 at 16, but 6009 against 3893 at 64.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -35,7 +38,8 @@ namespace tachyon::cuda {
 struct PeerReduce {
   static constexpr int kMaxRanks = 8;
   static constexpr int kBlocks = 32;       // pull: CTAs of a launch (at most); each has its own flags and epoch
-  static constexpr int kPushMaxRows = 16;  // steps of at most this many rows push, larger ones pull
+  static constexpr int kPushMaxRows = 16;  // steps of at most this many rows push (see push_rows), larger ones pull
+  static constexpr int kPushCtas = 8;      // push: the CTAs of a cluster, which share a row's columns
   int ranks = 0, rank = 0;
   int max_rows = 0, dim = 0;               // rows of dim floats a call may reduce
   // Pull: rank j's buffer, 2 slots of max_rows * dim (own: buf[rank]), and its flags [kBlocks][kMaxRanks],
@@ -43,12 +47,17 @@ struct PeerReduce {
   float* buf[kMaxRanks] = {};
   uint32_t* flags[kMaxRanks] = {};
   uint32_t* epoch = nullptr;
-  // Push: rank j's lines [2 slots][kMaxRanks senders][push_rows][dim / 2], each {a, epoch, b, epoch};
-  // this rank's launch counter and the count of the launch's CTAs that have finished (not shared).
-  int push_rows = 0;                       // min(max_rows, kPushMaxRows)
+  // Push: rank j's lines [2 slots][ranks senders][push_rows][dim / 2], each {a, epoch, b, epoch}; this
+  // rank's launch counters, one a CTA ([kPushMaxRows * kPushCtas]; not shared).
+  int push_rows = 0;                       // at most peer_push_max_rows(dim), the same on every rank
   uint4* lines[kMaxRanks] = {};
   uint32_t* push_epoch = nullptr;
 };
+
+// The most rows a push launch over rows of dim floats may take on this GPU: every one of its clusters
+// (one a row) resident at once, as CTAs wait for other ranks' CTAs of the same row, and the kernel's
+// registers allowing row_block_threads(dim) threads; at most kPushMaxRows, 0 where it cannot launch.
+int peer_push_max_rows(int dim);
 
 // Whether the fused kernel takes rows x dim (dim a multiple of 4, at most 16384; rows at most max_rows).
 bool peer_reduce_fits(const PeerReduce& p, int rows, int dim);

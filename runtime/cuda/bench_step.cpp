@@ -72,16 +72,9 @@ double step_collectives_us(comm::NcclComm& nccl, int count, size_t elements) {
   cuda::DeviceBuffer<float> buf(elements);
   CUDA_CHECK(cudaMemsetAsync(buf.get(), 0, buf.bytes(), stream.get()));
   comm::NcclCollectives coll(nccl, stream.get());
-  cudaGraph_t graph;
-  CUDA_CHECK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
-  for (int i = 0; i < count; ++i) coll.all_reduce(buf.get(), elements, comm::DType::F32, comm::ReduceOp::Sum);
-  CUDA_CHECK(cudaStreamEndCapture(stream.get(), &graph));
-  cudaGraphExec_t exec;
-  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  CUDA_CHECK(cudaGraphDestroy(graph));
-  const double us = cuda::median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream.get(), 3, 20);
-  CUDA_CHECK(cudaGraphExecDestroy(exec));
-  return us;
+  return count * cuda::graph_time_us(stream.get(), count, [&](cudaStream_t) {
+           for (int i = 0; i < count; ++i) coll.all_reduce(buf.get(), elements, comm::DType::F32, comm::ReduceOp::Sum);
+         });
 }
 
 // The same all-reduces through the fused peer kernel (kernels/cuda/peer_reduce.h), each with its residual
@@ -91,19 +84,11 @@ double step_peer_reduces_us(const comm::PeerBuffers& peers, int count, int rows,
   cuda::Stream stream;
   const size_t n = static_cast<size_t>(rows) * dim;
   cuda::DeviceBuffer<float> partial(n), x(n), w(dim), y(n);
-  for (auto* b : {&partial, &x, &y}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream.get()));
-  CUDA_CHECK(cudaMemsetAsync(w.get(), 0, w.bytes(), stream.get()));
-  cudaGraph_t graph;
-  CUDA_CHECK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
-  for (int i = 0; i < count; ++i)
-    cuda::peer_all_reduce_add_rmsnorm(peers.view(), partial.get(), x.get(), w.get(), rows, dim, 1e-6f, y.get(), stream.get());
-  CUDA_CHECK(cudaStreamEndCapture(stream.get(), &graph));
-  cudaGraphExec_t exec;
-  CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  CUDA_CHECK(cudaGraphDestroy(graph));
-  const double us = cuda::median_time_us([&](cudaStream_t s) { CUDA_CHECK(cudaGraphLaunch(exec, s)); }, stream.get(), 3, 20);
-  CUDA_CHECK(cudaGraphExecDestroy(exec));
-  return us;
+  for (auto* b : {&partial, &x, &w, &y}) CUDA_CHECK(cudaMemsetAsync(b->get(), 0, b->bytes(), stream.get()));
+  return count * cuda::graph_time_us(stream.get(), count, [&](cudaStream_t s) {
+           for (int i = 0; i < count; ++i)
+             cuda::peer_all_reduce_add_rmsnorm(peers.view(), partial.get(), x.get(), w.get(), rows, dim, 1e-6f, y.get(), s);
+         });
 }
 
 // Median host-observed time of run(): metadata upload, graph replay (captured by the first warm-up),
@@ -233,7 +218,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       // with one rank too, where they are pure overhead (the roofline then has no communication floor).
       const double comm_us = step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size);
       const double peer_us = peers && peers->available() && cuda::peer_reduce_fits(peers->view(), shape.tokens(), c.hidden_size)
-                                 ? step_peer_reduces_us(*peers, 2 * c.num_layers, shape.tokens(), c.hidden_size)
+                                 ? step_peer_reduces_us(*peers, 1 + 2 * c.num_layers, shape.tokens(), c.hidden_size)
                                  : 0.0;
 
       double touched_sum = 0;

@@ -54,53 +54,60 @@ TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order su
   CUDA_CHECK(cudaSetDevice(rank));
   comm::NcclComm nccl(MPI_COMM_WORLD, rank);
   cuda::Stream stream;
-  const int max_rows = 40, dim = 6144;
+  const int max_rows = 40;
   const float eps = 1e-6f;
-  comm::PeerBuffers peers(nccl, max_rows, dim, stream.get());
-  if (!peers.available()) {
-    MESSAGE("skipped: the ranks could not map each other's buffers (no peer access)");
-    return;
-  }
-  const cuda::PeerReduce& view = peers.view();
-
-  const auto w = test::random_floats(dim, 7, 0.2f, 1.0f);
-  auto dw = DeviceBuffer<float>::from(w);
-  uint64_t call = 0;
-  // Row counts on both sides of the push / pull boundary (PeerReduce::kPushMaxRows) and up to and past the
-  // pull's CTAs (PeerReduce::kBlocks), repeated and interleaved, so that both parities of both ways'
-  // buffers are written and reused, the pull's by CTAs of one row and of two.
-  static_assert(cuda::PeerReduce::kBlocks < 40, "some calls must give a pull CTA two rows");
-  static_assert(cuda::PeerReduce::kPushMaxRows == 16, "the row counts below straddle 16 and 17");
-  for (int rows : {1, 1, 3, 8, 16, 17, 9, 40, 8, 1, 40, 2, 16, 9, 33, 40, 17, 40, 1, 2}) {
-    ++call;
-    const size_t n = static_cast<size_t>(rows) * dim;
-    // Every rank's partial (each rank makes all of them, to build the reference), and a shared x.
-    std::vector<std::vector<float>> partials;
-    for (int k = 0; k < world; ++k) partials.push_back(test::random_floats(n, 1000 * call + k));
-    const auto x0 = test::random_floats(n, 1000 * call + 999);
-    std::vector<float> delta(n);
-    for (size_t i = 0; i < n; ++i) {
-      float d = partials[0][i];
-      for (int k = 1; k < world; ++k) d += partials[k][i];
-      delta[i] = d;
+  // MiMo-V2.5-Pro's and gpt-oss-120b's hidden widths, and one whose float4s do not split evenly over a push
+  // cluster's CTAs.
+  for (int dim : {6144, 2880, 4100}) {
+    comm::PeerBuffers peers(nccl, max_rows, dim, stream.get());
+    if (!peers.available()) {
+      MESSAGE("skipped: the ranks could not map each other's buffers (no peer access)");
+      return;
     }
+    const cuda::PeerReduce& view = peers.view();
+    MESSAGE("dim ", dim, ": steps of at most ", view.push_rows, " rows push");
+    CHECK(view.push_rows >= 8);  // this GPU holds at least 8 clusters of a push launch at once
 
-    auto dpartial = DeviceBuffer<float>::from(partials[rank]);
-    auto dx = DeviceBuffer<float>::from(x0);
-    DeviceBuffer<float> dy(n);
-    test::poison(dy.get(), n);
-    cuda::peer_all_reduce_add_rmsnorm(view, dpartial.get(), dx.get(), dw.get(), rows, dim, eps, dy.get(), stream.get());
-    stream.sync();
+    const auto w = test::random_floats(dim, 7, 0.2f, 1.0f);
+    auto dw = DeviceBuffer<float>::from(w);
+    uint64_t call = 0;
+    // Row counts on both sides of the push / pull boundary (PeerReduce::kPushMaxRows) and up to and past
+    // the pull's CTAs (PeerReduce::kBlocks), repeated and interleaved, so that both parities of both
+    // ways' buffers are written and reused, the pull's by CTAs of one row and of two.
+    static_assert(cuda::PeerReduce::kBlocks < 40, "some calls must give a pull CTA two rows");
+    static_assert(cuda::PeerReduce::kPushMaxRows == 16, "the row counts below straddle 16 and 17");
+    for (int rows : {1, 1, 3, 8, 16, 17, 9, 40, 8, 1, 40, 2, 16, 9, 33, 40, 17, 40, 1, 2}) {
+      ++call;
+      const size_t n = static_cast<size_t>(rows) * dim;
+      // Every rank's partial (each rank makes all of them, to build the reference), and a shared x.
+      std::vector<std::vector<float>> partials;
+      for (int k = 0; k < world; ++k) partials.push_back(test::random_floats(n, 1000 * call + k));
+      const auto x0 = test::random_floats(n, 1000 * call + 999);
+      std::vector<float> delta(n);
+      for (size_t i = 0; i < n; ++i) {
+        float d = partials[0][i];
+        for (int k = 1; k < world; ++k) d += partials[k][i];
+        delta[i] = d;
+      }
 
-    auto ddelta = DeviceBuffer<float>::from(delta);
-    auto rx = DeviceBuffer<float>::from(x0);
-    DeviceBuffer<float> ry(n);
-    cuda::add_rmsnorm(ddelta.get(), rx.get(), dw.get(), rows, dim, eps, ry.get(), stream.get());
-    stream.sync();
+      auto dpartial = DeviceBuffer<float>::from(partials[rank]);
+      auto dx = DeviceBuffer<float>::from(x0);
+      DeviceBuffer<float> dy(n);
+      test::poison(dy.get(), n);
+      cuda::peer_all_reduce_add_rmsnorm(view, dpartial.get(), dx.get(), dw.get(), rows, dim, eps, dy.get(),
+                                        stream.get());
+      stream.sync();
 
-    INFO("rank ", rank, " of ", world, ", call ", call, ", rows ", rows);
-    CHECK(bit_differences(dx.download(), rx.download()) == 0);
-    CHECK(bit_differences(dy.download(), ry.download()) == 0);
+      auto ddelta = DeviceBuffer<float>::from(delta);
+      auto rx = DeviceBuffer<float>::from(x0);
+      DeviceBuffer<float> ry(n);
+      cuda::add_rmsnorm(ddelta.get(), rx.get(), dw.get(), rows, dim, eps, ry.get(), stream.get());
+      stream.sync();
+
+      INFO("rank ", rank, " of ", world, ", dim ", dim, ", call ", call, ", rows ", rows);
+      CHECK(bit_differences(dx.download(), rx.download()) == 0);
+      CHECK(bit_differences(dy.download(), ry.download()) == 0);
+    }
   }
 }
 
