@@ -182,9 +182,10 @@ int peer_push_max_rows(int dim) {
   CUDA_CHECK(cudaFuncGetAttributes(&attr, peer_push_add_rmsnorm_kernel));
   const int threads = row_block_threads(dim);
   if (threads > attr.maxThreadsPerBlock) return 0;
-  // The weights' shared memory may pass the 48 KB a launch gets without asking (more than 768 threads).
+  // The weights' shared memory may pass the 48 KB a launch gets without asking (more than 768 threads):
+  // allow the most any width needs, so that buffers of several widths in one process all launch.
   CUDA_CHECK(cudaFuncSetAttribute(peer_push_add_rmsnorm_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(push_smem_bytes(threads))));
+                                  static_cast<int>(push_smem_bytes(kRowMaxThreads))));
   cudaLaunchConfig_t cfg;
   cudaLaunchAttribute attrs[2];
   launch_config({dim3(PeerReduce::kPushMaxRows * kPushCtas), dim3(threads), push_smem_bytes(threads),

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <random>
 
@@ -198,11 +197,6 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     result.notes.push_back(step.peer_all_reduce() ? "all-reduces of the layers: the fused peer all-reduce (with add_rmsnorm)"
                                                   : "all-reduces of the layers: NCCL (then add_rmsnorm)");
 
-  // The fused peer all-reduce measured alone, where the step uses it.
-  std::unique_ptr<comm::PeerBuffers> peers;
-  if (step.peer_all_reduce())
-    peers = std::make_unique<comm::PeerBuffers>(nccl, max_seqs * max_tokens, c.hidden_size, cuda::Stream().get());
-
   for (int seqs : o.seqs)
     for (int tokens : o.tokens_per_seq) {
       const StepShape shape{seqs, tokens, o.context};
@@ -217,7 +211,9 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       // The collectives of this shape: the embedding's all-reduce and two per layer (attention, MLP). Measured
       // with one rank too, where they are pure overhead (the roofline then has no communication floor).
       const double comm_us = step_collectives_us(nccl, 1 + 2 * c.num_layers, static_cast<size_t>(shape.tokens()) * c.hidden_size);
-      const double peer_us = peers && peers->available() && cuda::peer_reduce_fits(peers->view(), shape.tokens(), c.hidden_size)
+      // The same through the fused peer kernel, where the step uses it (on the step's own buffers).
+      const comm::PeerBuffers* peers = step.peer_buffers();
+      const double peer_us = peers && cuda::peer_reduce_fits(peers->view(), shape.tokens(), c.hidden_size)
                                  ? step_peer_reduces_us(*peers, 1 + 2 * c.num_layers, shape.tokens(), c.hidden_size)
                                  : 0.0;
 

@@ -60,6 +60,9 @@ class CudaTargetStep final : public TargetStep {
   size_t graphs() const { return graphs_.size(); }
   // Whether the layers' all-reduces take the fused peer all-reduce (kernels/cuda/peer_reduce.h).
   bool peer_all_reduce() const { return peers_ && peers_->available(); }
+  // The fused peer all-reduce's buffers (bench step times the kernel alone on them); null where the step
+  // all-reduces through NCCL.
+  const comm::PeerBuffers* peer_buffers() const { return peer_all_reduce() ? peers_.get() : nullptr; }
 
  private:
   struct Shape {
