@@ -26,11 +26,6 @@ std::string today() {
   return buf;
 }
 
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
-
 std::string BenchReport::markdown() const {
   std::string out = fmt::format("{} ({}), copy bandwidth {:.0f} GB/s (read + write, measured in this run)\n\n", device,
                                 date, copy_gbs);

@@ -50,7 +50,4 @@ struct BenchReport {
 
 std::string today();
 
-// The median of a bench's repetitions (the upper one of an even count); v must not be empty.
-double median(std::vector<double> v);
-
 }  // namespace tachyon

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "model/error.h"
+#include "model/median.h"
 #include "runtime/bench_report.h"
 
 namespace tachyon {

@@ -4,6 +4,7 @@
 
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/device_buffer.h"
+#include "model/median.h"
 
 namespace tachyon::cuda {
 
@@ -17,8 +18,7 @@ double median_time_us(const std::function<void(cudaStream_t)>& launch, cudaStrea
     stop.record(stream);
     times.push_back(stop.since(start) * 1000.0);
   }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  return median(std::move(times));
 }
 
 // Per-call device time of `calls` launches that `enqueue` puts on a stream: run once eagerly (first-use

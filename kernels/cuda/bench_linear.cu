@@ -1,6 +1,6 @@
 // Benchmark rows for the dense linear kernel: BF16 and FP8 weights at the per-GPU dense shapes of 8-GPU
 // tensor-parallel deployments (q_proj slice, o_proj slice, LM-head vocabulary slice) of MiMo-V2.5-Pro,
-// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 (decode), 9 (a verify block) and 64 rows.
+// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 (decode), 8 and 9 (verify blocks) and 64 rows.
 // Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
 // could hide work), with enough copies of each matrix that the set is well over the L2 size: every
 // timed launch streams its weight from HBM, as in a real step. Each sample times all copies back to back
@@ -91,7 +91,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
-      for (int m : {1, 9, 64}) {
+      for (int m : {1, 8, 9, 64}) {  // 8: a step of a block of 8 or of 8 sequences (one n-tile)
         const int copies = static_cast<int>(ws.views.size());
         if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
           if (m == 64 || sh.rows != 152576 / 8) continue;
@@ -139,7 +139,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 78, stream);
     WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
-    for (int m : {1, 9, 64}) {
+    for (int m : {1, 8, 9, 64}) {  // 8: the step's router at a block of 8 or at 8 sequences
       const double us = graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
         for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {nullptr, false, true}, s);
       });

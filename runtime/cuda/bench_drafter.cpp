@@ -11,6 +11,7 @@
 
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/random_fill.h"
+#include "model/median.h"
 #include "runtime/bench_report.h"
 #include "runtime/cuda/cuda_drafter.h"
 

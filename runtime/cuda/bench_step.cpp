@@ -20,6 +20,7 @@
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/peer_reduce.h"
 #include "model/error.h"
+#include "model/median.h"
 #include "runtime/bench_models.h"
 #include "runtime/cuda/cuda_target_step.h"
 #include "runtime/cuda/kernel_trace.h"

@@ -45,6 +45,7 @@ struct Case {
   int m;
   bool bias, accumulate;
   cuda::LinearPlan plan;
+  bool fp32_activations = false;  // LinearEpilogue::fp32_activations (the routers)
 };
 
 // Runs one GPU call on `dev` (a view of the same matrix as `view`) and compares with the CPU.
@@ -54,7 +55,8 @@ void check_linear(const MatrixView& view, const cuda::DeviceMatrix& dev, const C
   const auto x = test::random_floats(static_cast<size_t>(m) * cols, seed);
   const auto bias = test::random_floats(rows, seed + 1);
   const auto y0 = test::random_floats(static_cast<size_t>(m) * rows, seed + 2);
-  const auto x_ref = uses_tensor_cores(c.format, m) ? bf16_rounded(x) : x;
+  const bool mma = uses_tensor_cores(c.format, m) && !c.fp32_activations;
+  const auto x_ref = mma ? bf16_rounded(x) : x;
 
   std::vector<float> ref(static_cast<size_t>(m) * rows);
   cpu::matmul(x_ref.data(), m, view, ref.data());
@@ -81,11 +83,12 @@ void check_linear(const MatrixView& view, const cuda::DeviceMatrix& dev, const C
   cuda::LinearEpilogue e;
   e.bias = c.bias ? db.get() : nullptr;
   e.accumulate = c.accumulate;
+  e.fp32_activations = c.fp32_activations;
   cuda::linear(dx.get(), m, dev, dy.get(), e, c.plan, nullptr);
   CUDA_CHECK(cudaDeviceSynchronize());
   const auto got = dy.download();
 
-  const double rel = uses_tensor_cores(c.format, m) ? kRelMma : kRelFma;
+  const double rel = mma ? kRelMma : kRelFma;
   size_t bad = 0, worst = 0;
   double worst_ratio = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -96,7 +99,8 @@ void check_linear(const MatrixView& view, const cuda::DeviceMatrix& dev, const C
     if (ratio > worst_ratio || std::isnan(d)) worst_ratio = ratio, worst = i;
   }
   INFO(what, ": ", format_name(c.format), " m=", m, " rows=", rows, " cols=", cols, " bias=", c.bias,
-       " acc=", c.accumulate, " plan=(", c.plan.splits, ",", c.plan.tiles_per_warp, ",", c.plan.tile_rows, ")");
+       " acc=", c.accumulate, " fp32 x=", c.fp32_activations, " plan=(", c.plan.splits, ",", c.plan.tiles_per_warp, ",",
+       c.plan.tile_rows, ")");
   CHECK_MESSAGE(bad == 0, bad, " of ", ref.size(), " outside tolerance; worst [", worst, "] got ", got[worst], " want ",
                 ref[worst], " (", worst_ratio, " x tol)");
 }
@@ -140,6 +144,25 @@ TEST_CASE("gpu linear: every cluster split, several tiles per warp and both FMA 
             const Case c{f, m, (splits + tpw) % 2 == 0, splits == 2, {splits, tpw, tile_rows}};
             check_linear(host.matrix(), dev.matrix(), c, seed++, "forced plan");
           }
+    }
+  }
+}
+
+TEST_CASE("gpu linear: FP32 activations (the routers) at verify and batch row counts, both FMA tile shapes") {
+  // Past 4 rows the narrow tiles take 8 or 16 tokens a CTA (a router at a verify block is one launch
+  // group); the standard tiles 4. Every row count from 3 to 40 crosses those group sizes, ragged.
+  uint64_t seed = 2100;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
+    for (auto [rows, cols] : std::vector<std::pair<int, int>>{{384, 1024}, {77, 1104}}) {
+      const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+      const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+      const cuda::DeviceWeight dev(host);
+      for (int m : {3, 5, 8, 9, 16, 17, 40})
+        for (const cuda::LinearPlan plan : {cuda::LinearPlan{}, cuda::LinearPlan{8, 1, 4}, cuda::LinearPlan{2, 2, 4},
+                                            cuda::LinearPlan{4, 1, 16}}) {
+          const Case c{f, m, m % 2 == 1, m == 9, plan, true};
+          check_linear(host.matrix(), dev.matrix(), c, seed++, "fp32 activations");
+        }
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "model/checkpoint.h"
 #include "model/convert.h"
 #include "model/error.h"
+#include "model/median.h"
 #include "runtime/bench_models.h"
 #include "runtime/bench_report.h"
 #include "runtime/step_roofline.h"
@@ -176,4 +177,11 @@ TEST_CASE("bench report: step rows against the roofline, in markdown and JSON") 
   StepBenchRow one = row;
   one.ranks = 1;
   CHECK(one.roofline_us(4000) == doctest::Approx(500.0));
+}
+
+TEST_CASE("median of repetitions: the middle one of an odd count, the upper middle of an even count") {
+  CHECK(median({7.0}) == 7.0);
+  CHECK(median({3.0, 1.0, 2.0}) == 2.0);
+  CHECK(median({4.0, 1.0, 3.0, 2.0}) == 3.0);
+  CHECK(median({5.0, 5.0, 1.0, 9.0, 5.0}) == 5.0);
 }
