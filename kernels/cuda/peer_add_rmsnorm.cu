@@ -30,6 +30,10 @@ __device__ __forceinline__ unsigned long long globaltimer_ns() {
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
   return t;
 }
+// A rank that stopped must end the job instead of hanging it: a wait begun at t0 traps after kTimeoutNs.
+__device__ __forceinline__ void trap_after_timeout(unsigned long long t0) {
+  if (globaltimer_ns() - t0 > kTimeoutNs) __trap();
+}
 
 __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,
                                         int dim, float eps, float* y) {
@@ -59,8 +63,7 @@ __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial
     store_release_sys(p.flags[threadIdx.x] + b * PeerReduce::kMaxRanks + p.rank, epoch);
     const uint32_t* flag = p.flags[p.rank] + b * PeerReduce::kMaxRanks + threadIdx.x;
     const unsigned long long t0 = globaltimer_ns();
-    while (static_cast<int32_t>(load_acquire_sys(flag) - epoch) < 0)
-      if (globaltimer_ns() - t0 > kTimeoutNs) __trap();  // a rank stopped: end the job instead of hanging
+    while (static_cast<int32_t>(load_acquire_sys(flag) - epoch) < 0) trap_after_timeout(t0);
   }
   __syncthreads();
 
@@ -145,7 +148,7 @@ __global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* pa
 #pragma unroll
       for (int k = 0; k < PeerReduce::kMaxRanks; ++k)
         if ((pending >> k & 1u) && got[k].y == epoch && got[k].w == epoch) pending &= ~(1u << k);
-      if (pending && globaltimer_ns() - t0 > kTimeoutNs) __trap();  // a rank stopped: end the job, not hang
+      if (pending) trap_after_timeout(t0);
     }
     float2 d = make_float2(__uint_as_float(got[0].x), __uint_as_float(got[0].z));
 #pragma unroll
