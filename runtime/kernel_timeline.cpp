@@ -12,7 +12,6 @@
 
 #include "model/error.h"
 #include "model/median.h"
-#include "runtime/bench_report.h"
 
 namespace tachyon {
 
