@@ -12,7 +12,8 @@
 // - The query rows of a KV head are (query i of the block, query head sharing the KV head), i-major:
 //   up to 16 x 16 rows. They are the M side of mma.sync m16n8k16 (BF16 in, FP32 accumulate): a warp
 //   owns one 16-row tile. A CTA has 4 warps = RW row tiles x KW key groups (KW = 4 for decode, where
-//   one tile holds all rows and the warps split each key tile instead; FA2-style within a warp).
+//   one tile holds all rows, and for small launches whose keys cannot be split further: the warps split
+//   each key tile instead; FA2-style within a warp).
 // - K/V tiles of 64 keys are copied once per CTA into shared memory with cp.async (2-3 stages,
 //   16-byte chunks XOR-swizzled so that ldmatrix is conflict free) and read by every warp that needs
 //   them: all query heads of the KV head and all queries of a verify block read each tile once.
@@ -644,10 +645,32 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
 
   // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
   // of the longest possible range (the window, or the cache capacity for full attention).
-  const long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
+  long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
   const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
   const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
   while (sp.cluster < k.max_cluster && base * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit) sp.cluster *= 2;
+  // Keys too few to split further (a window, a short context; the cluster stopped below its largest
+  // size) leave a small launch: its row blocks get smaller instead (more key groups a CTA, 16 * 4 /
+  // key_groups rows), so that more CTAs share a verify block's rows, while the launch stays within one CTA
+  // an SM. One H200 (docs/benchmarks.md, session 16), against the rule without this: MiMo-V2.5-Pro's SWA
+  // layer at 9 queries 1.29x faster at batch 1 (4 CTAs -> 16), 1.16x at batch 8 (a bound of half the SMs
+  // kept batch 8 as it was), every other attention row unchanged; the MiMo slice's step 1.027x at 1 x 8,
+  // 1.008x at 8 x 8; Qwen3-30B-A3B's (full attention) 1.00x at a 4k context, 1.024x at 1 x 8 at a 512 one.
+  if (sp.cluster * 2 > key_limit && sp.cluster < k.max_cluster) {
+    const long bound = device_sm_count();
+    int kw = sp.key_groups;
+    while (kw < kWarps) {
+      const int rb = (rows + 16 * (kWarps / (2 * kw)) - 1) / (16 * (kWarps / (2 * kw)));
+      if (static_cast<long>(batch.num_seqs) * cache.kv_heads * rb * sp.cluster > bound) break;
+      kw *= 2;
+      sp.row_blocks = rb;
+    }
+    if (kw != sp.key_groups) {
+      sp.key_groups = kw;
+      plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, kw);
+      base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
+    }
+  }
   // Full clusters and still few CTAs (small batches, few KV heads): split the keys over several
   // clusters too, combined through the workspace, as long as every cluster of the launch is resident
   // at once (a second wave costs more than the split saves) and each CTA keeps a key tile. Measured on

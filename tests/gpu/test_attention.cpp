@@ -206,6 +206,22 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
   const cuda::AttentionSplit verify16 = check_attention({192, 128, 1, 16, 0, true, false, 4200, {{0, 4000, 16}}}, seed++);
   CHECK(verify16.row_blocks == 4);
   CHECK(verify16.clusters > 1);
+  // A window leaves too few keys to split further (2-CTA clusters): one sequence's 8-query verify block
+  // (128 rows) takes 8 row blocks of 16 rows (4 key groups a CTA) instead of 2 of 64, and 8 sequences'
+  // blocks take smaller row blocks too, within one CTA an SM; 32 sequences keep 64-row blocks.
+  const cuda::AttentionSplit swa1 = check_attention({192, 128, 1, 16, 128, true, false, 4200, {{0, 4000, 8}}}, seed++);
+  CHECK(swa1.key_groups == 4);
+  CHECK(swa1.row_blocks == 8);
+  CHECK(swa1.cluster == 2);
+  std::vector<Seq> eight, thirty_two;
+  for (int s = 0; s < 32; ++s) (s < 8 ? eight : thirty_two).push_back({s % 6, 300 + 23 * s, 8});
+  for (int s = 0; s < 8; ++s) thirty_two.push_back({s % 6, 200 + 11 * s, 8});
+  const cuda::AttentionSplit swa8 = check_attention({192, 128, 1, 16, 128, true, false, 1200, eight}, seed++);
+  int sms = 0;
+  REQUIRE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
+  CHECK(swa8.key_groups > 1);
+  CHECK(8L * swa8.row_blocks * swa8.cluster <= sms);
+  CHECK(check_attention({192, 128, 1, 16, 128, true, false, 1200, thirty_two}, seed++).key_groups == 1);
   // v head dim different from the q/k head dim in the other direction, and an odd group.
   check_attention({128, 64, 3, 2, 0, true, false, 300, {{0, 100, 5}, {2, 7, 1}}}, seed++);
 }
