@@ -1,6 +1,7 @@
 // Benchmark rows for the dense linear kernel: BF16 and FP8 weights at the per-GPU dense shapes of 8-GPU
 // tensor-parallel deployments (q_proj slice, o_proj slice, LM-head vocabulary slice) of MiMo-V2.5-Pro,
-// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 (decode), 8 and 9 (verify blocks) and 64 rows.
+// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 (decode), 8 and 9 (verify blocks) and 64 rows; the DFlash
+// drafter's matrices (BF16, whole) at its block's rows; the routers (FP32 activations).
 // Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
 // could hide work), with enough copies of each matrix that the set is well over the L2 size: every
 // timed launch streams its weight from HBM, as in a real step. Each sample times all copies back to back
@@ -81,7 +82,9 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
   };
   constexpr int kMaxM = 64;
   const char* sweep_env = std::getenv("TACHYON_BENCH_LINEAR_PLANS");
+  // Tuning aid: TACHYON_BENCH_LINEAR_PLANS=1 times every row under every plan too; =drafter only the drafter's.
   const bool sweep_plans = sweep_env && sweep_env[0] == '1';
+  const bool sweep_drafter = sweep_plans || (sweep_env && std::string(sweep_env) == "drafter");
   const char* profile_env = std::getenv("TACHYON_BENCH_PROFILE");
   const bool profile = profile_env && profile_env[0] == '1';
   std::vector<KernelTiming> out;
@@ -128,6 +131,49 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
               out.push_back(ft);
             }
         }
+      }
+    }
+  }
+  // The DFlash drafter at the MiMo-V2.5 drafter's size (runtime/cuda/bench_drafter.cpp: hidden 4096, 64 / 8
+  // heads of 128, FFN 16384, the target's 152,064-row LM head), BF16 and whole on rank 0, as its forward
+  // launches them: q/k/v and gate/up grouped (one launch over the stacked rows), at the rows of a block of 8
+  // for 1, 2 and 8 sequences (the LM head takes the block's 7 drafted rows a sequence).
+  const Shape drafter[] = {{"MiMo-V2.5 drafter", "qkv", 8192 + 2 * 1024, 4096}, {"MiMo-V2.5 drafter", "o_proj", 4096, 8192},
+                           {"MiMo-V2.5 drafter", "gate_up", 2 * 16384, 4096}, {"MiMo-V2.5 drafter", "down", 4096, 16384},
+                           {"MiMo-V2.5 drafter", "lm_head", 152064, 4096}};
+  for (const Shape& sh : profile ? std::span<const Shape>() : std::span<const Shape>(drafter)) {
+    const bool head = std::string(sh.name) == "lm_head";
+    DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
+    fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 79, stream);
+    WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
+    for (int seqs : {1, 2, 8}) {
+      const int m = (head ? 7 : 8) * seqs;
+      const int copies = static_cast<int>(ws.views.size());
+      auto time_plan = [&](const LinearPlan& plan) {
+        return graph_time_us(stream, copies, [&](cudaStream_t s) {
+          for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, plan, s);
+        });
+      };
+      const LinearPlan plan = linear_plan(m, ws.views[0]);
+      KernelTiming t;
+      t.kernel = "linear bf16";
+      t.model = sh.model;
+      t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
+                std::to_string(m) + " (splits " + std::to_string(plan.splits) + ", tiles/warp " +
+                std::to_string(plan.tiles_per_warp) + ")";
+      t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
+      t.median_us = time_plan({});
+      out.push_back(t);
+      if (sweep_drafter) {
+        for (int splits : {1, 2, 4, 8})
+          for (int tpw : {1, 2, 4}) {
+            KernelTiming ft = t;
+            ft.kernel += " forced";
+            ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +
+                       std::to_string(tpw) + ")";
+            ft.median_us = time_plan({splits, tpw});
+            out.push_back(ft);
+          }
       }
     }
   }

@@ -706,6 +706,15 @@ PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch,
     if (want.splits && splits != want.splits) continue;
     for (int tpw : {1, 2, 3, 4}) {
       if (!want.tiles_per_warp && tpw == 3) continue;  // 3 only on request (the fit covered 1, 2, 4)
+      // Tensor-core path: 4 tiles a warp only with the largest split. Swept on an H200 (docs/benchmarks.md,
+      // sessions 15 and 16: every plan of every benchmark shape), 4 tiles a warp at 1-4 splits ran 1.3-3x
+      // slower than the model expects, whatever the CTA count (the DFlash drafter's gate_up [32768, 4096] at 8
+      // rows: (4, 4) 144 us, (2, 2) 81 us, both 256 CTAs); the model chose them for large matrices at 8-16 rows
+      // (LM heads, the drafter), 1.3-1.8x off the best plan. Without them the model's choices summed 5042 us
+      // over the swept rows instead of 5489 (best 4739); two rows got slower (gpt-oss-120b's BF16 LM head at
+      // 8 rows 60.8 -> 69.3 us, FP8 at 9 48.4 -> 50.9). Same binary, with and without: the drafter's draft at
+      // batch 1 1.24x faster (2244 -> 1816 us), batch 2 1.19x; the target steps unchanged.
+      if (!want.tiles_per_warp && c.mma && tpw == 4 && splits < kMaxSplits) continue;
       if (want.tiles_per_warp && tpw != want.tiles_per_warp) continue;
       const PlanCost pc = evaluate(c, w, m_launch, groups, splits, tpw, forced);
       if (pc.us < best.us) best = pc;

@@ -226,6 +226,27 @@ TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the wide kerne
   }
 }
 
+TEST_CASE("gpu linear: large matrices at 7-16 rows plan 4 tiles a warp only with 8 splits") {
+  // linear.cu's choose_plan: on the tensor-core path 4 tiles a warp ran 1.3-3x slower below 8 splits
+  // (docs/benchmarks.md, sessions 15-16), and the cost model used to pick (4, 4), (1, 4) or (2, 4) here: the
+  // DFlash drafter's gate_up and LM head, two targets' LM-head slices. (Plans only; their results are
+  // checked by the split and wide-launch cases above.)
+  for (const auto& [rows, cols] : {std::pair{32768, 4096}, std::pair{152064, 4096}, std::pair{19072, 6144},
+                                   std::pair{18992, 4096}, std::pair{25136, 2880}})
+    for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8})
+      for (int m : {7, 8, 9, 14, 16}) {
+        cuda::DeviceMatrix w;
+        w.format = f;
+        w.rows = rows;
+        w.cols = cols;
+        const cuda::LinearPlan p = cuda::linear_plan(m, w);
+        CAPTURE(rows);
+        CAPTURE(m);
+        CHECK(p.splits > 0);
+        CHECK((p.tiles_per_warp < 4 || p.splits == 8));
+      }
+}
+
 TEST_CASE("gpu linear: FP8 slices starting inside a 128x128 scale block (scale_row0 / scale_col0)") {
   // A full FP8 matrix [420, 560] and views of it that start at (r0, c0); the CPU view has the same fields.
   const int full_rows = 420, full_cols = 560;
