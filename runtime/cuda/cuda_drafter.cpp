@@ -242,7 +242,7 @@ void CudaDrafter::forward(const Shape& s) {
   const ModelConfig& c = config_.model;
   cudaStream_t st = stream_.get();
   const int M = s.rows, H = c.hidden_size, R = s.rows - s.seqs;
-  const size_t MH = static_cast<size_t>(M) * H, I = c.dense_intermediate_size;
+  const size_t I = c.dense_intermediate_size;
   cuda::embed(anchors_, s.seqs, w_.embed.matrix(), 0, table_.get() + H, st);
   cuda::gather_rows(table_.get(), row_source_, M, H, x_.get(), st);
   for (int l = 0; l < c.num_layers; ++l) {
@@ -253,8 +253,8 @@ void CudaDrafter::forward(const Shape& s) {
     const cuda::LinearPart gate_up[] = {{w.mlp.gate.matrix(), gate_.get()}, {w.mlp.up.matrix(), up_.get()}};
     cuda::linear_grouped(h_.get(), M, gate_up, {}, st);
     cuda::swiglu(gate_.get(), up_.get(), M * I, cpu::SwigluParams{}, act_.get(), st);  // as CpuDrafter: silu(gate) * up
-    cuda::linear(act_.get(), M, w.mlp.down.matrix(), y_.get(), {}, st);
-    cuda::add(y_.get(), x_.get(), MH, 1.0f, st);
+    // The residual add in the down projection's epilogue (x += down(act): the same sum, one launch fewer).
+    cuda::linear(act_.get(), M, w.mlp.down.matrix(), x_.get(), {nullptr, true}, st);
   }
   cuda::gather_rows(x_.get(), logit_rows_, R, H, selected_.get(), st);
   cuda::rmsnorm(selected_.get(), w_.final_norm.f32(), R, H, c.rms_norm_eps, selected_.get(), st);
