@@ -635,9 +635,15 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
   if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0 || cache.kv_heads <= 0) return plan;
   const int group = p.max_group > 0 ? p.max_group : (p.num_q_heads + cache.kv_heads - 1) / cache.kv_heads;
   const int rows = batch.max_count * group;
+  // Row blocks at kw key groups a CTA (16 * 4 / kw rows each), and those of the whole launch (every
+  // sequence and KV head).
+  auto row_blocks_at = [&](int kw) {
+    const int rows_per_cta = 16 * (kWarps / kw);
+    return (rows + rows_per_cta - 1) / rows_per_cta;
+  };
+  auto launch_row_blocks = [&](int row_blocks) { return static_cast<long>(batch.num_seqs) * cache.kv_heads * row_blocks; };
   sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
-  const int rows_per_cta = 16 * (kWarps / sp.key_groups);
-  sp.row_blocks = (rows + rows_per_cta - 1) / rows_per_cta;
+  sp.row_blocks = row_blocks_at(sp.key_groups);
   plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
   const AttnKernel& k = plan.kernel;
   if (k.fn == nullptr) return plan;  // head dims the tuned kernel is not built for: the generic kernel
@@ -645,7 +651,7 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
 
   // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
   // of the longest possible range (the window, or the cache capacity for full attention).
-  long base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
+  long base = launch_row_blocks(sp.row_blocks);
   const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
   const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
   while (sp.cluster < k.max_cluster && base * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit) sp.cluster *= 2;
@@ -659,16 +665,12 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
   if (sp.cluster * 2 > key_limit && sp.cluster < k.max_cluster) {
     const long bound = device_sm_count();
     int kw = sp.key_groups;
-    while (kw < kWarps) {
-      const int rb = (rows + 16 * (kWarps / (2 * kw)) - 1) / (16 * (kWarps / (2 * kw)));
-      if (static_cast<long>(batch.num_seqs) * cache.kv_heads * rb * sp.cluster > bound) break;
-      kw *= 2;
-      sp.row_blocks = rb;
-    }
+    while (kw < kWarps && launch_row_blocks(row_blocks_at(2 * kw)) * sp.cluster <= bound) kw *= 2;
     if (kw != sp.key_groups) {
       sp.key_groups = kw;
+      sp.row_blocks = row_blocks_at(kw);
       plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, kw);
-      base = static_cast<long>(batch.num_seqs) * cache.kv_heads * sp.row_blocks;
+      base = launch_row_blocks(sp.row_blocks);
     }
   }
   // Full clusters and still few CTAs (small batches, few KV heads): split the keys over several
