@@ -88,6 +88,35 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
   const char* profile_env = std::getenv("TACHYON_BENCH_PROFILE");
   const bool profile = profile_env && profile_env[0] == '1';
   std::vector<KernelTiming> out;
+  // One row: w's copies at m rows of x under the cost model's plan; with `sweep`, one more row under every
+  // (splits, tiles a warp) plan.
+  auto add_rows = [&](const Shape& sh, WeightFormat f, const WeightSet& ws, const float* x, float* y, int m, bool sweep) {
+    auto time_plan = [&](const LinearPlan& plan) {
+      return graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
+        for (const DeviceMatrix& w : ws.views) linear(x, m, w, y, {}, plan, s);
+      });
+    };
+    const LinearPlan plan = linear_plan(m, ws.views[0]);
+    KernelTiming t;
+    t.kernel = std::string("linear ") + (f == WeightFormat::BF16 ? "bf16" : "fp8");
+    t.model = sh.model;
+    t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
+              std::to_string(m) + " (splits " + std::to_string(plan.splits) + ", tiles/warp " +
+              std::to_string(plan.tiles_per_warp) + ")";
+    t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
+    t.median_us = time_plan({});
+    out.push_back(t);
+    if (!sweep) return;
+    for (int splits : {1, 2, 4, 8})
+      for (int tpw : {1, 2, 4}) {
+        KernelTiming ft = t;
+        ft.kernel += " forced";
+        ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +
+                   std::to_string(tpw) + ")";
+        ft.median_us = time_plan({splits, tpw});
+        out.push_back(ft);
+      }
+  };
   for (const Shape& sh : shapes) {
     if (profile && sh.rows != 152576 / 8) continue;
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
@@ -95,42 +124,13 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
       for (int m : {1, 8, 9, 64}) {  // 8: a step of a block of 8 or of 8 sequences (one n-tile)
-        const int copies = static_cast<int>(ws.views.size());
         if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
           if (m == 64 || sh.rows != 152576 / 8) continue;
           linear(x.get(), m, ws.views[0], y.get(), {}, stream);
           CUDA_CHECK(cudaStreamSynchronize(stream));
           continue;
         }
-        const double us = graph_time_us(stream, copies, [&](cudaStream_t s) {
-          for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, s);
-        });
-        const LinearPlan plan = linear_plan(m, ws.views[0]);
-        KernelTiming t;
-        t.kernel = std::string("linear ") + (f == WeightFormat::BF16 ? "bf16" : "fp8");
-        t.model = sh.model;
-        t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) +
-                  "] m=" + std::to_string(m) + " (splits " + std::to_string(plan.splits) + ", tiles/warp " +
-                  std::to_string(plan.tiles_per_warp) + ")";
-        t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
-        t.median_us = us;
-        out.push_back(t);
-        // Tuning aid (TACHYON_BENCH_LINEAR_PLANS=1): the same call under every plan.
-        if (sweep_plans) {
-          for (int splits : {1, 2, 4, 8})
-            for (int tpw : {1, 2, 4}) {
-              const LinearPlan forced{splits, tpw};
-              const double fus = graph_time_us(stream, copies, [&](cudaStream_t s) {
-                for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, forced, s);
-              });
-              KernelTiming ft = t;
-              ft.kernel += " forced";
-              ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +
-                         std::to_string(tpw) + ")";
-              ft.median_us = fus;
-              out.push_back(ft);
-            }
-        }
+        add_rows(sh, f, ws, x.get(), y.get(), m, sweep_plans);
       }
     }
   }
@@ -146,36 +146,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 79, stream);
     WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
-    for (int seqs : {1, 2, 8}) {
-      const int m = (head ? 7 : 8) * seqs;
-      const int copies = static_cast<int>(ws.views.size());
-      auto time_plan = [&](const LinearPlan& plan) {
-        return graph_time_us(stream, copies, [&](cudaStream_t s) {
-          for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {}, plan, s);
-        });
-      };
-      const LinearPlan plan = linear_plan(m, ws.views[0]);
-      KernelTiming t;
-      t.kernel = "linear bf16";
-      t.model = sh.model;
-      t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
-                std::to_string(m) + " (splits " + std::to_string(plan.splits) + ", tiles/warp " +
-                std::to_string(plan.tiles_per_warp) + ")";
-      t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
-      t.median_us = time_plan({});
-      out.push_back(t);
-      if (sweep_drafter) {
-        for (int splits : {1, 2, 4, 8})
-          for (int tpw : {1, 2, 4}) {
-            KernelTiming ft = t;
-            ft.kernel += " forced";
-            ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +
-                       std::to_string(tpw) + ")";
-            ft.median_us = time_plan({splits, tpw});
-            out.push_back(ft);
-          }
-      }
-    }
+    for (int seqs : {1, 2, 8}) add_rows(sh, WeightFormat::BF16, ws, x.get(), y.get(), (head ? 7 : 8) * seqs, sweep_drafter);
   }
   // Routers: BF16 weights against FP32 activations (the FMA path, as the step runs them: a BF16-rounded
   // input could flip the top-k), whole on every GPU.
