@@ -710,8 +710,9 @@ PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch,
       // sessions 15 and 16: every plan of every benchmark shape), 4 tiles a warp at 1-4 splits ran 1.3-3x
       // slower than the model expects, whatever the CTA count (the DFlash drafter's gate_up [32768, 4096] at 8
       // rows: (4, 4) 144 us, (2, 2) 81 us, both 256 CTAs); the model chose them for large matrices at 8-16 rows
-      // (LM heads, the drafter), 1.3-1.8x off the best plan. Without them the model's choices summed 5042 us
-      // over the swept rows instead of 5489 (best 4739); two rows got slower (gpt-oss-120b's BF16 LM head at
+      // (LM heads, the drafter), 1.3-1.8x off the best plan. Without them the model's choices (an offline replica
+      // of this model scoring the sweeps' measured times) sum to 5042 us over the swept rows instead of 5489
+      // (best 4739); two rows got slower (gpt-oss-120b's BF16 LM head at
       // 8 rows 60.8 -> 69.3 us, FP8 at 9 48.4 -> 50.9). Same binary, with and without: the drafter's draft at
       // batch 1 1.24x faster (2244 -> 1816 us), batch 2 1.19x; the target steps unchanged.
       if (!want.tiles_per_warp && c.mma && tpw == 4 && splits < kMaxSplits) continue;
