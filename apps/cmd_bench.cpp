@@ -38,7 +38,7 @@ int run_bench(int argc, char** argv) {
   bool no_pdl = false;
   opts.add_options()
       ("what", po::value(&what)->required(), "what to measure: kernels, drafter, or step (`tachyon bench step --help`)")
-      ("only", po::value(&only)->default_value("linear,moe,attention,launch"), "kernel families, comma-separated")
+      ("only", po::value(&only)->default_value("linear,moe,attention,launch"), "kernel families, comma-separated: linear, moe, attention, launch, chain (the engine GEMV chain)")
       ("no-pdl", po::bool_switch(&no_pdl), "launch kernels without programmatic dependent launch (to measure what it gives)")
       ("json", po::value(&json_path), "also write the rows as JSON to this file");
   po::positional_options_description pos;
@@ -70,6 +70,7 @@ int run_bench(int argc, char** argv) {
     if (only.find("moe") != std::string::npos) add(cuda::bench_moe_kernels(stream.get()));
     if (only.find("attention") != std::string::npos) add(cuda::bench_attention_kernels(stream.get()));
     if (only.find("launch") != std::string::npos) add(cuda::bench_launch_floor(stream.get()));
+    if (only.find("chain") != std::string::npos) add(cuda::bench_gemv_chain(stream.get()));
   }
   std::cout << report.markdown();
   if (!json_path.empty()) {

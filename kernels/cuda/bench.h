@@ -39,5 +39,7 @@ std::vector<KernelTiming> bench_moe_kernels(cudaStream_t stream);
 std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream);
 // A chain of dependent near-empty kernels in a graph: the per-kernel floor of a step (bytes = 0).
 std::vector<KernelTiming> bench_launch_floor(cudaStream_t stream);
+// The engine's persistent GEMV chain against a launch an op (kernels/engine/bench_gemv_chain.cu).
+std::vector<KernelTiming> bench_gemv_chain(cudaStream_t stream);
 
 }  // namespace tachyon::cuda
