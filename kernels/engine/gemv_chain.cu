@@ -209,23 +209,22 @@ GemvChain::GemvChain(const std::vector<GemvChainOp>& ops) : n_ops_(static_cast<i
   ops_ = DeviceBuffer<GemvChainOp>(ops.size());
   ops_.upload(ops.data(), ops.size());
   done_ = DeviceBuffer<uint32_t>(ops.size());
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&grid_, cudaDevAttrMultiProcessorCount, dev));
+  constexpr size_t kTail = 2 * kMaxSlots * sizeof(uint64_t) + 2 * kConsumerWarps * kGroupRows * sizeof(float);
+  smem_ = ring_slots_ * slot_bytes_ + kTail;
+  // The limit any chain's ring needs, not this one's: a chain made earlier with a larger ring still launches.
+  CUDA_CHECK(cudaFuncSetAttribute(gemv_chain_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(kRingBytes + kTail)));
 }
 
 void GemvChain::run(cudaStream_t stream) {
-  static int sms = 0;
-  if (sms == 0) {
-    int dev = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-  }
-  const size_t smem = ring_slots_ * slot_bytes_ + 2 * kMaxSlots * sizeof(uint64_t) +
-                      2 * kConsumerWarps * kGroupRows * sizeof(float);
-  CUDA_CHECK(cudaFuncSetAttribute(gemv_chain_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   CUDA_CHECK(cudaMemsetAsync(done_.get(), 0, done_.bytes(), stream));
   cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(sms);
+  cfg.gridDim = dim3(grid_);
   cfg.blockDim = dim3(kThreads);
-  cfg.dynamicSmemBytes = smem;
+  cfg.dynamicSmemBytes = smem_;
   cfg.stream = stream;
   cudaLaunchAttribute attr{};
   attr.id = cudaLaunchAttributeCooperative;  // the CTAs wait for one another: all must be resident

@@ -40,14 +40,15 @@ inline constexpr int kGemvChainMaxCols = 6144;
 // CUDA graph.
 class GemvChain {
  public:
-  explicit GemvChain(const std::vector<GemvChainOp>& ops);
+  explicit GemvChain(const std::vector<GemvChainOp>& ops);  // on the device it runs on
   void run(cudaStream_t stream);
-  int ops() const { return n_ops_; }
 
  private:
   int n_ops_ = 0;
   int ring_slots_ = 0;
   size_t slot_bytes_ = 0;
+  int grid_ = 0;     // one CTA an SM of the constructor's device
+  size_t smem_ = 0;  // the ring, its mbarriers and the consumers' partial sums
   DeviceBuffer<GemvChainOp> ops_;
   DeviceBuffer<uint32_t> done_;
 };
