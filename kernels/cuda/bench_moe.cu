@@ -3,7 +3,10 @@
 // touched experts' weights and scales (each once) + activations read + outputs written. Weights are
 // random bits filled on the device (speed does not depend on the values, but zeros would flatter it),
 // and enough copies are rotated that every launch streams them from HBM, not L2.
-// Driver: tests/gpu/test_moe.cpp "bench: moe" (TACHYON_MOE_BENCH_ONLY=<model prefix> limits the shapes).
+// Then the step's own shapes (bench_moe_step_shapes): one GPU's experts (the MiMo-V2.5-Pro tp slice, the whole
+// Qwen3-30B-A3B) at 1 and 8 tokens, routed in-kernel as the step routes them.
+// Driver: tests/gpu/test_moe.cpp "bench: moe" and `tachyon bench kernels --only moe`;
+// TACHYON_MOE_BENCH_ONLY=<model prefix> limits the shapes (e.g. "MiMo-V2.5-Pro tp", "Qwen3-30B").
 //
 // Measured (H200, copy 4220 GB/s, 2026-11-21; fractions of the copy bandwidth, 1 -> 16 tokens/expert):
 //   BF16  gate_up 70-99%, down 75-99% (memory-bound).
@@ -80,6 +83,87 @@ struct ModelShape {
   int hidden, inter, top_k;
 };
 
+// One GPU's experts as a decode step meets them: the per-GPU share of a deployment's experts, a step's
+// tokens top-k routed over `touched` of them, routed inside the kernels as the step does (MoeRouting::
+// expert_ids). The 32-expert rows above measure the kernels' streaming rate; these measure what a launch
+// costs at the step's own small sizes, where the fixed costs (waiting, routing, staging, pipeline fill,
+// the K-split sum) weigh as much as the bytes.
+struct StepShape {
+  const char* name;
+  int hidden, inter, experts, top_k;
+};
+
+struct StepPattern {
+  int tokens, touched;  // touched experts; each gets tokens * top_k / touched pairs
+};
+
+// Token t's experts: touched = top_k (every token the same experts), 2 top_k (4 pairs an expert at 8
+// tokens) or tokens * top_k (one pair an expert), offset by `base` so that each launch set is new to L2.
+std::vector<int32_t> step_expert_ids(const StepPattern& sp, int top_k, int base, int experts) {
+  std::vector<int32_t> ids(static_cast<size_t>(sp.tokens) * top_k);
+  const int stride = sp.touched == top_k ? 0 : sp.touched == sp.tokens * top_k ? top_k : sp.touched / sp.tokens;
+  for (int t = 0; t < sp.tokens; ++t)
+    for (int j = 0; j < top_k; ++j) ids[t * top_k + j] = (base + (t * stride + j) % sp.touched) % experts;
+  return ids;
+}
+
+void bench_moe_step_shapes(cudaStream_t stream, std::vector<KernelTiming>& rows, uint32_t& seed) {
+  const StepShape shapes[] = {{"MiMo-V2.5-Pro tp slice (1/8 of each expert)", 6144, 256, 384, 8},
+                              {"Qwen3-30B-A3B (one GPU)", 2048, 768, 128, 8}};
+  const StepPattern patterns[] = {{1, 8}, {8, 16}, {8, 64}};
+  const char* only = std::getenv("TACHYON_MOE_BENCH_ONLY");
+  const cpu::SwigluParams swiglu{SwigluKind::Standard, 0.0f, 1.0f};
+  for (const StepShape& ms : shapes) {
+    if (only && !std::string(ms.name).starts_with(only)) continue;
+    const int H = ms.hidden, I = ms.inter, E = ms.experts, k = ms.top_k;
+    BenchExperts gate(WeightFormat::MXFP4, E, I, H, ++seed, stream), up(WeightFormat::MXFP4, E, I, H, ++seed, stream),
+        down(WeightFormat::MXFP4, E, H, I, ++seed, stream);
+    const double gate_up_bytes_per_expert = static_cast<double>(gate.bytes + up.bytes) / E;
+    const double down_bytes_per_expert = static_cast<double>(down.bytes) / E;
+    for (const StepPattern& sp : patterns) {
+      const int pairs_n = sp.tokens * k;
+      // Launch r routes to experts [r * touched, (r + 1) * touched) (mod E): every launch set is new to L2
+      // until the sets come round again, after E / touched launches of at least 8 MB each.
+      const int sets = std::max(1, E / sp.touched);
+      std::vector<DeviceBuffer<int32_t>> ids;
+      for (int r = 0; r < sets; ++r) {
+        ids.emplace_back(pairs_n);
+        ids.back().upload(step_expert_ids(sp, k, r * sp.touched, E));
+      }
+      DeviceBuffer<float> x(static_cast<size_t>(sp.tokens) * H), act(static_cast<size_t>(pairs_n) * I),
+          out(static_cast<size_t>(pairs_n) * H), w(pairs_n);
+      fill(x.get(), x.size(), ++seed, stream);
+      fill(act.get(), act.size(), ++seed, stream);
+      fill(w.get(), w.size(), ++seed, stream, 0.5f, 0.25f);
+      DeviceBuffer<int32_t> offsets(E + 1), pairs(pairs_n), count(1), active(E);
+      MoeRouting routing{offsets.get(), pairs.get(), count.get(), active.get(), E, 0, pairs_n};
+      CUDA_REQUIRE(moe_routes_in_kernel(sp.tokens, k, routing, x.get(), gate.view, up.view, act.get(), down.view),
+                   "bench moe: the step shapes must route in-kernel, as the step does");
+      const std::string shape = "H=" + std::to_string(H) + " I=" + std::to_string(I) + ", " + std::to_string(sp.tokens) +
+                                " tok x top-" + std::to_string(k) + " over " + std::to_string(sp.touched) + " experts";
+      auto route = [&](int r) {
+        MoeRouting rr = routing;
+        rr.expert_ids = ids[r].get();
+        return rr;
+      };
+      KernelTiming gu{"moe_gate_up mxfp4 (step)", ms.name, shape};
+      gu.bytes = gate_up_bytes_per_expert * sp.touched + 4.0 * sp.tokens * H + 4.0 * pairs_n * I;
+      gu.median_us = graph_time_us(stream, sets, [&](cudaStream_t s) {
+        for (int r = 0; r < sets; ++r)
+          moe_gate_up(x.get(), sp.tokens, k, route(r), gate.view, up.view, nullptr, nullptr, swiglu, act.get(), s);
+      });
+      rows.push_back(gu);
+      KernelTiming dn{"moe_down mxfp4 (step)", ms.name, shape};
+      dn.bytes = down_bytes_per_expert * sp.touched + 4.0 * pairs_n * I + 4.0 * pairs_n * H + 4.0 * pairs_n;
+      dn.median_us = graph_time_us(stream, sets, [&](cudaStream_t s) {
+        for (int r = 0; r < sets; ++r)
+          moe_down(act.get(), sp.tokens, k, route(r), down.view, nullptr, 1.0f, w.get(), out.get(), s);
+      });
+      rows.push_back(dn);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<KernelTiming> bench_moe_kernels(cudaStream_t stream) {
@@ -145,6 +229,7 @@ std::vector<KernelTiming> bench_moe_kernels(cudaStream_t stream) {
       }
     }
   }
+  bench_moe_step_shapes(stream, rows, seed);
   return rows;
 }
 
