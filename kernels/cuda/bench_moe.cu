@@ -107,11 +107,10 @@ std::vector<int32_t> step_expert_ids(const StepPattern& sp, int top_k, int base,
   return ids;
 }
 
-void bench_moe_step_shapes(cudaStream_t stream, std::vector<KernelTiming>& rows, uint32_t& seed) {
+void bench_moe_step_shapes(cudaStream_t stream, const char* only, std::vector<KernelTiming>& rows, uint32_t& seed) {
   const StepShape shapes[] = {{"MiMo-V2.5-Pro tp slice (1/8 of each expert)", 6144, 256, 384, 8},
                               {"Qwen3-30B-A3B (one GPU)", 2048, 768, 128, 8}};
   const StepPattern patterns[] = {{1, 8}, {8, 16}, {8, 64}};
-  const char* only = std::getenv("TACHYON_MOE_BENCH_ONLY");
   const cpu::SwigluParams swiglu{SwigluKind::Standard, 0.0f, 1.0f};
   for (const StepShape& ms : shapes) {
     if (only && !std::string(ms.name).starts_with(only)) continue;
@@ -229,7 +228,7 @@ std::vector<KernelTiming> bench_moe_kernels(cudaStream_t stream) {
       }
     }
   }
-  bench_moe_step_shapes(stream, rows, seed);
+  bench_moe_step_shapes(stream, only, rows, seed);
   return rows;
 }
 

@@ -10,17 +10,14 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/moe.h"
+#include "kernels/cuda/moe_gemm_params.cuh"
 
 namespace tachyon::cuda {
 
 namespace {
 
 constexpr int kAlignThreads = 1024;
-
-__device__ __forceinline__ int bucket_of(int32_t id, int expert_begin, int local_experts) {
-  const int local = id - expert_begin;
-  return local >= 0 && local < local_experts ? local : local_experts;
-}
+using moe_detail::local_expert_bucket;  // shared with the in-kernel routing, which must sort the same way
 
 __global__ void __launch_bounds__(kAlignThreads) moe_align_kernel(const int32_t* expert_ids, int n, MoeRouting r) {
   pdl_enter();  // launch.cuh: before any global memory access
@@ -35,7 +32,7 @@ __global__ void __launch_bounds__(kAlignThreads) moe_align_kernel(const int32_t*
 
   for (int i = tid; i <= L; i += blockDim.x) count[i] = 0;
   __syncthreads();
-  for (int i = tid; i < n; i += blockDim.x) atomicAdd(&count[bucket_of(expert_ids[i], r.expert_begin, L)], 1);
+  for (int i = tid; i < n; i += blockDim.x) atomicAdd(&count[local_expert_bucket(expert_ids[i], r.expert_begin, L)], 1);
   __syncthreads();
 
   // Offsets over the L + 1 buckets, and the active list over the L experts, in chunks of the block.
@@ -63,7 +60,7 @@ __global__ void __launch_bounds__(kAlignThreads) moe_align_kernel(const int32_t*
   __syncthreads();
 
   for (int i = tid; i < n; i += blockDim.x) {
-    const int b = bucket_of(expert_ids[i], r.expert_begin, L);
+    const int b = local_expert_bucket(expert_ids[i], r.expert_begin, L);
     const int pos = atomicAdd(&cursor[b], 1);
     if (b == L) r.pair_index[pos] = i;
     else order[pos] = i;
@@ -71,7 +68,7 @@ __global__ void __launch_bounds__(kAlignThreads) moe_align_kernel(const int32_t*
   __syncthreads();
 
   for (int i = tid; i < n; i += blockDim.x) {
-    const int b = bucket_of(expert_ids[i], r.expert_begin, L);
+    const int b = local_expert_bucket(expert_ids[i], r.expert_begin, L);
     if (b == L) continue;
     int rank = 0;
     for (int j = start[b]; j < start[b + 1]; ++j) rank += order[j] < i;

@@ -79,10 +79,7 @@ __device__ void route_in_cta(const MoeGemmParams& p, int* key, int* sorted, int*
                              int* s_start, int* s_cnt, int* s_pref, int* s_misc) {
   const int n = p.n_pairs, L = p.local_experts, tid = threadIdx.x;
   for (int e = tid; e < L; e += blockDim.x) cursor[e] = 0;
-  for (int i = tid; i < n; i += blockDim.x) {
-    const int e = p.expert_ids[i] - p.expert_begin;
-    key[i] = e >= 0 && e < L ? e : L;
-  }
+  for (int i = tid; i < n; i += blockDim.x) key[i] = local_expert_bucket(p.expert_ids[i], p.expert_begin, L);
   __syncthreads();
   for (int i = tid; i < n; i += blockDim.x)
     if (key[i] < L) atomicAdd(&cursor[key[i]], 1);
@@ -135,8 +132,7 @@ __device__ void route_in_warp(const MoeGemmParams& p, int* key, int* sorted, int
   const int n = p.n_pairs, L = p.local_experts, lane = threadIdx.x % 32;
   int k = L;
   if (lane < n) {
-    const int e = p.expert_ids[lane] - p.expert_begin;
-    k = e >= 0 && e < L ? e : L;
+    k = local_expert_bucket(p.expert_ids[lane], p.expert_begin, L);
     key[lane] = k;
   }
   const unsigned peers = __match_any_sync(kFullMask, k);

@@ -15,6 +15,14 @@ namespace tachyon::cuda::moe_detail {
 
 enum class Proj { GateUp, Down };
 
+// A pair's routing bucket: its local expert index, or local_experts if its expert id (global) is not in this
+// rank's range [expert_begin, expert_begin + local_experts). moe_align and the in-kernel routing sort by it,
+// so both give the same order.
+__device__ __forceinline__ int local_expert_bucket(int32_t id, int expert_begin, int local_experts) {
+  const int local = id - expert_begin;
+  return local >= 0 && local < local_experts ? local : local_experts;
+}
+
 struct MoeGemmParams {
   // Activations: the input row of pair p is in + (p / in_row_div) * K (gate_up: the token's hidden
   // state, in_row_div = top_k; down: the pair's own SwiGLU output, in_row_div = 1).
