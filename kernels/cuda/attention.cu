@@ -650,10 +650,15 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
   sp.tuned = true;
 
   // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
-  // of the longest possible range (the window, or the cache capacity for full attention).
+  // of the longest possible range (the cache capacity for full attention), or >= 1 under a sliding window
+  // (window + queries - 1 keys at most). The window's bound: MiMo-V2.5-Pro's 128-key window at decode then
+  // takes a 2-CTA cluster instead of one CTA. One H200 (docs/benchmarks.md, session 19), same binary: the
+  // MiMo slice's step 1.016x at 1 x 1 and 1.009x at 8 x 1, its verify shapes and Qwen3-30B-A3B's (full
+  // attention) unchanged.
   long base = launch_row_blocks(sp.row_blocks);
   const long keys = p.window > 0 ? std::min<long>(p.window + batch.max_count - 1, cache.capacity) : cache.capacity;
-  const int key_limit = static_cast<int>(std::max<long>(1, (keys + 2 * kTileKeys - 1) / (2 * kTileKeys)));
+  const long rank_keys = (p.window > 0 ? 1 : 2) * kTileKeys;
+  const int key_limit = static_cast<int>(std::max<long>(1, (keys + rank_keys - 1) / rank_keys));
   while (sp.cluster < k.max_cluster && base * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit) sp.cluster *= 2;
   // Keys too few to split further (a window, a short context; the cluster stopped below its largest
   // size) leave a small launch: its row blocks get smaller instead (more key groups a CTA, 16 * 4 /

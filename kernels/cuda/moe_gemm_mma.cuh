@@ -653,44 +653,65 @@ struct MmaCta {
   }
 };
 
-template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
-__global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
-  // down reads nothing the launch just before (gate_up) writes until it stages its activations: the
-  // routing and weights come from two or more launches back (moe.h), so its tables and first weight
-  // loads go before the wait (launch.cuh). gate_up's routing is written by the launch just before.
-  constexpr bool kEarly = P == Proj::Down;
-  if constexpr (!kEarly) pdl_enter();
-  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
-  constexpr int kNP = Cta::kNP;
-  extern __shared__ __align__(16) uint8_t smem_all[];
-  const int L = p.local_experts;
-  uint8_t* ring = smem_all;  // mma_smem_bytes' layout: the weight ring (kSmemRing), then the rest
-  uint8_t* smem = smem_all + mma_ring_bytes(W, kSmemRing ? D : 0);
-  uint8_t* xs = smem;
-  float* red = reinterpret_cast<float*>(smem + static_cast<size_t>(kNP) * p.rs);
-  int* s_pref = reinterpret_cast<int*>(red + (W / 2) * kMT * NTMAX * 128);  // [A + 1]: passes before active expert a
-  int* s_exp = s_pref + L + 1;                                              // [A]: local expert id
-  int* s_start = s_exp + L;                                                 // [A]: its first sorted pair
-  int* s_cnt = s_start + L;                                                 // [A]: its pair count
-  int* s_pair = s_cnt + L;                                                  // [kNP]: the staged pass's pairs
-  float* s_wt = reinterpret_cast<float*>(s_pair + kNP);                     // [kNP]: their router weights
-  int* s_misc = reinterpret_cast<int*>(s_wt + kNP);                         // [4]
-  const bool in_kernel_routing = p.expert_ids != nullptr;
-  int* r_key = s_misc + 4;            // in-kernel routing: [n_pairs] each pair's local expert (L: not local)
-  int* r_sorted = r_key + p.n_pairs;  // [n_pairs]: the local pairs sorted by expert
-  int* r_cursor = r_sorted + p.n_pairs;  // [L]
-  int* r_scratch = r_cursor + L;         // [33]
+// moe_mma_kernel in pieces: the CTA's shared memory (MmaSmem, carve_smem), the routing tables
+// (build_tables), the K split (choose_split) and the walk over the CTA's items (MmaRun). Written as one
+// function before, the MiMo-V2.5-Pro slice's down kernel (16 warps, 2 n-tiles) spilled 8 bytes to local
+// memory; as these pieces it does not (the step 1.015x at 1 x 1 on one H200, docs/benchmarks.md session 19).
 
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int n_it = (p.nb + 3) / 4;  // k-iterations of a whole row: one 16-byte block per quad thread
-  const int T = (p.rows + Cta::kTR - 1) / Cta::kTR;
+// The shared memory of one CTA (mma_smem_bytes' layout): the weight ring (kSmemRing), the staged
+// activations, the K-split partials, the active experts' tables, the staged pass and, for in-kernel
+// routing, the routing's own arrays.
+struct MmaSmem {
+  uint8_t* ring;
+  uint8_t* xs;
+  float* red;
+  int* s_pref;   // [A + 1]: passes before active expert a
+  int* s_exp;    // [A]: local expert id
+  int* s_start;  // [A]: its first sorted pair
+  int* s_cnt;    // [A]: its pair count
+  int* s_pair;   // [kNP]: the staged pass's pairs
+  float* s_wt;   // [kNP]: their router weights
+  int* s_misc;   // [4]: all passes (build_tables), the K split (choose_split)
+  int* r_key;      // in-kernel routing: [n_pairs] each pair's local expert (L: not local)
+  int* r_sorted;   // [n_pairs]: the local pairs sorted by expert
+  int* r_cursor;   // [L]
+  int* r_scratch;  // [33]
+};
 
-  // Per-CTA tables of the active experts and their passes, and the K-split S (same on every CTA).
-  if (in_kernel_routing) {
+// rs: the staged activation row's stride in bytes (MoeGemmParams::rs).
+template <int W, int NTMAX, int kRingDepth>
+__device__ __forceinline__ MmaSmem carve_smem(uint8_t* smem_all, int rs, int local_experts, int n_pairs) {
+  constexpr int kNP = NTMAX * 8;
+  const int L = local_experts;
+  MmaSmem m;
+  m.ring = smem_all;
+  uint8_t* smem = smem_all + mma_ring_bytes(W, kRingDepth);
+  m.xs = smem;
+  m.red = reinterpret_cast<float*>(smem + static_cast<size_t>(kNP) * rs);
+  m.s_pref = reinterpret_cast<int*>(m.red + (W / 2) * kMT * NTMAX * 128);
+  m.s_exp = m.s_pref + L + 1;
+  m.s_start = m.s_exp + L;
+  m.s_cnt = m.s_start + L;
+  m.s_pair = m.s_cnt + L;
+  m.s_wt = reinterpret_cast<float*>(m.s_pair + kNP);
+  m.s_misc = reinterpret_cast<int*>(m.s_wt + kNP);
+  m.r_key = m.s_misc + 4;
+  m.r_sorted = m.r_key + n_pairs;
+  m.r_cursor = m.r_sorted + n_pairs;
+  m.r_scratch = m.r_cursor + L;
+  return m;
+}
+
+// The tables of the active experts and their passes (s_misc[0] = all passes), from in-kernel routing or
+// from moe_align's; the CTA is synchronized after them.
+template <int kNP>
+__device__ __forceinline__ void build_tables(const MoeGemmParams& p, const MmaSmem& m) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (p.expert_ids != nullptr) {
     if (p.n_pairs <= 32) {
-      if (warp == 0) route_in_warp<kNP>(p, r_key, r_sorted, s_exp, s_start, s_cnt, s_pref, s_misc);
+      if (warp == 0) route_in_warp<kNP>(p, m.r_key, m.r_sorted, m.s_exp, m.s_start, m.s_cnt, m.s_pref, m.s_misc);
     } else {
-      route_in_cta<kNP>(p, r_key, r_sorted, r_cursor, r_scratch, s_exp, s_start, s_cnt, s_pref, s_misc);
+      route_in_cta<kNP>(p, m.r_key, m.r_sorted, m.r_cursor, m.r_scratch, m.s_exp, m.s_start, m.s_cnt, m.s_pref, m.s_misc);
     }
   } else if (warp == 0) {
     const int A = *p.active_count;
@@ -701,9 +722,9 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
       if (a < A) {
         const int e = p.active_experts[a];
         const int st = p.offsets[e], cnt = p.offsets[e + 1] - st;
-        s_exp[a] = e;
-        s_start[a] = st;
-        s_cnt[a] = cnt;
+        m.s_exp[a] = e;
+        m.s_start[a] = st;
+        m.s_cnt[a] = cnt;
         passes = (cnt + kNP - 1) / kNP;
       }
       int incl = passes;
@@ -712,18 +733,22 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
         const int v = __shfl_up_sync(kFullMask, incl, o);
         if (lane >= o) incl += v;
       }
-      if (a < A) s_pref[a + 1] = carry + incl;
+      if (a < A) m.s_pref[a + 1] = carry + incl;
       carry += __shfl_sync(kFullMask, incl, 31);
     }
     if (lane == 0) {
-      s_pref[0] = 0;
-      s_misc[0] = carry;
+      m.s_pref[0] = 0;
+      m.s_misc[0] = carry;
     }
   }
   __syncthreads();
-  if (tid == 0) {
-    // Per-CTA cost of a split S: items per CTA (the largest share) x iterations per item per warp.
-    const int passes = s_misc[0];
+}
+
+// The K split S (the same on every CTA): the least items per CTA (the largest share) x iterations per item
+// per warp. Thread 0 writes it to *out; the CTA is synchronized after it.
+template <int W, int D>
+__device__ __forceinline__ void choose_split(int passes, int T, int n_it, int* out) {
+  if (threadIdx.x == 0) {
     int best_s = 1;
     int best = INT_MAX;
 #pragma unroll
@@ -738,109 +763,142 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
         best_s = S;
       }
     }
-    s_misc[1] = best_s;
+    *out = best_s;
   }
   __syncthreads();
+}
 
-  Cta c(p);
-  c.ring = ring + threadIdx.x * 16;
-  c.xs = xs;
-  c.red = red;
-  c.s_pref = s_pref;
-  c.s_exp = s_exp;
-  c.s_start = s_start;
-  c.s_cnt = s_cnt;
-  c.s_pair = s_pair;
-  c.s_wt = s_wt;
-  c.warp = warp;
-  c.lane = lane;
-  c.gid = lane / 4;
-  c.tig = lane % 4;
-  c.rows = p.rows;
-  c.nb = p.nb;
-  c.nb8 = p.nb * 8;
-  c.rs = p.rs;
-  c.n_it = n_it;
-  c.T = T;
-  c.S = s_misc[1];
-  c.R = W / c.S;
-  c.RG = (T + c.R - 1) / c.R;
-  c.J = ((n_it + c.S - 1) / c.S + D - 1) / D * D;  // iterations per item per warp (a multiple of D)
-  c.r_local = warp / c.S;
-  // Block columns: lane (gid, tig) feeds token gid % 2 into column gid of the B fragment when gid / 2 == tig
-  // (columns 2 tig and 2 tig + 1 sum the lane's own blocks), a zero row otherwise (staged rows past the
-  // pass's <= 2 tokens, up to 8, are zeros).
-  c.brow = c.gid / 2 == c.tig ? c.gid % 2 : 7;
-  c.ks = warp % c.S;
-  const int items = s_misc[0] * c.RG;  // launch_moe_gemm bounds items * gridDim.x below INT_MAX
-  const int i0 = items * blockIdx.x / gridDim.x;
-  c.i1 = items * (blockIdx.x + 1) / gridDim.x;
+// A CTA's run of items of one expert GEMM: its load cursor set up and its first D ring slots issued
+// (start), then the items walked (run).
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
+struct MmaRun {
+  using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
+  Cta c;
+  int i0 = 0, ca = 0;
 
-  int ca = 0;
-  if (i0 < c.i1) {
-    c.li = i0;
-    c.lj = 0;
-    c.la = 0;
-    c.set_load_item();
-    ca = c.la;  // the compute cursor's active-expert index starts where the load cursor's did
+  __device__ __forceinline__ MmaRun(const MoeGemmParams& p) : c(p) {}
+
+  // split: the K split choose_split gave.
+  __device__ __forceinline__ void start(const MoeGemmParams& p, const MmaSmem& m, int split) {
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    c.ring = m.ring + threadIdx.x * 16;
+    c.xs = m.xs;
+    c.red = m.red;
+    c.s_pref = m.s_pref;
+    c.s_exp = m.s_exp;
+    c.s_start = m.s_start;
+    c.s_cnt = m.s_cnt;
+    c.s_pair = m.s_pair;
+    c.s_wt = m.s_wt;
+    c.warp = warp;
+    c.lane = lane;
+    c.gid = lane / 4;
+    c.tig = lane % 4;
+    c.rows = p.rows;
+    c.nb = p.nb;
+    c.nb8 = p.nb * 8;
+    c.rs = p.rs;
+    c.n_it = (p.nb + 3) / 4;  // k-iterations of a whole row: one 16-byte block per quad thread
+    c.T = (p.rows + Cta::kTR - 1) / Cta::kTR;
+    c.S = split;
+    c.R = W / c.S;
+    c.RG = (c.T + c.R - 1) / c.R;
+    c.J = ((c.n_it + c.S - 1) / c.S + D - 1) / D * D;  // iterations per item per warp (a multiple of D)
+    c.r_local = warp / c.S;
+    // Block columns: lane (gid, tig) feeds token gid % 2 into column gid of the B fragment when gid / 2 == tig
+    // (columns 2 tig and 2 tig + 1 sum the lane's own blocks), a zero row otherwise (staged rows past the
+    // pass's <= 2 tokens, up to 8, are zeros).
+    c.brow = c.gid / 2 == c.tig ? c.gid % 2 : 7;
+    c.ks = warp % c.S;
+    const int items = m.s_misc[0] * c.RG;  // launch_moe_gemm bounds items * gridDim.x below INT_MAX
+    i0 = items * blockIdx.x / gridDim.x;
+    c.i1 = items * (blockIdx.x + 1) / gridDim.x;
+    if (i0 < c.i1) {
+      c.li = i0;
+      c.lj = 0;
+      c.la = 0;
+      c.set_load_item();
+      ca = c.la;  // the compute cursor's active-expert index starts where the load cursor's did
 #pragma unroll
-    for (int d = 0; d < D; ++d) c.issue(d);
-    c.advance();
+      for (int d = 0; d < D; ++d) c.issue(d);
+      c.advance();
+    }
   }
+
+  __device__ __forceinline__ void run(const MoeGemmParams& p, const MmaSmem& m) {
+    constexpr int kNP = Cta::kNP;
+    const int tid = threadIdx.x;
+    int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
+    bool block_columns = false;
+    for (int item = i0; item < c.i1; ++item) {
+      const int pi = item / c.RG;
+      const int g = static_cast<int>(item - pi * c.RG);
+      while (m.s_pref[ca + 1] <= pi) ++ca;
+      const int q = static_cast<int>(pi - m.s_pref[ca]);
+      if (ca != staged_a || q != staged_q) {
+        __syncthreads();  // every warp is done with the previous pass's activations
+        ntok = min(kNP, m.s_cnt[ca] - q * kNP);
+        tiles = exec_tiles<NTMAX>(ntok);
+        block_columns = Cta::kBlockColumns && ntok <= 2;
+        for (int n = tid; n < ntok; n += blockDim.x) {
+          const int sp = m.s_start[ca] + q * kNP + n;
+          const int pr = p.expert_ids != nullptr ? m.r_sorted[sp] : p.pair_index[sp];
+          m.s_pair[n] = pr;
+          m.s_wt[n] = (P == Proj::Down && p.pair_weight) ? p.pair_weight[pr] : 1.0f;
+        }
+        __syncthreads();
+        stage_activations<F, P, NTMAX>(p, m.s_pair, ntok, tiles, block_columns ? 0x1p64f : 1.0f, m.xs);
+        __syncthreads();
+        staged_a = ca;
+        staged_q = q;
+      }
+      const int e = m.s_exp[ca];
+      if constexpr (Cta::kBlockColumns) {
+        if (block_columns) {
+          c.template run_item<1, true>(e, g, ntok);
+          continue;
+        }
+      }
+      if constexpr (NTMAX >= 4) {
+        if (tiles > 2) {
+          c.template run_item<NTMAX, false>(e, g, ntok);
+          continue;
+        }
+      }
+      if constexpr (NTMAX >= 2) {
+        if (tiles == 2) {
+          c.template run_item<2, false>(e, g, ntok);
+          continue;
+        }
+      }
+      c.template run_item<1, false>(e, g, ntok);
+    }
+    if constexpr (kSmemRing) cp_async_wait<0>();  // the cursor's last copies land before the CTA exits
+  }
+};
+
+template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
+__global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams p) {
+  // down reads nothing the launch just before (gate_up) writes until it stages its activations: the
+  // routing and weights come from two or more launches back (moe.h), so its tables and first weight
+  // loads go before the wait (launch.cuh). gate_up's routing is written by the launch just before.
+  constexpr bool kEarly = P == Proj::Down;
+  if constexpr (!kEarly) pdl_enter();
+  using Run = MmaRun<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
+  extern __shared__ __align__(16) uint8_t smem_all[];
+  const MmaSmem m = carve_smem<W, NTMAX, kSmemRing ? D : 0>(smem_all, p.rs, p.local_experts, p.n_pairs);
+  build_tables<Run::Cta::kNP>(p, m);
+  choose_split<W, D>(m.s_misc[0], (p.rows + Run::Cta::kTR - 1) / Run::Cta::kTR, (p.nb + 3) / 4, &m.s_misc[1]);
+  Run run(p);
+  run.start(p, m, m.s_misc[1]);
   if constexpr (kEarly) pdl_enter();
 
   if constexpr (P == Proj::Down) {
-    if (in_kernel_routing) zero_nonlocal_rows(p, r_key);
+    if (p.expert_ids != nullptr) zero_nonlocal_rows(p, m.r_key);
     else zero_nonlocal_rows(p);
   }
-  if (i0 >= c.i1) return;
-
-  int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
-  bool block_columns = false;
-  for (int item = i0; item < c.i1; ++item) {
-    const int pi = item / c.RG;
-    const int g = static_cast<int>(item - pi * c.RG);
-    while (s_pref[ca + 1] <= pi) ++ca;
-    const int q = static_cast<int>(pi - s_pref[ca]);
-    if (ca != staged_a || q != staged_q) {
-      __syncthreads();  // every warp is done with the previous pass's activations
-      ntok = min(kNP, s_cnt[ca] - q * kNP);
-      tiles = exec_tiles<NTMAX>(ntok);
-      block_columns = Cta::kBlockColumns && ntok <= 2;
-      for (int n = tid; n < ntok; n += blockDim.x) {
-        const int sp = s_start[ca] + q * kNP + n;
-        const int pr = in_kernel_routing ? r_sorted[sp] : p.pair_index[sp];
-        s_pair[n] = pr;
-        s_wt[n] = (P == Proj::Down && p.pair_weight) ? p.pair_weight[pr] : 1.0f;
-      }
-      __syncthreads();
-      stage_activations<F, P, NTMAX>(p, s_pair, ntok, tiles, block_columns ? 0x1p64f : 1.0f, xs);
-      __syncthreads();
-      staged_a = ca;
-      staged_q = q;
-    }
-    const int e = s_exp[ca];
-    if constexpr (Cta::kBlockColumns) {
-      if (block_columns) {
-        c.template run_item<1, true>(e, g, ntok);
-        continue;
-      }
-    }
-    if constexpr (NTMAX >= 4) {
-      if (tiles > 2) {
-        c.template run_item<NTMAX, false>(e, g, ntok);
-        continue;
-      }
-    }
-    if constexpr (NTMAX >= 2) {
-      if (tiles == 2) {
-        c.template run_item<2, false>(e, g, ntok);
-        continue;
-      }
-    }
-    c.template run_item<1, false>(e, g, ntok);
-  }
-  if constexpr (kSmemRing) cp_async_wait<0>();  // the cursor's last copies land before the CTA exits
+  if (run.i0 >= run.c.i1) return;
+  run.run(p, m);
 }
 
 }  // namespace tachyon::cuda::moe_detail

@@ -10,12 +10,11 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/peer_reduce.h"
 #include "kernels/cuda/row_ops.cuh"
+#include "kernels/cuda/wait_timeout.cuh"
 
 namespace tachyon::cuda {
 
 namespace {
-
-constexpr unsigned long long kTimeoutNs = 10ull * 1000 * 1000 * 1000;
 
 __device__ __forceinline__ void store_release_sys(uint32_t* p, uint32_t v) {
   asm volatile("st.release.sys.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
@@ -24,15 +23,6 @@ __device__ __forceinline__ uint32_t load_acquire_sys(const uint32_t* p) {
   uint32_t v;
   asm volatile("ld.acquire.sys.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
   return v;
-}
-__device__ __forceinline__ unsigned long long globaltimer_ns() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
-// A rank that stopped must end the job instead of hanging it: a wait begun at t0 traps after kTimeoutNs.
-__device__ __forceinline__ void trap_after_timeout(unsigned long long t0) {
-  if (globaltimer_ns() - t0 > kTimeoutNs) __trap();
 }
 
 __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,

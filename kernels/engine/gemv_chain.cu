@@ -13,6 +13,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/dequant.cuh"
+#include "kernels/cuda/wait_timeout.cuh"
 #include "kernels/engine/gemv_chain.h"
 
 namespace tachyon::cuda {
@@ -122,9 +123,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int chunks = op.cols / kChunk;
     // x_i is complete once op i - 1 is, on every CTA (each CTA ends its ops in order).
     if (i > 0) {
-      if (lane == 0)
-        while (load_acquire(&done[i - 1]) < static_cast<unsigned>(G)) {
-        }
+      if (lane == 0) {
+        const unsigned long long t0 = globaltimer_ns();
+        while (load_acquire(&done[i - 1]) < static_cast<unsigned>(G)) trap_after_timeout(t0);  // a CTA that never ends
+      }
       __syncwarp();
     }
     float xr[kMaxChunksPerWarp][8];

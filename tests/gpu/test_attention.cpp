@@ -209,6 +209,8 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
   // A window leaves too few keys to split further (2-CTA clusters): one sequence's 8-query verify block
   // (128 rows) takes 8 row blocks of 16 rows (4 key groups a CTA) instead of 2 of 64, and 8 sequences'
   // blocks take smaller row blocks too, within one CTA an SM; 32 sequences keep 64-row blocks.
+  // At decode the same window's 128 keys take a 2-CTA cluster (one key tile a rank).
+  CHECK(check_attention({192, 128, 1, 16, 128, true, false, 4200, {{0, 4000, 1}}}, seed++).cluster == 2);
   const cuda::AttentionSplit swa1 = check_attention({192, 128, 1, 16, 128, true, false, 4200, {{0, 4000, 8}}}, seed++);
   CHECK(swa1.key_groups == 4);
   CHECK(swa1.row_blocks == 8);
