@@ -591,18 +591,27 @@ bool uses_mma(WeightFormat f, int m, bool fp32_activations) {
   return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > kLinearFp32MaxM && !fp32_activations;
 }
 
-// Tokens per launch group / per CTA for a call of m rows.
-int tokens_per_cta(WeightFormat f, int m, bool fp32_activations) {
+// Routers (FP32 activations) over many experts at a verify block's or a few sequences' rows take one token a CTA
+// (launch groups along grid y). Their CTAs are bound by the per-token FMA work rather than the weight stream
+// (docs/benchmarks.md, session 15), and the groups read the same weights, mostly from the L2. One H200, session 19,
+// against 4 tokens a CTA: MiMo-V2.5-Pro's router [384, 6144] 11.6 -> 9.8 us at 8 rows, the MiMo slice's step 1.035x at
+// 1 x 8 and 1.019x at 8 x 1; at 64 rows 2.2x slower (1536 CTAs), and the 128-row routers (Qwen3-235B-A22B,
+// gpt-oss-120b) 1.0-1.16x slower at 8 rows: hence both bounds.
+constexpr int kRouterOneTokenMaxM = 16, kRouterOneTokenMinRows = 256;
+
+// Tokens per launch group / per CTA for a call of m rows of x over a matrix of `rows` rows.
+int tokens_per_cta(WeightFormat f, int m, bool fp32_activations, int rows) {
   if (uses_mma(f, m, fp32_activations)) return (std::min(m, kMaxMmaTokens) + 7) / 8;  // n-tiles
   if ((f == WeightFormat::BF16 || f == WeightFormat::FP8) && m <= kLinearFp32MaxM) return m;  // 1 or 2
+  if (fp32_activations && m <= kRouterOneTokenMaxM && rows >= kRouterOneTokenMinRows) return 1;
   int mb = 1;
   while (mb < m && mb < 4) mb *= 2;
   return mb;
 }
 
 // narrow: the FMA path's 4-row warp tiles (ignored on the tensor-core path).
-KernelChoice kernel_choice(WeightFormat f, int m, bool fp32_activations, bool narrow) {
-  const int ntok = tokens_per_cta(f, m, fp32_activations);
+KernelChoice kernel_choice(WeightFormat f, int m, bool fp32_activations, bool narrow, int rows) {
+  const int ntok = tokens_per_cta(f, m, fp32_activations, rows);
   const bool mma = uses_mma(f, m, fp32_activations);
   switch (f) {
     case WeightFormat::F32: return choice_n<WeightFormat::F32, false>(ntok, narrow);
@@ -738,7 +747,7 @@ struct Launch {
 Launch choose_launch(WeightFormat f, int m, bool fp32_activations, const DeviceMatrix& w, const LinearPlan& want) {
   Launch best;
   for (bool narrow : {false, true}) {
-    const KernelChoice c = kernel_choice(f, m, fp32_activations, narrow);
+    const KernelChoice c = kernel_choice(f, m, fp32_activations, narrow, w.rows);
     if (narrow && c.mma) break;  // the tensor-core path has one tile shape per token count
     if (want.tile_rows && want.tile_rows != c.tile_rows) continue;
     if (narrow && !want.tile_rows &&
