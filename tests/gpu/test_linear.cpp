@@ -150,7 +150,8 @@ TEST_CASE("gpu linear: every cluster split, several tiles per warp and both FMA 
 
 TEST_CASE("gpu linear: FP32 activations (the routers) at verify and batch row counts, both FMA tile shapes") {
   // Past 4 rows the narrow tiles take 8 or 16 tokens a CTA (a router at a verify block is one launch
-  // group); the standard tiles 4. Every row count from 3 to 40 crosses those group sizes, ragged.
+  // group); the standard tiles 4, or 1 for 3-9 rows over 256 rows or more (the 384-row matrix here). Every row
+  // count from 3 to 40 crosses those group sizes, ragged.
   uint64_t seed = 2100;
   for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
     for (auto [rows, cols] : std::vector<std::pair<int, int>>{{384, 1024}, {77, 1104}}) {
