@@ -656,7 +656,8 @@ struct MmaCta {
 // moe_mma_kernel in pieces: the CTA's shared memory (MmaSmem, carve_smem), the routing tables
 // (build_tables), the K split (choose_split) and the walk over the CTA's items (MmaRun). Written as one
 // function before, the MiMo-V2.5-Pro slice's down kernel (16 warps, 2 n-tiles) spilled 8 bytes to local
-// memory; as these pieces it does not (the step 1.015x at 1 x 1 on one H200, docs/benchmarks.md session 19).
+// memory; as these pieces it does not (its launch 7.29 -> 7.05 us in the step's timeline, docs/benchmarks.md
+// session 19).
 
 // The shared memory of one CTA (mma_smem_bytes' layout): the weight ring (kSmemRing), the staged
 // activations, the K-split partials, the active experts' tables, the staged pass and, for in-kernel
