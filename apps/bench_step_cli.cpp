@@ -46,7 +46,8 @@ std::vector<int> int_list(const std::string& text, const char* option) {
 int run_bench_step(int argc, char** argv) {
   po::options_description opts("options");
   std::string model, tokens, seqs, moe, json_path, timeline_path;
-  int context = 0, slice_of = 0, reps = 0, timeline_steps = 0;
+  int context = 0, slice_of = 0, reps = 0, draws = 0, timeline_steps = 0;
+  uint32_t seed = 0;
   bool no_graphs = false, no_pdl = false, no_peer = false, no_fused_router = false, profile = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
@@ -58,6 +59,10 @@ int run_bench_step(int argc, char** argv) {
       ("slice-of", po::value(&slice_of)->default_value(0),
        "each rank holds 1/N of the model (default: the model's deployment, 8 for mimo and qwen3-235b, or the ranks)")
       ("reps", po::value(&reps)->default_value(100), "timed steps per shape")
+      ("draws", po::value(&draws)->default_value(1),
+       "inputs (tokens, so expert choices) a shape's timed steps take in turn; the median and the experts touched are "
+       "over all of them (at 1-2 tokens a step, which experts are read moves the time by a few percent)")
+      ("seed", po::value(&seed)->default_value(1), "seed of the random weights, the prefill and the timed steps' tokens")
       ("no-graphs", po::bool_switch(&no_graphs), "launch kernels directly instead of replaying CUDA graphs")
       ("no-pdl", po::bool_switch(&no_pdl), "launch kernels without programmatic dependent launch (to measure what it gives)")
       ("no-peer-all-reduce", po::bool_switch(&no_peer), "several ranks: NCCL's all-reduce and add_rmsnorm instead of the fused peer all-reduce (to measure what it gives)")
@@ -88,6 +93,8 @@ int run_bench_step(int argc, char** argv) {
   o.moe = moe;
   o.slice_of = slice_of;
   o.reps = reps;
+  o.draws = draws;
+  o.seed = seed;
   o.graphs = !no_graphs;
   o.pdl = !no_pdl;
   o.peer_all_reduce = !no_peer;

@@ -92,14 +92,15 @@ double step_peer_reduces_us(const comm::PeerBuffers& peers, int count, int rows,
 }
 
 // Median host-observed time of run(): metadata upload, graph replay (captured by the first warm-up),
-// argmax back to the host.
-double median_step_us(CudaTargetStep& step, const StepBatch& batch, int reps, MPI_Comm mpi) {
+// argmax back to the host; the steps take the batches in turn.
+double median_step_us(CudaTargetStep& step, const std::vector<StepBatch>& batches, int reps, MPI_Comm mpi) {
   StepOutput out;
   out.want_host_logits = false;
-  for (int i = 0; i < 5; ++i) step.run(batch, out);
+  for (int i = 0; i < 5; ++i) step.run(batches[i % batches.size()], out);
   MPI_Barrier(mpi);
   std::vector<double> times;
   for (int i = 0; i < reps; ++i) {
+    const StepBatch& batch = batches[i % batches.size()];
     const auto a = Clock::now();
     step.run(batch, out);
     times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
@@ -137,8 +138,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   CUDA_CHECK(cudaSetDevice(world.device));
   cuda::set_programmatic_launch(o.pdl);
   comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
-  TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0,
-                  "bench step: --seqs and --tokens need at least one value, --reps > 0, --context >= 0");
+  TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0 && o.draws > 0,
+                  "bench step: --seqs and --tokens need at least one value, --reps > 0, --draws > 0, --context >= 0");
 
   const BenchModel model = bench_model(o.model);
   const ModelConfig& c = model.config;
@@ -187,10 +188,11 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   result.notes.push_back(fmt::format(
       "{} rank(s), each holding 1/{} of the model (moe {}: {} experts x {} of the intermediate, {} q heads, {} kv "
       "heads): rank 0 {:.2f} GB of weights, {:.2f} GB of KV cache, made in {:.1f} s; {} slot(s) prefilled to {} "
-      "positions in {:.1f} s; CUDA graphs {}, programmatic dependent launch {}; {} timed steps per shape, host-observed{}",
+      "positions in {:.1f} s; CUDA graphs {}, programmatic dependent launch {}; {} timed steps per shape over {} input(s), "
+      "host-observed{}",
       world.size, slice_of, o.moe, plan.experts.size(), plan.expert_intermediate.size(), plan.attention[0].q_heads.size(),
       plan.attention[0].kv_heads.size(), step.weight_bytes() / 1e9, step.kv_cache_bytes() / 1e9, made_s, max_seqs,
-      o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps,
+      o.context, prefill_s, o.graphs ? "on" : "off", o.pdl ? "on" : "off", o.reps, o.draws,
       trace ? "; CUPTI kernel tracing on for the whole run (--timeline)" : ""));
   if (!o.fuse_norm_router)
     result.notes.push_back("--no-fused-norm-router: add_rmsnorm, then the router's linear (two launches a MoE layer)");
@@ -201,9 +203,15 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   for (int seqs : o.seqs)
     for (int tokens : o.tokens_per_seq) {
       const StepShape shape{seqs, tokens, o.context};
-      const StepBatch batch = step_batch(seqs, tokens, o.context, c.vocab_size, rng);
-      const std::vector<int> counted = step.count_active_experts(batch);
-      std::vector<double> touched(counted.begin(), counted.end());
+      std::vector<StepBatch> batches;
+      for (int d = 0; d < o.draws; ++d) batches.push_back(step_batch(seqs, tokens, o.context, c.vocab_size, rng));
+      const StepBatch& batch = batches[0];  // the profile's and the timeline's
+      std::vector<double> touched;
+      for (const StepBatch& b : batches) {
+        const std::vector<int> counted = step.count_active_experts(b);
+        touched.resize(counted.size(), 0.0);
+        for (size_t l = 0; l < counted.size(); ++l) touched[l] += static_cast<double>(counted[l]) / o.draws;
+      }
       double expected = 0;
       for (int l = 0; l < c.num_layers; ++l)
         if (c.layers[l].moe)
@@ -221,7 +229,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       double touched_sum = 0;
       for (double t : touched) touched_sum += t;
       // The slowest rank's time, against the roofline of the rank with the most bytes to move.
-      double mine = median_step_us(step, batch, o.reps, mpi), slowest = 0;
+      double mine = median_step_us(step, batches, o.reps, mpi), slowest = 0;
       comm::mpi_check(MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, mpi), "MPI_Allreduce");
       struct { double bytes; int rank; } me{bytes.total(), world.rank}, busiest;
       comm::mpi_check(MPI_Allreduce(&me, &busiest, 1, MPI_DOUBLE_INT, MPI_MAXLOC, mpi), "MPI_Allreduce");

@@ -25,6 +25,10 @@ struct BenchStepOptions {
   std::string moe = "ep";  // ep or tp
   int slice_of = 0;        // 0: the model's deployment share, or the rank count when larger
   int reps = 100;          // timed steps per shape (after warm-up)
+  // Inputs a shape is timed over, in turn (different tokens: different expert choices): at one or two tokens a step,
+  // which experts a step reads moves its time by a few percent, and binaries whose numerics differ in the last bits
+  // route one input differently; the median over several inputs averages that out. Experts touched: their mean.
+  int draws = 1;
   bool graphs = true;
   bool pdl = true;         // programmatic dependent launch (kernels/cuda/launch.cuh)
   bool peer_all_reduce = true;  // several ranks: the fused peer all-reduce (kernels/cuda/peer_reduce.h)
