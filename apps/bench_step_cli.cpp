@@ -61,7 +61,7 @@ int run_bench_step(int argc, char** argv) {
       ("reps", po::value(&reps)->default_value(100), "timed steps per shape")
       ("draws", po::value(&draws)->default_value(1),
        "inputs (tokens, so expert choices) a shape's timed steps take in turn; the median and the experts touched are "
-       "over all of them (at 1-2 tokens a step, which experts are read moves the time by a few percent)")
+       "over all of them")
       ("seed", po::value(&seed)->default_value(1), "seed of the random weights, the prefill and the timed steps' tokens")
       ("no-graphs", po::bool_switch(&no_graphs), "launch kernels directly instead of replaying CUDA graphs")
       ("no-pdl", po::bool_switch(&no_pdl), "launch kernels without programmatic dependent launch (to measure what it gives)")

@@ -595,8 +595,9 @@ bool uses_mma(WeightFormat f, int m, bool fp32_activations) {
 // (launch groups along grid y). Their CTAs are bound by the per-token FMA work rather than the weight stream
 // (docs/benchmarks.md, session 15), and the groups read the same weights, mostly from the L2. One H200, session 19,
 // against 4 tokens a CTA (one binary, a switch): MiMo-V2.5-Pro's router [384, 6144] 11.6 -> 9.8 us at 8 rows and
-// 11.5 -> 9.9 at 9, the MiMo slice's step 1.035x at 1 x 8 and 1.019x at 8 x 1; but its 2 x 8 step (16 rows) 0.96x, 64 rows 2.2x slower (1536
-// CTAs), and the 128-row routers (Qwen3-235B-A22B, gpt-oss-120b) 1.06-1.16x slower at 8-9 rows: hence both bounds.
+// 11.5 -> 9.9 at 9, the MiMo slice's step 1.035x at 1 x 8 and 1.019x at 8 x 1; but its 2 x 8 step (16 rows) 0.96x,
+// 64 rows 2.2x slower (1536 CTAs), and the 128-row routers (Qwen3-235B-A22B, gpt-oss-120b) 1.06-1.16x slower at
+// 8-9 rows: hence both bounds.
 constexpr int kRouterOneTokenMaxM = 9, kRouterOneTokenMinRows = 256;
 
 // Tokens per launch group / per CTA for a call of m rows of x over a matrix of `rows` rows.

@@ -357,7 +357,7 @@ struct MmaCta {
   const MoeGemmParams& p;
   uint8_t* xs;
   float* red;
-  const int *s_pref, *s_exp, *s_start, *s_cnt;
+  const int *s_pref, *s_exp;
   int* s_pair;
   float* s_wt;
   int warp, lane, gid, tig;
@@ -769,8 +769,8 @@ __device__ __forceinline__ void choose_split(int passes, int T, int n_it, int* o
   __syncthreads();
 }
 
-// A CTA's run of items of one expert GEMM: its load cursor set up and its first D ring slots issued
-// (start), then the items walked (run).
+// A CTA's run of items of one expert GEMM: its K split chosen, its load cursor set up and its first D ring
+// slots issued (start), then the items walked (run).
 template <WeightFormat F, Proj P, int W, int D, int NTMAX, bool kPerSlot, bool kBlockCols, bool kSmemRing>
 struct MmaRun {
   using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
@@ -779,16 +779,15 @@ struct MmaRun {
 
   __device__ __forceinline__ MmaRun(const MoeGemmParams& p) : c(p) {}
 
-  // split: the K split choose_split gave.
-  __device__ __forceinline__ void start(const MoeGemmParams& p, const MmaSmem& m, int split) {
+  // m's tables are built (build_tables); every thread of the CTA calls it.
+  __device__ __forceinline__ void start(const MmaSmem& m) {
+    const MoeGemmParams& p = c.p;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     c.ring = m.ring + threadIdx.x * 16;
     c.xs = m.xs;
     c.red = m.red;
     c.s_pref = m.s_pref;
     c.s_exp = m.s_exp;
-    c.s_start = m.s_start;
-    c.s_cnt = m.s_cnt;
     c.s_pair = m.s_pair;
     c.s_wt = m.s_wt;
     c.warp = warp;
@@ -801,7 +800,8 @@ struct MmaRun {
     c.rs = p.rs;
     c.n_it = (p.nb + 3) / 4;  // k-iterations of a whole row: one 16-byte block per quad thread
     c.T = (p.rows + Cta::kTR - 1) / Cta::kTR;
-    c.S = split;
+    choose_split<W, D>(m.s_misc[0], c.T, c.n_it, &m.s_misc[1]);
+    c.S = m.s_misc[1];
     c.R = W / c.S;
     c.RG = (c.T + c.R - 1) / c.R;
     c.J = ((c.n_it + c.S - 1) / c.S + D - 1) / D * D;  // iterations per item per warp (a multiple of D)
@@ -826,7 +826,8 @@ struct MmaRun {
     }
   }
 
-  __device__ __forceinline__ void run(const MoeGemmParams& p, const MmaSmem& m) {
+  __device__ __forceinline__ void run(const MmaSmem& m) {
+    const MoeGemmParams& p = c.p;
     constexpr int kNP = Cta::kNP;
     const int tid = threadIdx.x;
     int staged_a = -1, staged_q = -1, ntok = 0, tiles = 1;
@@ -889,9 +890,8 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   extern __shared__ __align__(16) uint8_t smem_all[];
   const MmaSmem m = carve_smem<W, NTMAX, kSmemRing ? D : 0>(smem_all, p.rs, p.local_experts, p.n_pairs);
   build_tables<Run::Cta::kNP>(p, m);
-  choose_split<W, D>(m.s_misc[0], (p.rows + Run::Cta::kTR - 1) / Run::Cta::kTR, (p.nb + 3) / 4, &m.s_misc[1]);
   Run run(p);
-  run.start(p, m, m.s_misc[1]);
+  run.start(m);
   if constexpr (kEarly) pdl_enter();
 
   if constexpr (P == Proj::Down) {
@@ -899,7 +899,7 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
     else zero_nonlocal_rows(p);
   }
   if (run.i0 >= run.c.i1) return;
-  run.run(p, m);
+  run.run(m);
 }
 
 }  // namespace tachyon::cuda::moe_detail
