@@ -25,6 +25,8 @@ __device__ __forceinline__ uint32_t load_acquire_sys(const uint32_t* p) {
   return v;
 }
 
+static_assert(PeerReduce::kMaxSlots == kMaxSlotRows, "one bound on the slot rows");
+
 __global__ void peer_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w, int rows,
                                         int dim, float eps, float* y) {
   float4 g[kRowVec];
@@ -93,7 +95,7 @@ size_t push_smem_bytes(int threads) { return sizeof(float4) * kRowVec * threads;
 
 // The push (peer_reduce.h): cluster r of kPushCtas CTAs reduces row r; CTA c of it, the row's c-th share of
 // column pairs, one a thread.
-__global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* partial, float* x, const float* w,
+__global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* partial, int k, float* x, const float* w,
                                              int dim, float eps, float* y) {
   namespace cg = cooperative_groups;
   // The norm's weights (before the wait: a weight), into shared memory in load_row_weight's layout; held in
@@ -122,7 +124,9 @@ __global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* pa
 
   if (has_pair) {
     // Send this thread's pair to every rank (itself included), as sender p.rank.
-    const float2 v = reinterpret_cast<const float2*>(partial)[static_cast<size_t>(r) * pairs + l];
+    // This rank's partial pair: the row's own, or the sum of its k slot rows (row_ops.cuh: moe_combine's bits).
+    const float2 v = k == 0 ? reinterpret_cast<const float2*>(partial)[static_cast<size_t>(r) * pairs + l]
+                            : slot_sum<float2>(partial, k, r, pairs, l);
     const uint4 line = make_uint4(__float_as_uint(v.x), epoch, __float_as_uint(v.y), epoch);
     for (int j = 0; j < p.ranks; ++j) store_volatile_v4(p.lines[j] + at + p.rank * sender_lines, line);
 
@@ -195,14 +199,16 @@ bool peer_reduce_fits(const PeerReduce& p, int rows, int dim) {
 }
 
 void peer_all_reduce_add_rmsnorm(const PeerReduce& p, const float* partial, float* x, const float* w, int rows, int dim,
-                                 float eps, float* y, cudaStream_t stream) {
+                                 float eps, float* y, cudaStream_t stream, int k) {
   CUDA_REQUIRE(peer_reduce_fits(p, rows, dim), "peer_all_reduce_add_rmsnorm: shape outside the peer buffers");
+  CUDA_REQUIRE(k == 0 || (k <= PeerReduce::kMaxSlots && rows <= p.push_rows),
+               "peer_all_reduce_add_rmsnorm: slot rows (at most 8) only in steps that push");
   if (rows == 0) return;
   if (rows <= p.push_rows) {
     const int threads = row_block_threads(dim);
     launch(peer_push_add_rmsnorm_kernel,
            {dim3(rows * kPushCtas), dim3(threads), push_smem_bytes(threads), static_cast<unsigned>(kPushCtas)}, stream, p,
-           partial, x, w, dim, eps, y);
+           partial, k, x, w, dim, eps, y);
     CUDA_CHECK_LAUNCH();
     return;
   }

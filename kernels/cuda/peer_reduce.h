@@ -40,6 +40,7 @@ struct PeerReduce {
   static constexpr int kBlocks = 32;       // pull: CTAs of a launch (at most); each has its own flags and epoch
   static constexpr int kPushMaxRows = 16;  // steps of at most this many rows push (see push_rows), larger ones pull
   static constexpr int kPushCtas = 8;      // push: the CTAs of a cluster, which share a row's columns
+  static constexpr int kMaxSlots = 8;      // slot rows a partial row may be summed from (the MoE's top-k)
   int ranks = 0, rank = 0;
   int max_rows = 0, dim = 0;               // rows of dim floats a call may reduce
   // Pull: rank j's buffer, 2 slots of max_rows * dim (own: buf[rank]), and its flags [kBlocks][kMaxRanks],
@@ -65,7 +66,10 @@ bool peer_reduce_fits(const PeerReduce& p, int rows, int dim);
 // partial [rows, dim] (this rank's share of the sum), x [rows, dim] the residual stream (updated), w [dim],
 // y [rows, dim] the normed rows. Every rank of p must make the same sequence of calls with the same rows.
 // A rank that waits more than ~10 s for the others traps (the job then ends with an error, not a hang).
+// k > 0 (at most kMaxSlots, and only in steps that push: rows <= push_rows): partial is [rows, k, dim], the
+// MoE's weighted expert outputs of a tensor-parallel rank, and this rank's share of row r is the sum of its k
+// slot rows with moe_combine's bits (from zero in slot order), so that the combine needs no launch of its own.
 void peer_all_reduce_add_rmsnorm(const PeerReduce& p, const float* partial, float* x, const float* w, int rows, int dim,
-                                 float eps, float* y, cudaStream_t stream);
+                                 float eps, float* y, cudaStream_t stream, int k = 0);
 
 }  // namespace tachyon::cuda

@@ -45,30 +45,57 @@ __host__ __device__ inline int row_block_threads(int dim) {
 // Fills a row held in registers from load(i), the row's float4 number i < d4 (zeros past the row; load may
 // also write it back, as a residual add does), and returns this thread's sum of its squares for
 // store_normed_row.
+// `vt` is the thread of the row's layout this thread plays (a CTA holding part of a row: see
+// combine_add_rmsnorm's cluster kernel); by default its own.
 template <typename Load>
-__device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, int threads, Load load) {
+__device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, int threads, Load load, int vt) {
   float s = 0.0f;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * threads;
+    const int i = vt + j * threads;
     v[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (threadIdx.x < threads && i < d4) {
+    if (vt < threads && i < d4) {
       v[j] = load(i);
       s += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
     }
   }
   return s;
 }
+template <typename Load>
+__device__ __forceinline__ float load_row(float4 (&v)[kRowVec], int d4, int threads, Load load) {
+  return load_row(v, d4, threads, load, static_cast<int>(threadIdx.x));
+}
 
 // The norm weight w[0, dim) in the layout of a row held in registers (zeros past the row). Kernels load
 // it before pdl_enter() (a weight: launch.cuh), so that its latency overlaps the kernel before instead of
 // following the row's reduction.
-__device__ __forceinline__ void load_row_weight(const float* w, int dim, int threads, float4 (&g)[kRowVec]) {
+__device__ __forceinline__ void load_row_weight(const float* w, int dim, int threads, float4 (&g)[kRowVec], int vt) {
   const int d4 = dim / 4;
 #pragma unroll
   for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * threads;
-    g[j] = threadIdx.x < threads && i < d4 ? reinterpret_cast<const float4*>(w)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+    const int i = vt + j * threads;
+    g[j] = vt < threads && i < d4 ? reinterpret_cast<const float4*>(w)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+}
+__device__ __forceinline__ void load_row_weight(const float* w, int dim, int threads, float4 (&g)[kRowVec]) {
+  load_row_weight(w, dim, threads, g, static_cast<int>(threadIdx.x));
+}
+
+// 1 / rms of a row from the sum of its squares (every norm of the row layout: the same bits).
+__device__ __forceinline__ float row_inv_rms(float sum_squares, int dim, float eps) {
+  return rsqrtf(sum_squares / dim + eps);
+}
+
+// y_row's float4s of (virtual) thread vt, [lo4, hi4) only: v / rms * g.
+__device__ __forceinline__ void store_scaled_row(const float4 (&v)[kRowVec], float inv, int dim, int threads,
+                                                 const float4 (&g)[kRowVec], float* y_row, int vt, int lo4, int hi4) {
+  const int d4 = dim / 4;
+#pragma unroll
+  for (int j = 0; j < kRowVec; ++j) {
+    const int i = vt + j * threads;
+    if (vt < threads && i < d4 && i >= lo4 && i < hi4)
+      reinterpret_cast<float4*>(y_row)[i] =
+          make_float4(v[j].x * inv * g[j].x, v[j].y * inv * g[j].y, v[j].z * inv * g[j].z, v[j].w * inv * g[j].w);
   }
 }
 
@@ -79,15 +106,32 @@ __device__ __forceinline__ void load_row_weight(const float* w, int dim, int thr
 __device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], float s, int dim, int threads, float eps,
                                                  const float4 (&g)[kRowVec], float* y_row, float* scratch, int lo4 = 0,
                                                  int hi4 = kRowBlockMaxDim / 4) {
-  const float inv = rsqrtf(block_sum(s, scratch) / dim + eps);
-  const int d4 = dim / 4;
+  const float inv = row_inv_rms(block_sum(s, scratch), dim, eps);
+  store_scaled_row(v, inv, dim, threads, g, y_row, static_cast<int>(threadIdx.x), lo4, hi4);
+}
+
+// The MoE's slot rows: element group i (a float2 or a float4) of the sum of row r's k slot rows, slots [rows,
+// k, per_row groups] (the weighted expert outputs), from zero in slot order as moe_combine sums them (the same
+// bits), all k loads issued before the first add. k <= kMaxSlotRows (the top-k of the supported models).
+constexpr int kMaxSlotRows = 8;
+
+__device__ __forceinline__ float2 add_groups(float2 a, float2 b) { return make_float2(a.x + b.x, a.y + b.y); }
+__device__ __forceinline__ float4 add_groups(float4 a, float4 b) {
+  return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
+}
+
+template <typename V>
+__device__ __forceinline__ V slot_sum(const float* slots, int k, int r, int per_row, int i) {
+  const V* rows = reinterpret_cast<const V*>(slots);
+  V got[kMaxSlotRows];
 #pragma unroll
-  for (int j = 0; j < kRowVec; ++j) {
-    const int i = threadIdx.x + j * threads;
-    if (threadIdx.x < threads && i < d4 && i >= lo4 && i < hi4)
-      reinterpret_cast<float4*>(y_row)[i] =
-          make_float4(v[j].x * inv * g[j].x, v[j].y * inv * g[j].y, v[j].z * inv * g[j].z, v[j].w * inv * g[j].w);
-  }
+  for (int j = 0; j < kMaxSlotRows; ++j)
+    if (j < k) got[j] = rows[(static_cast<size_t>(r) * k + j) * per_row + i];
+  V sum{};  // zeros
+#pragma unroll
+  for (int j = 0; j < kMaxSlotRows; ++j)
+    if (j < k) sum = add_groups(sum, got[j]);
+  return sum;
 }
 
 // 1 / rms(x[0, dim)) + eps inside, summed by one warp: lane l adds elements l, l + 32, ... in order.

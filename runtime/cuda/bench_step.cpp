@@ -169,7 +169,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   TACHYON_REQUIRE(max_tokens <= kMaxBlock, "--tokens: at most {} per sequence (the attention kernel's block)", kMaxBlock);
   const int chunk = kMaxBlock;
   const CudaStepLimits limits{max_seqs, o.context + max_tokens, max_seqs * chunk, max_seqs * max_tokens, o.graphs,
-                              o.fuse_norm_router};
+                              o.fuse_norm_router, o.fuse_combine};
   const auto t0 = Clock::now();
   CudaTargetStep step(c, plan, random_device_weights(specs, o.seed + 1000u * world.rank), nccl, limits);
   const double made_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -196,6 +196,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       trace ? "; CUPTI kernel tracing on for the whole run (--timeline)" : ""));
   if (!o.fuse_norm_router)
     result.notes.push_back("--no-fused-norm-router: add_rmsnorm, then the router's linear (two launches a MoE layer)");
+  if (!o.fuse_combine)
+    result.notes.push_back("--no-fused-combine: moe_combine, then the all-reduce + add + norm (tp over several ranks)");
   if (world.size > 1)
     result.notes.push_back(step.peer_all_reduce() ? "all-reduces of the layers: the fused peer all-reduce (with add_rmsnorm)"
                                                   : "all-reduces of the layers: NCCL (then add_rmsnorm)");

@@ -34,6 +34,7 @@ struct BenchStepOptions {
   bool pdl = true;         // programmatic dependent launch (kernels/cuda/launch.cuh)
   bool peer_all_reduce = true;  // several ranks: the fused peer all-reduce (kernels/cuda/peer_reduce.h)
   bool fuse_norm_router = true;  // CudaStepLimits::fuse_norm_router
+  bool fuse_combine = true;      // CudaStepLimits::fuse_combine
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);
                            // tracing is on for the whole run then, timed steps included

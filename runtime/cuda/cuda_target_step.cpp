@@ -269,13 +269,18 @@ void CudaTargetStep::forward(const Shape& s) {
                                router_logits_.get(), st);
     else
       reduce_add_norm(mlp_norm, s.tokens);
-    if (c.layers[l].moe) moe_block(l, s, fuse_combine ? nullptr : partial_.get(), fuse_router);
+    // Several ranks (tp): the combine inside the all-reduce's kernel, where it can (the push of the fused peer
+    // all-reduce; one process: combine_add_rmsnorm). One launch fewer a MoE layer; 2 x H200, same binary
+    // (docs/benchmarks.md "Session 20"): the MiMo-V2.5-Pro slice's step 1.027x at 1 x 1, 1.017x at 1 x 9.
+    const bool combine_in_reduce =
+        c.layers[l].moe && !fuse_combine && l + 1 < c.num_layers && limits_.fuse_combine && reduce_sums_slots(s.tokens);
+    if (c.layers[l].moe) moe_block(l, s, fuse_combine || combine_in_reduce ? nullptr : partial_.get(), fuse_router);
     else dense_mlp(l, s, partial_.get());
     if (fuse_combine) {
       cuda::combine_add_rmsnorm(moe_out_.get(), c.top_k, x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H,
                                 c.rms_norm_eps, h_.get(), st, fuse_router ? partial_.get() : nullptr);
     } else if (l + 1 < c.num_layers) {
-      reduce_add_norm(w_.layers[l + 1].attn_norm.f32(), s.tokens);
+      reduce_add_norm(w_.layers[l + 1].attn_norm.f32(), s.tokens, combine_in_reduce ? c.top_k : 0);
     } else {
       comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
       cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
@@ -289,15 +294,30 @@ void CudaTargetStep::forward(const Shape& s) {
   cuda::row_argmax(logits_.get(), R, static_cast<int>(plan_.vocab.size()), static_cast<int>(plan_.vocab.begin), argmax_.get(), st);
 }
 
-void CudaTargetStep::reduce_add_norm(const float* norm, int rows) {
+bool CudaTargetStep::reduce_sums_slots(int rows) const {
+  // The same answer on every rank: the view, rows and H are. One process (a benchmark's one rank of a
+  // several-rank plan) has nothing to reduce: combine_add_rmsnorm, which falls back to separate launches
+  // by itself.
+  if (comm_->size() == 1) return true;
+  return config_.top_k <= cuda::PeerReduce::kMaxSlots && peer_all_reduce() &&
+         cuda::peer_reduce_fits(peers_->view(), rows, config_.hidden_size) && rows <= peers_->view().push_rows;
+}
+
+void CudaTargetStep::reduce_add_norm(const float* norm, int rows, int k) {
   const int H = config_.hidden_size;
   const float eps = config_.rms_norm_eps;
   cudaStream_t st = stream_.get();
-  // The same choice on every rank: the view, rows and H are.
-  if (peer_all_reduce() && cuda::peer_reduce_fits(peers_->view(), rows, H)) {
-    cuda::peer_all_reduce_add_rmsnorm(peers_->view(), partial_.get(), x_.get(), norm, rows, H, eps, h_.get(), st);
+  const float* partial = k > 0 ? moe_out_.get() : partial_.get();
+  if (k > 0 && comm_->size() == 1) {
+    cuda::combine_add_rmsnorm(partial, k, x_.get(), norm, rows, H, eps, h_.get(), st);
     return;
   }
+  // The same choice on every rank: the view, rows and H are.
+  if (peer_all_reduce() && cuda::peer_reduce_fits(peers_->view(), rows, H)) {
+    cuda::peer_all_reduce_add_rmsnorm(peers_->view(), partial, x_.get(), norm, rows, H, eps, h_.get(), st, k);
+    return;
+  }
+  TACHYON_CHECK(k == 0, "reduce_add_norm: slot rows need the fused peer all-reduce");
   comm_->all_reduce(partial_.get(), static_cast<size_t>(rows) * H, DType::F32, ReduceOp::Sum);
   cuda::add_rmsnorm(partial_.get(), x_.get(), norm, rows, H, eps, h_.get(), st);
 }

@@ -36,6 +36,10 @@ struct CudaStepLimits {
   // One rank, MoE layers: the residual add, the norm and the router's linear in one launch
   // (kernels/cuda/norm_router.h); off: add_rmsnorm, then the router's linear.
   bool fuse_norm_router = true;
+  // Several ranks under tp, MoE layers: the combine of the expert outputs inside the all-reduce's kernel
+  // (the fused peer all-reduce, or combine_add_rmsnorm where one process holds the step); off: moe_combine,
+  // then the all-reduce + add + norm.
+  bool fuse_combine = true;
 };
 
 class CudaTargetStep final : public TargetStep {
@@ -86,8 +90,11 @@ class CudaTargetStep final : public TargetStep {
   void run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
                    float* out);
   void copy_taps(int layer, const Shape& s);
-  // partial_ summed over the ranks, added to x_, and x_ normed with `norm` into h_ (rows tokens).
-  void reduce_add_norm(const float* norm, int rows);
+  // partial_ summed over the ranks, added to x_, and x_ normed with `norm` into h_ (rows tokens). With k > 0
+  // this rank's partial is the sum of moe_out_'s k slot rows a token (only where reduce_sums_slots said so).
+  void reduce_add_norm(const float* norm, int rows, int k = 0);
+  // Whether reduce_add_norm can sum a MoE layer's slot rows itself for a step of `rows` tokens.
+  bool reduce_sums_slots(int rows) const;
 
   const ModelConfig& config_;
   ShardPlan plan_;

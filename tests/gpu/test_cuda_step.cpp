@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -160,6 +161,44 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
       MESSAGE(std::string(f.name), std::string(graphs ? " with" : " without"), " CUDA graphs", fuse ? "" : ", router unfused", ": ", compared,
               " rows compared, max |logit diff| vs CPU ", worst, ", ", gpu.graphs(), " graphs");
     }
+  }
+}
+
+// One process running one rank's share of a 2-rank tp plan (as `tachyon bench step` runs a per-GPU slice):
+// the MoE layers' combine inside the all-reduce's place (combine_add_rmsnorm, as the fused peer all-reduce
+// does on several GPUs) gives the bits of moe_combine, then add_rmsnorm. The step's logits are this rank's
+// share only, so the check is the two paths against each other, bit for bit.
+TEST_CASE("cuda step: one rank of a tp plan gives the same bits with the MoE combine fused into the add + norm") {
+  comm::NcclComm nccl(0);
+  for (const Fixture& f : kFixtures) {
+    test::TempDir tmp(std::string("cuda-step-combine-") + f.name);
+    std::string log;
+    REQUIRE(test::run_tachyon(std::string("convert --from ") + test::fixture(std::string("parity/") + f.weights) + " --to " +
+                              tmp.file("m.h5") + " " + f.flags, &log) == 0);
+    CheckpointReader reader(tmp.file("m.h5"));
+    const ModelConfig c = parse_model_config(reader.config_json(), f.name);
+    if (!c.has_moe()) continue;
+    const ShardPlan plan = make_shard_plan(c, 0, 2, MoeParallel::Tp);
+    std::vector<int32_t> prompt(kPromptLen);
+    std::mt19937 rng(99);
+    for (auto& t : prompt) t = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
+    CudaStepLimits fused_limits{2, 64, 64, 64, true}, separate_limits = fused_limits;
+    separate_limits.fuse_combine = false;
+    CudaTargetStep fused(c, plan, load_device_weights(reader, c, plan), nccl, fused_limits);
+    CudaTargetStep separate(c, plan, load_device_weights(reader, c, plan), nccl, separate_limits);
+    StepBatch batch = prefill_batch(prompt);
+    size_t compared = 0, differing = 0;
+    for (int step = 0; step <= kDecodeSteps; ++step) {
+      StepOutput a, b;
+      fused.run(batch, a);
+      separate.run(batch, b);
+      REQUIRE(a.logits.size() == b.logits.size());
+      for (size_t i = 0; i < a.logits.size(); ++i) differing += std::memcmp(&a.logits[i], &b.logits[i], sizeof(float)) != 0;
+      compared += a.logits.size();
+      batch = next_batch(batch, a, c.vocab_size);
+    }
+    MESSAGE(std::string(f.name), ": ", compared, " logits compared");
+    CHECK_MESSAGE(differing == 0, std::string(f.name), ": ", differing, " of ", compared, " logits differ");
   }
 }
 

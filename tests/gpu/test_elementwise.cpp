@@ -60,9 +60,11 @@ TEST_CASE("gpu add_rmsnorm: x += delta written back, then the CPU reference's no
 }
 
 TEST_CASE("gpu combine_add_rmsnorm gives the bits of moe_combine then add_rmsnorm, and the CPU's sum and norm") {
-  // Block-norm widths and the fallbacks (dim 130 and 16384: moe_combine into x, then the norm).
+  // Block-norm widths, a cluster a row (at most 16 rows of more than 64 KB of slots: 6144 x 8, 8192 x 4, 16384
+  // x 8; 17 rows take a block a row) and the fallback (dim 130: moe_combine into x, then the norm).
   for (auto [rows, dim, k] : {std::tuple{1, 2048, 8}, std::tuple{9, 6144, 8}, std::tuple{3, 4096, 1}, std::tuple{2, 8192, 4},
-                              std::tuple{2, 130, 4}, std::tuple{1, 16384, 8}}) {
+                              std::tuple{2, 130, 4}, std::tuple{1, 16384, 8}, std::tuple{1, 6144, 8}, std::tuple{16, 6144, 8},
+                              std::tuple{17, 6144, 8}, std::tuple{2, 2880, 4}}) {
     CAPTURE(dim);
     CAPTURE(k);
     auto x = test::random_floats(rows * dim, 6, 2.0f), slots = test::random_floats(static_cast<size_t>(rows) * k * dim, 7, 1.0f);
@@ -90,6 +92,17 @@ TEST_CASE("gpu combine_add_rmsnorm gives the bits of moe_combine then add_rmsnor
     CHECK_MESSAGE(cx.ok, "x after the add: ", cx.report);
     const auto c = test::compare(gy, ref, 1e-5, 1e-5);
     CHECK_MESSAGE(c.ok, c.report);
+    // With delta: add_rmsnorm's x + delta first, the same bits as add_rmsnorm (x written back) and then
+    // combine_add_rmsnorm without it.
+    const auto delta = test::random_floats(x.size(), 9, 1.0f);
+    auto dd = DeviceBuffer<float>::from(delta), dx3 = DeviceBuffer<float>::from(x), dx4 = DeviceBuffer<float>::from(x);
+    DeviceBuffer<float> dy3(x.size()), dy4(x.size());
+    cuda::combine_add_rmsnorm(dslots.get(), k, dx3.get(), dw.get(), rows, dim, 1e-6f, dy3.get(), nullptr, dd.get());
+    cuda::add_rmsnorm(dd.get(), dx4.get(), dw.get(), rows, dim, 1e-6f, dy4.get(), nullptr);
+    cuda::combine_add_rmsnorm(dslots.get(), k, dx4.get(), dw.get(), rows, dim, 1e-6f, dy4.get(), nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CHECK(dx3.download() == dx4.download());
+    CHECK(dy3.download() == dy4.download());
   }
 }
 

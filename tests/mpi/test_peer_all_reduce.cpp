@@ -1,6 +1,7 @@
 // The fused peer all-reduce + residual add + RMSNorm (kernels/cuda/peer_reduce.h) on real GPUs, one rank a
 // GPU: it gives exactly the bits of summing the ranks' partial rows in rank order and then add_rmsnorm,
-// pushed (few rows) and pulled (more; for one row a CTA and for several), call after call. Runs where every
+// pushed (few rows) and pulled (more; for one row a CTA and for several), call after call, a pushed rank's
+// partial given as rows or as the MoE's slot rows (summed by the kernel, moe_combine's bits). Runs where every
 // rank has a GPU of its own and the ranks could map each other's buffers; elsewhere (CI) it says why and
 // checks nothing. (Its first runs failed now and then at 33-40 rows: DeviceBuffer's upload returned before
 // its DMA ended, and the kernel, on a non-blocking stream, read stale inputs; device_buffer.h now waits.)
@@ -79,9 +80,24 @@ TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order su
     for (int rows : {1, 1, 3, 8, 16, 17, 9, 40, 8, 1, 40, 2, 16, 9, 33, 40, 17, 40, 1, 2}) {
       ++call;
       const size_t n = static_cast<size_t>(rows) * dim;
-      // Every rank's partial (each rank makes all of them, to build the reference), and a shared x.
-      std::vector<std::vector<float>> partials;
-      for (int k = 0; k < world; ++k) partials.push_back(test::random_floats(n, 1000 * call + k));
+      // Every rank's partial (each rank makes all of them, to build the reference), and a shared x. Every
+      // other call that pushes, a rank's partial comes as the MoE's slot rows ([rows, slots, dim], slots 8 or
+      // 3), summed from zero in slot order as moe_combine does.
+      const int slots = call % 2 == 0 && rows <= view.push_rows ? (call % 4 == 0 ? 8 : 3) : 0;
+      std::vector<std::vector<float>> partials, slot_rows;
+      for (int k = 0; k < world; ++k) {
+        if (slots == 0) {
+          partials.push_back(test::random_floats(n, 1000 * call + k));
+          continue;
+        }
+        slot_rows.push_back(test::random_floats(n * slots, 1000 * call + k));
+        std::vector<float> sum(n, 0.0f);
+        for (int r = 0; r < rows; ++r)
+          for (int j = 0; j < slots; ++j)
+            for (int i = 0; i < dim; ++i)
+              sum[static_cast<size_t>(r) * dim + i] += slot_rows.back()[(static_cast<size_t>(r) * slots + j) * dim + i];
+        partials.push_back(std::move(sum));
+      }
       const auto x0 = test::random_floats(n, 1000 * call + 999);
       std::vector<float> delta(n);
       for (size_t i = 0; i < n; ++i) {
@@ -90,12 +106,12 @@ TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order su
         delta[i] = d;
       }
 
-      auto dpartial = DeviceBuffer<float>::from(partials[rank]);
+      auto dpartial = DeviceBuffer<float>::from(slots == 0 ? partials[rank] : slot_rows[rank]);
       auto dx = DeviceBuffer<float>::from(x0);
       DeviceBuffer<float> dy(n);
       test::poison(dy.get(), n);
       cuda::peer_all_reduce_add_rmsnorm(view, dpartial.get(), dx.get(), dw.get(), rows, dim, eps, dy.get(),
-                                        stream.get());
+                                        stream.get(), slots);
       stream.sync();
 
       auto ddelta = DeviceBuffer<float>::from(delta);
@@ -104,7 +120,7 @@ TEST_CASE("gpu peer all-reduce + add + rmsnorm gives the bits of a rank-order su
       cuda::add_rmsnorm(ddelta.get(), rx.get(), dw.get(), rows, dim, eps, ry.get(), stream.get());
       stream.sync();
 
-      INFO("rank ", rank, " of ", world, ", dim ", dim, ", call ", call, ", rows ", rows);
+      INFO("rank ", rank, " of ", world, ", dim ", dim, ", call ", call, ", rows ", rows, ", slots ", slots);
       CHECK(bit_differences(dx.download(), rx.download()) == 0);
       CHECK(bit_differences(dy.download(), ry.download()) == 0);
     }
