@@ -1,9 +1,8 @@
 // Small ops of the step (see elementwise.h). Each is one launch over rows, FP32 in and out.
-#include <cooperative_groups.h>
-
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/cluster_row.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/dequant.cuh"
@@ -86,70 +85,35 @@ __global__ void __launch_bounds__(kRowMaxThreads)
 
 // combine_add_rmsnorm for a few wide rows whose slot rows are many bytes (a MiMo-V2.5-Pro decode step: 8
 // slot rows of 24 KB a token): one CTA a row would read them all through one SM. A cluster of
-// kCombineClusterCtas CTAs shares each row by the warps of its layout (row_ops.cuh: T = row_block_threads(dim)
-// threads, W = T / 32 warps): CTA c takes warps [c W / C, (c + 1) W / C) of that layout. Its threads first
-// make those warps' float4s of the new x, one float4 a thread (x, + delta, + the slot sum, in
-// rmsnorm_block_kernel<Slots>'s order: every load in flight at once), write them to x and to shared memory;
-// then its first warps play the layout's warps, summing their squares from shared memory as those warps
-// would, and the cluster adds the W warp sums in warp order, as block_sum does. So the norm has add_rmsnorm's
-// bits with no second read of the row from memory.
+// kCombineClusterCtas CTAs shares each row (cluster_row.cuh): each CTA makes its float4s of the new x (x, +
+// delta, + the slot sum, in rmsnorm_block_kernel<Slots>'s order) and writes them, and the cluster norms the
+// row with add_rmsnorm's bits.
 constexpr int kCombineClusterCtas = 8;
-constexpr int kCombineClusterMaxWarps = (kRowMaxThreads / 32 + kCombineClusterCtas - 1) / kCombineClusterCtas;
-constexpr int kCombineClusterMaxThreads = kCombineClusterMaxWarps * 32 * kRowVec;  // a float4 a thread
 
-__host__ __device__ inline int combine_cluster_threads(int dim) {
-  return (row_block_threads(dim) / 32 + kCombineClusterCtas - 1) / kCombineClusterCtas * 32 * kRowVec;
-}
-
-__global__ void __launch_bounds__(kCombineClusterMaxThreads)
+__global__ void __launch_bounds__(kClusterRowMaxThreads<kCombineClusterCtas>)
     combine_add_rmsnorm_cluster_kernel(const float* slots, int k, float* x, const float* w, int dim, float eps, float* y,
                                        const float* first_delta) {
   namespace cg = cooperative_groups;
-  const int threads = row_block_threads(dim), d4 = dim / 4, W = threads / 32;
-  cg::cluster_group cluster = cg::this_cluster();
-  const int c = static_cast<int>(cluster.block_rank()), r = blockIdx.x / kCombineClusterCtas;
-  const int w0 = c * W / kCombineClusterCtas, nw = (c + 1) * W / kCombineClusterCtas - w0;
-  const int span = nw * 32;  // the layout threads this CTA plays: w0 * 32 + [0, span)
-  // Thread t < span plays layout thread w0 * 32 + t; the others none (no float4s, a zero sum).
-  const int vt = static_cast<int>(threadIdx.x) < span ? w0 * 32 + static_cast<int>(threadIdx.x) : threads;
+  const int d4 = dim / 4;
+  const int r = blockIdx.x / kCombineClusterCtas;
+  const ClusterRowShare<kCombineClusterCtas> share(dim, static_cast<int>(cg::this_cluster().block_rank()));
   float4 g[kRowVec];
-  load_row_weight(w, dim, threads, g, vt);
+  load_row_weight(w, dim, share.threads, g, share.vt);
   pdl_enter();  // launch.cuh: before any access to activations
-  __shared__ float4 new_x[kCombineClusterMaxThreads];  // float4 j of layout thread w0 * 32 + u at j * span + u
-  __shared__ float warp_squares[kCombineClusterMaxWarps];
+  __shared__ float4 made[kClusterRowMaxThreads<kCombineClusterCtas>];
+  __shared__ float warp_squares[kClusterRowMaxWarps<kCombineClusterCtas>];
   const size_t base = static_cast<size_t>(r) * dim;
   float4* x4 = reinterpret_cast<float4*>(x + base);
-  {
-    const int q = static_cast<int>(threadIdx.x), j = q / max(span, 1), i = w0 * 32 + q % max(span, 1) + j * threads;
-    if (q < span * kRowVec && i < d4) {
-      const float4 a = slot_sum<float4>(slots, k, r, d4, i);
-      float4 n = x4[i];
-      if (first_delta) n = add_groups(n, reinterpret_cast<const float4*>(first_delta + base)[i]);
-      n = add_groups(n, a);
-      x4[i] = n;
-      new_x[q] = n;
-    }
+  if (const int i = share.made_float4(d4); i >= 0) {
+    const float4 a = slot_sum<float4>(slots, k, r, d4, i);
+    float4 n = x4[i];
+    if (first_delta) n = add_groups(n, reinterpret_cast<const float4*>(first_delta + base)[i]);
+    n = add_groups(n, a);
+    x4[i] = n;
+    made[threadIdx.x] = n;
   }
   __syncthreads();
-  float4 v[kRowVec];
-  const float s = load_row(
-      v, d4, threads, [&](int i) { return new_x[(i / threads) * span + (i % threads) - w0 * 32]; }, vt);
-  const float ws = warp_sum(s);
-  if (threadIdx.x % 32 == 0 && static_cast<int>(threadIdx.x) < span) warp_squares[threadIdx.x / 32] = ws;
-  cluster.sync();  // every CTA's warp sums are in its shared memory
-  // Lane i of every warp reads layout warp i's sum from the CTA that played it (all W reads in flight at
-  // once); the lanes then add them in warp order, each the same total.
-  const int lane = static_cast<int>(threadIdx.x) % 32;
-  float mine = 0.0f;
-  if (lane < W) {
-    const int owner = (lane * kCombineClusterCtas + kCombineClusterCtas - 1) / W;  // the c with w0(c) <= lane < w1(c)
-    mine = cluster.map_shared_rank(warp_squares, owner)[lane - owner * W / kCombineClusterCtas];
-  }
-  cluster.barrier_arrive();  // done with the other CTAs' shared memory
-  float total = 0.0f;
-  for (int i = 0; i < W; ++i) total += __shfl_sync(0xffffffffu, mine, i);
-  store_scaled_row(v, row_inv_rms(total, dim, eps), dim, threads, g, y + base, vt, 0, d4);
-  cluster.barrier_wait();  // no CTA leaves while another may still read its warp sums
+  cluster_store_normed_row(share, made, dim, eps, g, y + base, warp_squares);
 }
 
 // Short rows (per-head QK-norm, head_dim 64-256, many rows): one warp per row.
@@ -332,7 +296,7 @@ void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, in
   if (k <= kMaxSlotRows && rows <= kCombineClusterMaxRows && static_cast<size_t>(k) * dim * sizeof(float) > kCombineOneCtaBytes &&
       norm_by_block(dim, slots, x, w, y) && (!delta || norm_by_block(dim, delta, x, w, y))) {
     launch(combine_add_rmsnorm_cluster_kernel,
-           {dim3(rows * kCombineClusterCtas), dim3(combine_cluster_threads(dim)), 0, static_cast<unsigned>(kCombineClusterCtas)},
+           {dim3(rows * kCombineClusterCtas), dim3(cluster_row_threads<kCombineClusterCtas>(dim)), 0, static_cast<unsigned>(kCombineClusterCtas)},
            stream, slots, k, x, w, dim, eps, y, delta);
     CUDA_CHECK_LAUNCH();
     return;
