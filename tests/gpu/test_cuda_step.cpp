@@ -52,6 +52,15 @@ const Fixture kFixtures[] = {{"qwen3_moe", "qwen3_moe", ""},
                              {"gpt_oss", "gpt_oss", ""},
                              {"qwen3_moe_fp8_mxfp4", "qwen3_moe", "--dense fp8 --experts mxfp4"}};
 
+// The fixture's weights converted into a Tachyon checkpoint at `path`, in the fixture's formats.
+void convert_fixture(const Fixture& f, const std::string& path) {
+  std::string log;
+  REQUIRE_MESSAGE(test::run_tachyon(std::string("convert --from ") + test::fixture(std::string("parity/") + f.weights) +
+                                        " --to " + path + " " + f.flags,
+                                    &log) == 0,
+                  log);
+}
+
 // The step sequence of the test: prefill [prompt] in slot 0 (logits at every position) and its first
 // kShortLen tokens in slot 1, then kDecodeSteps greedy decode steps of both, each feeding the CPU's choice.
 StepBatch prefill_batch(const std::vector<int32_t>& prompt) {
@@ -108,9 +117,7 @@ TEST_CASE("cuda step equals the CPU reference on every parity fixture (prefill, 
   comm::SingleProcess self;
   for (const Fixture& f : kFixtures) {
     test::TempDir tmp(std::string("cuda-step-") + f.name);
-    std::string log;
-    REQUIRE(test::run_tachyon(std::string("convert --from ") + test::fixture(std::string("parity/") + f.weights) + " --to " +
-                              tmp.file("m.h5") + " " + f.flags, &log) == 0);
+    convert_fixture(f, tmp.file("m.h5"));
     CheckpointReader reader(tmp.file("m.h5"));
     const ModelConfig c = parse_model_config(reader.config_json(), f.name);
     const ShardPlan plan = make_shard_plan(c, 0, 1, MoeParallel::Tp);
@@ -172,9 +179,7 @@ TEST_CASE("cuda step: one rank of a tp plan gives the same bits with the MoE com
   comm::NcclComm nccl(0);
   for (const Fixture& f : kFixtures) {
     test::TempDir tmp(std::string("cuda-step-combine-") + f.name);
-    std::string log;
-    REQUIRE(test::run_tachyon(std::string("convert --from ") + test::fixture(std::string("parity/") + f.weights) + " --to " +
-                              tmp.file("m.h5") + " " + f.flags, &log) == 0);
+    convert_fixture(f, tmp.file("m.h5"));
     CheckpointReader reader(tmp.file("m.h5"));
     const ModelConfig c = parse_model_config(reader.config_json(), f.name);
     if (!c.has_moe()) continue;
@@ -209,9 +214,8 @@ TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens,
   cudaGetDeviceCount(&gpus);
   for (const Fixture& f : kFixtures) {
     test::TempDir tmp(std::string("cuda-generate-") + f.name);
+    convert_fixture(f, tmp.file("m.h5"));
     std::string log;
-    REQUIRE(test::run_tachyon(std::string("convert --from ") + test::fixture(std::string("parity/") + f.weights) + " --to " +
-                              tmp.file("m.h5") + " " + f.flags, &log) == 0);
     {
       // The fixture's prompt (whose greedy margins the fixture guarantees; arbitrary prompts of random
       // weights have near-ties that BF16 may flip) five times, ending at different lengths, so that the
