@@ -26,7 +26,7 @@ namespace {
 enum class Delta { None, Row, Slots };
 // Slots: k <= 8 (top-k of the supported models) and the row's delta within the default 48 KB of dynamic
 // shared memory (hidden <= 12288); else moe_combine and rmsnorm, two launches (three with a delta: add first).
-constexpr int kMaxCombineSlots = 8;
+constexpr int kMaxCombineSlots = kMaxSlotRows;
 constexpr size_t kCombineMaxSmem = 48 * 1024;
 // combine_add_rmsnorm_cluster_kernel: rows of more slot bytes than this, at most this many rows.
 constexpr size_t kCombineOneCtaBytes = 64 * 1024;
@@ -293,16 +293,15 @@ void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, in
   // "Session 20"): the MiMo-V2.5-Pro slice's step (8 x 24 KB of slots a token) 1.01-1.03x faster at 1-8 rows and
   // 1.10x at 16 than moe_combine + add_rmsnorm, where the kernel below (one CTA a row) was 0.99x at one row.
   // Qwen3-30B-A3B's 8 x 8 KB (64 KB) keep one CTA a row, which session 12 measured faster than two launches.
-  if (k <= kMaxSlotRows && rows <= kCombineClusterMaxRows && static_cast<size_t>(k) * dim * sizeof(float) > kCombineOneCtaBytes &&
-      norm_by_block(dim, slots, x, w, y) && (!delta || norm_by_block(dim, delta, x, w, y))) {
+  const bool by_blocks = k <= kMaxSlotRows && norm_by_block(dim, slots, x, w, y) && (!delta || norm_by_block(dim, delta, x, w, y));
+  if (by_blocks && rows <= kCombineClusterMaxRows && static_cast<size_t>(k) * dim * sizeof(float) > kCombineOneCtaBytes) {
     launch(combine_add_rmsnorm_cluster_kernel,
            {dim3(rows * kCombineClusterCtas), dim3(cluster_row_threads<kCombineClusterCtas>(dim)), 0, static_cast<unsigned>(kCombineClusterCtas)},
            stream, slots, k, x, w, dim, eps, y, delta);
     CUDA_CHECK_LAUNCH();
     return;
   }
-  if (k <= kMaxCombineSlots && smem <= kCombineMaxSmem && norm_by_block(dim, slots, x, w, y) &&
-      (!delta || norm_by_block(dim, delta, x, w, y))) {
+  if (by_blocks && smem <= kCombineMaxSmem) {
     launch(rmsnorm_block_kernel<Delta::Slots>, {dim3(rows), dim3(threads), smem}, stream, slots, k, x, w, dim, eps, y, delta);
     CUDA_CHECK_LAUNCH();
     return;
