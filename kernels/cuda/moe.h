@@ -47,6 +47,14 @@ struct MoeRouting {
 bool moe_routes_in_kernel(int m, int top_k, const MoeRouting& routing, const float* x, const DeviceExperts& gate,
                           const DeviceExperts& up, const float* act, const DeviceExperts& down);
 
+// Whether moe_gate_up takes its one-token kernel (moe_one_token.cu) for these arguments: one token (m = 1),
+// in-kernel routing (routing.expert_ids set), MXFP4 rows and scale rows that bulk copies can take.
+bool moe_gate_up_one_token(int m, int top_k, const MoeRouting& routing, const float* x, const DeviceExperts& gate,
+                           const DeviceExperts& up);
+// Process-wide: whether moe_gate_up may take that kernel (the default). `tachyon bench step
+// --no-one-token-gate-up` turns it off to measure what it gives.
+void set_moe_one_token_kernel(bool enabled);
+
 struct RouterDeviceParams {
   RouterKind kind = RouterKind::SoftmaxTopK;
   int num_experts = 0, top_k = 0;

@@ -5,12 +5,14 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/moe_gemm_mma.cuh"
 #include "kernels/cuda/moe_gemm_simple.cuh"
+#include "kernels/cuda/moe_one_token.h"
 
 namespace tachyon::cuda::moe_detail {
 
@@ -177,6 +179,12 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
     CUDA_REQUIRE(static_cast<int64_t>(p.n_pairs) * ((p.rows + 15) / 16) * device_limits().sms < INT_MAX,
                  "moe: too many pairs x weight rows for one expert GEMM launch");
     set_mma_layout(p);
+    if constexpr (P == Proj::GateUp) {
+      if (one_token_gate_up_enabled() && one_token_gate_up_applies(p)) {
+        launch_gate_up_one_token(p, stream);
+        return;
+      }
+    }
     bool launched = false;
     if (p.w0.first.format != WeightFormat::MXFP4) {
       launched = launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream);

@@ -331,9 +331,12 @@ TEST_CASE("gpu moe_align: offsets, ascending pairs per expert, active list, non-
 // gate_up and down of local experts [begin, begin + L) of E, with `counts[e]` pairs for global expert e.
 namespace {
 
+// one_token: the step is one token whose gate_up, routed in-kernel, must take the one-token kernel
+// (moe_one_token.cu): 1 where it must also give the block-column kernel's bits (both split K eight ways),
+// 2 where it is checked against the CPU only.
 void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int begin, int L, int H, int I,
                    const std::vector<int>& counts, int top_k, uint64_t seed, bool biases, int big_experts = 0,
-                   float big_factor = 64.0f) {
+                   float big_factor = 64.0f, int one_token = 0) {
   CAPTURE(format_name(f));
   CAPTURE(int(act_kind.kind));
   CAPTURE(E);
@@ -376,18 +379,24 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
   const bool in_kernel = cuda::moe_routes_in_kernel(m, top_k, dr.r, d_x.get(), dgate.experts(), dup.experts(),
                                                     d_actin.get(), ddown.experts());
   CHECK(in_kernel == (uses_tensor_cores(f) && n <= 512));
+  std::vector<float> l_act;  // in-kernel routing's gate_up, where the one-token kernel took it
   if (in_kernel) {
     cuda::MoeRouting lr = dr.r;
     lr.expert_ids = d_ids.get();
+    const bool one_token_kernel = cuda::moe_gate_up_one_token(m, top_k, lr, d_x.get(), dgate.experts(), dup.experts());
+    CHECK(one_token_kernel == (one_token > 0));
     test::poison(d_act.get(), d_act.size());
     test::poison(d_out.get(), d_out.size());
     cuda::moe_gate_up(d_x.get(), m, top_k, lr, dgate.experts(), dup.experts(), biases ? d_gb.get() : nullptr,
                       biases ? d_ub.get() : nullptr, act_kind, d_act.get(), nullptr);
     cuda::moe_down(d_actin.get(), m, top_k, lr, ddown.experts(), biases ? d_db.get() : nullptr, bias_scale, d_rw.get(),
                    d_out.get(), nullptr);
-    const auto l_act = d_act.download(), l_out = d_out.download();
-    CHECK_MESSAGE(std::memcmp(l_act.data(), g_act.data(), l_act.size() * sizeof(float)) == 0,
-                  "gate_up with in-kernel routing differs from moe_align's routing");
+    l_act = d_act.download();
+    const auto l_out = d_out.download();
+    if (!one_token_kernel || one_token == 1)
+      CHECK_MESSAGE(std::memcmp(l_act.data(), g_act.data(), l_act.size() * sizeof(float)) == 0,
+                    "gate_up with in-kernel routing differs from moe_align's routing");
+    if (!one_token_kernel) l_act.clear();
     CHECK_MESSAGE(std::memcmp(l_out.data(), g_out.data(), l_out.size() * sizeof(float)) == 0,
                   "down with in-kernel routing differs from moe_align's routing");
   }
@@ -396,7 +405,7 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
   const bool tc = uses_tensor_cores(f);
   const auto xr = tc ? bf16_rounded(x) : x;
   const auto ar = tc ? bf16_rounded(act_in) : act_in;
-  std::vector<float> got_act, ref_act, loose_act, got_out, ref_out, loose_out;
+  std::vector<float> got_act, ref_act, loose_act, got_out, ref_out, loose_out, got_act_one;
   size_t nonlocal_nonzero = 0;
   for (int p = 0; p < n; ++p) {
     const int e = ids[p] - begin;
@@ -407,6 +416,8 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
     const int t = p / top_k;
     const auto a = cpu_gate_up(gate, up, e, ptr_or_null(gb), ptr_or_null(ub), &xr[static_cast<size_t>(t) * H], act_kind);
     got_act.insert(got_act.end(), g_act.begin() + static_cast<size_t>(p) * I, g_act.begin() + static_cast<size_t>(p + 1) * I);
+    if (!l_act.empty())
+      got_act_one.insert(got_act_one.end(), l_act.begin() + static_cast<size_t>(p) * I, l_act.begin() + static_cast<size_t>(p + 1) * I);
     ref_act.insert(ref_act.end(), a.begin(), a.end());
     std::vector<float> y(H);
     cpu::matmul(&ar[static_cast<size_t>(p) * I], 1, down.matrix(e), y.data());
@@ -424,6 +435,14 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
   const double sa = std::max(1.0, rms(ref_act)), so = std::max(1.0, rms(ref_out));  // big experts: scale atol
   auto c1 = test::compare(got_act, ref_act, tol * sa, tol);
   CHECK_MESSAGE(c1.ok, "gate_up: ", c1.report);
+  if (!got_act_one.empty()) {
+    auto c = test::compare(got_act_one, ref_act, tol * sa, tol);
+    CHECK_MESSAGE(c.ok, "gate_up, one-token kernel: ", c.report);
+    if (tc) {
+      auto cl = test::compare(got_act_one, loose_act, 2e-2 * rms(loose_act), 2e-2);
+      CHECK_MESSAGE(cl.ok, "gate_up, one-token kernel, vs FP32 activations: ", cl.report);
+    }
+  }
   auto c2 = test::compare(got_out, ref_out, tol * so, tol);
   CHECK_MESSAGE(c2.ok, "down: ", c2.report);
   if (tc) {
@@ -489,13 +508,37 @@ TEST_CASE("gpu moe gate_up at one or two tokens a step (MXFP4 block columns, a k
   // The depth-2 configuration (K = 4608), with big scales. The standard SwiGLU, as the ragged-shape test's
   // case of this width: with gpt-oss's clamped one and weights x 64 the check against unrounded activations
   // (not the kernel's, which is checked against the CPU fed the same BF16 activations) exceeded its 2% of rms.
-  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 4608, 64, {1, 0, 1, 0}, 2, ++seed, true, 2);
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 4608, 64, {1, 0, 1, 0}, 2, ++seed, true, 2, 64.0f, 2);
   // Scale bytes above 192 (weights x 2^80): the slow factor path, decided per slot (K = 320, depth 4) and
   // per round (K = 4608, depth 2); the clamped SwiGLU keeps the outputs finite.
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 320, 96, {2, 1, 1, 0}, 2, ++seed, true, 2, 0x1p80f);
-  check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 4608, 64, {1, 0, 1, 0}, 2, ++seed, true, 2, 0x1p80f);
+  check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 4608, 64, {1, 0, 1, 0}, 2, ++seed, true, 2, 0x1p80f, 2);
   // (The epilogue's row guard is not reached: an MXFP4 gate_up's rows are down's K, whole 32-value blocks.
   // Which kernel ran is not observable here; the host's rule, m <= 2, holds for every case above.)
+}
+
+TEST_CASE("gpu moe gate_up at one token (the whole share by bulk copies) equals the CPU and, at MiMo-V2.5-Pro's rows, the block-column kernel's bits") {
+  // Steps of one token whose gate_up is routed in-kernel, over rows that bulk copies take (K a multiple of
+  // 512), with a CTA for every unit of 16 rows, run moe_one_token.cu's kernel; moe_align's routing keeps the
+  // block-column kernel.
+  uint64_t seed = 2700;
+  std::vector<int> eight(16, 0);
+  for (int e = 0; e < 16; e += 2) eight[e] = 1;
+  // The MiMo-V2.5-Pro tp slice's shape (K = 6144, 256 rows an expert, top-8 over 8 of 16 experts): both kernels
+  // split K eight ways (6 k-iterations a warp), so they must give the same bits; with biases, and with scale
+  // bytes above 128 in two experts.
+  check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 6144, 256, eight, 8, ++seed, true, 2, 64.0f, 1);
+  // An ep range: pairs of experts outside [4, 12) have no units.
+  check_experts(WeightFormat::MXFP4, kStandard, 16, 4, 8, 6144, 256, eight, 8, ++seed, false, 0, 64.0f, 1);
+  // Two row tiles an expert (I = 32), with gpt-oss's clamped SwiGLU and biases. (MXFP4 rows of gate_up are down's
+  // K, whole 32-value blocks: a unit is never part of a row tile.)
+  check_experts(WeightFormat::MXFP4, kGptOss, 16, 0, 16, 2048, 32, eight, 8, ++seed, true, 0, 64.0f, 2);
+  // K = 512: one k-iteration in each of the first four K splits, the last two copy chunks empty.
+  check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 512, 256, eight, 8, ++seed, true, 0, 64.0f, 2);
+  // More units than CTAs (8 pairs x 128 row tiles): the block-column kernel keeps the step.
+  check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 512, 2048, eight, 8, ++seed, true, 0, 64.0f, 0);
+  // Scale bytes above 192 (weights x 2^80): the slow factor path; K = 1536 (12 blocks a warp's 3 k-iterations).
+  check_experts(WeightFormat::MXFP4, kGptOss, 16, 0, 16, 1536, 96, eight, 8, ++seed, true, 2, 0x1p80f, 2);
 }
 
 TEST_CASE("gpu moe in-kernel routing at its limits: 512 pairs over 384 experts, ep ranges with invalid ids") {
