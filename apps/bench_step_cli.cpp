@@ -73,9 +73,9 @@ int run_bench_step(int argc, char** argv) {
       ("no-fused-combine", po::bool_switch(&no_fused_combine),
        "tp over several ranks: moe_combine, then the all-reduce + add + norm, instead of the combine inside the "
        "all-reduce's kernel (to measure what it gives)")
-      ("no-one-token-gate-up", po::bool_switch(&no_one_token),
-       "steps of one token: the block-column expert GEMM for gate_up instead of the kernel that bulk-copies each "
-       "CTA's whole share of the weights (to measure what it gives)")
+      ("no-one-token-moe", po::bool_switch(&no_one_token),
+       "steps of one token: the block-column expert GEMMs instead of the kernels that bulk-copy each CTA's whole "
+       "share of the weights (to measure what they give)")
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
@@ -107,7 +107,7 @@ int run_bench_step(int argc, char** argv) {
   o.peer_all_reduce = !no_peer;
   o.fuse_norm_router = !no_fused_router;
   o.fuse_combine = !no_fused_combine;
-  o.one_token_gate_up = !no_one_token;
+  o.one_token_moe = !no_one_token;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");
   o.timeline_steps = timeline_path.empty() ? 0 : timeline_steps;

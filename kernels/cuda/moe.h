@@ -51,8 +51,12 @@ bool moe_routes_in_kernel(int m, int top_k, const MoeRouting& routing, const flo
 // in-kernel routing (routing.expert_ids set), MXFP4 rows and scale rows that bulk copies can take.
 bool moe_gate_up_one_token(int m, int top_k, const MoeRouting& routing, const float* x, const DeviceExperts& gate,
                            const DeviceExperts& up);
-// Process-wide: whether moe_gate_up may take that kernel (the default). `tachyon bench step
-// --no-one-token-gate-up` turns it off to measure what it gives.
+// Whether moe_down takes its one-token kernel (moe_down_one_token.cu) for these arguments: one token, in-kernel
+// routing, MXFP4 rows in contiguous runs.
+bool moe_down_one_token(int m, int top_k, const MoeRouting& routing, const float* act, const DeviceExperts& down,
+                        const float* weights);
+// Process-wide: whether moe_gate_up and moe_down may take those kernels (the default). `tachyon bench step
+// --no-one-token-moe` turns them off to measure what they give.
 void set_moe_one_token_kernel(bool enabled);
 
 struct RouterDeviceParams {

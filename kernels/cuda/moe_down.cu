@@ -12,8 +12,14 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
   CUDA_REQUIRE(n_pairs <= routing.max_pairs, "moe_down: m*top_k exceeds the routing buffers' capacity");
   CUDA_REQUIRE(down.experts >= routing.local_experts, "moe_down: fewer expert weights than local experts");
   if (n_pairs == 0 || down.first.rows == 0) return;
-  const moe_detail::MoeGemmParams p =
-      moe_detail::down_params(act, m, top_k, routing, down, down_bias, bias_scale, weights, out);
+  moe_detail::MoeGemmParams p = moe_detail::down_params(act, m, top_k, routing, down, down_bias, bias_scale, weights, out);
+  if (m == 1 && moe_detail::mma_path_applies(p, false)) {
+    moe_detail::set_mma_layout(p);
+    if (moe_detail::one_token_down_applies(p)) {
+      moe_detail::launch_down_one_token(p, stream);
+      return;
+    }
+  }
   moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream);
 }
 

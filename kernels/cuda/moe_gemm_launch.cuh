@@ -180,7 +180,7 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
                  "moe: too many pairs x weight rows for one expert GEMM launch");
     set_mma_layout(p);
     if constexpr (P == Proj::GateUp) {
-      if (one_token_gate_up_enabled() && one_token_gate_up_applies(p)) {
+      if (one_token_moe_enabled() && one_token_gate_up_applies(p)) {
         launch_gate_up_one_token(p, stream);
         return;
       }

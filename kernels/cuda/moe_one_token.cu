@@ -29,6 +29,7 @@
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/moe_gemm_launch.cuh"
 #include "kernels/cuda/moe_gemm_mma.cuh"
+#include "kernels/cuda/moe_one_token.cuh"
 #include "kernels/cuda/tma.cuh"
 
 namespace tachyon::cuda::moe_detail {
@@ -36,8 +37,7 @@ namespace tachyon::cuda::moe_detail {
 constexpr int kOneTokenSplits = 8;                          // K splits (as the block-column kernel at 8 warps)
 constexpr int kOneTokenComputeWarps = 2 * kOneTokenSplits;  // x the two m-tiles
 constexpr int kOneTokenThreads = (kOneTokenComputeWarps + 1) * 32;  // + the producer warp
-constexpr int kOneTokenUnitRows = 16;
-constexpr int kOneTokenMaxStage = 2;  // x staging: at most 2 x 512 units of 8 values (K <= 8192)
+constexpr int kOneTokenUnitRows = kOneTokenTileRows;  // of each matrix
 
 // Shared memory of the kernel, in bytes: the unit's 32 weight rows (gate, then up) and their scale bytes, x
 // and a zero row (BF16 in the decoder's order), the K splits' partials and the two matrices' mbarriers.
@@ -47,53 +47,20 @@ __host__ __device__ constexpr size_t one_token_smem_bytes(int K) {
          + kOneTokenSplits * kMT * 128 * sizeof(float) + kMT * sizeof(uint64_t);
 }
 
-// x of the step's one token, times 2^64 (the block columns' shift, see stage_activations), into xs in the
-// decoder's order: chunk (step s, block kb) at byte (s * nb + kb) * 8. Thread t of `threads`; all of a
-// thread's loads are issued before any is used.
-__device__ __forceinline__ void stage_one_token_x(const float* x, int nb, uint8_t* xs, int t, int threads) {
-  const int units = 4 * nb;  // (word wi, block kb): 8 consecutive values
-  float4 f[kOneTokenMaxStage][2];
-#pragma unroll
-  for (int i = 0; i < kOneTokenMaxStage; ++i) {
-    const int u = t + i * threads;
-    if (u < units) {
-      const float* src = x + (u % nb) * 32 + 8 * (u / nb);
-      f[i][0] = __ldg(reinterpret_cast<const float4*>(src));
-      f[i][1] = __ldg(reinterpret_cast<const float4*>(src + 4));
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < kOneTokenMaxStage; ++i) {
-    const int u = t + i * threads;
-    if (u < units) {
-      const int kb = u % nb, wi = u / nb;
-      constexpr float s = 0x1p64f;
-      const float4 a = f[i][0], b = f[i][1];
-      *reinterpret_cast<uint2*>(xs + ((2 * wi) * nb + kb) * 8) =
-          make_uint2(pack_bf16x2(a.x * s, b.x * s), pack_bf16x2(a.y * s, b.y * s));
-      *reinterpret_cast<uint2*>(xs + ((2 * wi + 1) * nb + kb) * 8) =
-          make_uint2(pack_bf16x2(a.z * s, b.z * s), pack_bf16x2(a.w * s, b.w * s));
-    }
-  }
-}
-
-// This CTA's unit: the b-th over the step's local pairs (pair-major), lane j of a warp reading pair j
-// (n_pairs <= 32). Every lane of the warp calls it; valid = false past the last unit.
+// This CTA's unit: the b-th over the step's local pairs (pair-major). Every lane of the warp calls it; valid =
+// false past the last unit.
 struct OneTokenUnit {
   bool valid;
   int pair, expert, row_tile;
 
   __device__ __forceinline__ OneTokenUnit(const MoeGemmParams& p, int b) {
-    const int lane = threadIdx.x % 32;
-    const int bucket =
-        lane < p.n_pairs ? local_expert_bucket(p.expert_ids[lane], p.expert_begin, p.local_experts) : p.local_experts;
-    const unsigned local = __ballot_sync(kFullMask, bucket < p.local_experts);
+    const OneTokenPairs pairs(p);
     const int row_tiles = (p.rows + kOneTokenUnitRows - 1) / kOneTokenUnitRows;
     const int lp = b / row_tiles;
-    valid = lp < __popc(local);
+    valid = lp < pairs.count();
     row_tile = b - lp * row_tiles;
-    pair = valid ? static_cast<int>(__fns(local, 0, lp + 1)) : 0;
-    expert = __shfl_sync(kFullMask, bucket, pair);
+    pair = valid ? pairs.pair(lp) : 0;
+    expert = pairs.expert(pair);
   }
 };
 
@@ -108,7 +75,7 @@ __device__ __forceinline__ OneTokenSplit one_token_split(int n_it, int ks) {
 
 __global__ void __launch_bounds__(kOneTokenThreads, 1) moe_gate_up_one_token_kernel(const MoeGemmParams p) {
   extern __shared__ __align__(16) uint8_t smem[];
-  const int K = p.K, nb = p.nb, nb8 = nb * 8, n_it = nb / 4;  // K % 512 == 0: whole k-iterations
+  const int K = p.K, nb = p.nb, n_it = nb / 4;  // K % 512 == 0: whole k-iterations
   const size_t row_bytes = K / 2, scale_bytes = K / 32;
   uint8_t* rows = smem;  // [m-tile][16][K / 2]
   uint8_t* scales = rows + 2 * kOneTokenUnitRows * row_bytes;
@@ -118,12 +85,7 @@ __global__ void __launch_bounds__(kOneTokenThreads, 1) moe_gate_up_one_token_ker
   uint64_t* bars = reinterpret_cast<uint64_t*>(red + kOneTokenSplits * kMT * 128);  // [m-tile]
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, gid = lane / 4, tig = lane % 4;
 
-  if (tid == 0) {
-    for (int m = 0; m < kMT; ++m) mbar_init(&bars[m], 1);
-    mbar_init_fence();
-  }
-  for (int i = tid; i < 2 * K / 16; i += blockDim.x) reinterpret_cast<uint4*>(zero)[i] = make_uint4(0, 0, 0, 0);
-  __syncthreads();
+  one_token_prologue(bars, kMT, zero, K);
   pdl_enter();  // the expert ids and x are the launches before's
 
   const OneTokenUnit u(p, blockIdx.x);
@@ -151,43 +113,11 @@ __global__ void __launch_bounds__(kOneTokenThreads, 1) moe_gate_up_one_token_ker
 
   const int mt = warp % 2, ks = warp / 2;
   if (warp < kOneTokenComputeWarps) {
-    // Lane (gid, tig) feeds x into column gid of the B fragment only where gid = 2 tig (token 0): column 2 tig
-    // then sums exactly the lane's own block (mma_steps_mxfp4_unscaled); every other lane feeds zeros.
-    const uint8_t* xrow = gid == 2 * tig ? xs : zero;
     const OneTokenSplit sp = one_token_split(n_it, ks);
     float acc[4] = {};
     mbar_wait(&bars[mt], 0);
-    for (int kit = sp.k0; kit < sp.k1; ++kit) {
-      const int kb = kit * 4 + tig;
-      // mma_steps_mxfp4_unscaled computes kMT m-tiles; this warp's is slot 0 (slot 1 gets zero weights and
-      // is dropped), so that the product of each element is the one the block-column kernel makes. The 8 rows
-      // a fragment reads are K / 2 bytes apart, so their 16 bytes share banks (8 shared-memory passes where 4
-      // would do); padding them apart would take a copy a row.
-      uint32_t w[kMT][2][4] = {};
-      uint32_t sc[2];
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int r = mt * kOneTokenUnitRows + h * 8 + gid;
-        lds_weight_block(rows + r * row_bytes + kb * 16, w[0][h]);
-        sc[h] = scales[r * scale_bytes + kb];
-      }
-      float t[kMT][4];
-      mma_steps_mxfp4_unscaled(w, xrow + kb * 8, nb8, t);
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        // The block's value is the sum * 2^(b - 127), the sum being E2M1 * 2^-126 * x * 2^64 (MmaCta::compute).
-        const uint32_t b = sc[h];
-        float f = __uint_as_float((b + 62u) << 23);  // 2^(b - 65), b <= 192
-        float t0 = t[0][2 * h], t1 = t[0][2 * h + 1];
-        if (b > 192u) {
-          f = b == 0xFFu ? __uint_as_float(0x7fc00000u) : __uint_as_float(b << 23);
-          t0 *= 0x1p62f;
-          t1 *= 0x1p62f;
-        }
-        acc[2 * h] = fmaf(t0, f, acc[2 * h]);
-        acc[2 * h + 1] = fmaf(t1, f, acc[2 * h + 1]);
-      }
-    }
+    one_token_tile(rows + mt * kOneTokenUnitRows * row_bytes, scales + mt * kOneTokenUnitRows * scale_bytes,
+                   static_cast<int>(row_bytes), static_cast<int>(scale_bytes), xs, zero, nb, sp.k0, sp.k1, acc);
 #pragma unroll
     for (int i = 0; i < 4; ++i) red[((ks * kMT + mt) * 4 + i) * 32 + lane] = acc[i];
   }
@@ -208,14 +138,11 @@ __global__ void __launch_bounds__(kOneTokenThreads, 1) moe_gate_up_one_token_ker
         for (int step = 1; step < kOneTokenSplits; step *= 2)
 #pragma unroll
           for (int k = 0; k < kOneTokenSplits; k += 2 * step) a[k] += a[k + step];
-        a[0] += __shfl_xor_sync(kFullMask, a[0], 1);
-        a[0] += __shfl_xor_sync(kFullMask, a[0], 2);
         v[m][h] = a[0];
       }
+    const float g = one_token_quad_value(v[0][0], v[0][1]), up = one_token_quad_value(v[1][0], v[1][1]);
     const int row = u.row_tile * kOneTokenUnitRows + gid + 8 * (tig >> 1);
     if ((tig & 1) == 0 && row < p.rows) {
-      const float g = tig == 0 ? v[0][0] : v[0][1];  // selects: an index by tig would put v in local memory
-      const float up = tig == 0 ? v[1][0] : v[1][1];
       p.out[static_cast<size_t>(u.pair) * p.rows + row] = epilogue_value<Proj::GateUp>(p, u.expert, row, g, up, 1.0f);
     }
   }
@@ -228,7 +155,7 @@ namespace {
 std::atomic<bool> g_one_token_enabled{true};
 }
 
-bool one_token_gate_up_enabled() { return g_one_token_enabled.load(std::memory_order_relaxed); }
+bool one_token_moe_enabled() { return g_one_token_enabled.load(std::memory_order_relaxed); }
 
 bool one_token_gate_up_applies(const MoeGemmParams& p) {
   if (p.w0.first.format != WeightFormat::MXFP4 || p.w1.first.format != WeightFormat::MXFP4) return false;
@@ -249,8 +176,7 @@ bool one_token_gate_up_applies(const MoeGemmParams& p) {
 void launch_gate_up_one_token(const MoeGemmParams& p, cudaStream_t stream) {
   static bool configured = false;
   if (!configured) {
-    CUDA_CHECK(cudaFuncSetAttribute(moe_gate_up_one_token_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    device_limits().smem_optin));
+    use_whole_shared_memory(moe_gate_up_one_token_kernel, device_limits().smem_optin);
     configured = true;
   }
   launch(moe_gate_up_one_token_kernel, {dim3(device_limits().sms), dim3(kOneTokenThreads), one_token_smem_bytes(p.K)},

@@ -138,7 +138,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   world.device = world.local_rank % gpus;
   CUDA_CHECK(cudaSetDevice(world.device));
   cuda::set_programmatic_launch(o.pdl);
-  cuda::set_moe_one_token_kernel(o.one_token_gate_up);
+  cuda::set_moe_one_token_kernel(o.one_token_moe);
   comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0 && o.draws > 0,
                   "bench step: --seqs and --tokens need at least one value, --reps > 0, --draws > 0, --context >= 0");
@@ -198,8 +198,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       trace ? "; CUPTI kernel tracing on for the whole run (--timeline)" : ""));
   if (!o.fuse_norm_router)
     result.notes.push_back("--no-fused-norm-router: add_rmsnorm, then the router's linear (two launches a MoE layer)");
-  if (!o.one_token_gate_up)
-    result.notes.push_back("--no-one-token-gate-up: steps of one token take the block-column expert GEMM for gate_up");
+  if (!o.one_token_moe)
+    result.notes.push_back("--no-one-token-moe: steps of one token take the block-column expert GEMMs");
   if (!o.fuse_combine)
     result.notes.push_back("--no-fused-combine: moe_combine, then the all-reduce + add + norm (tp over several ranks)");
   if (world.size > 1)

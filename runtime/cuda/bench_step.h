@@ -35,7 +35,7 @@ struct BenchStepOptions {
   bool peer_all_reduce = true;  // several ranks: the fused peer all-reduce (kernels/cuda/peer_reduce.h)
   bool fuse_norm_router = true;  // CudaStepLimits::fuse_norm_router
   bool fuse_combine = true;      // CudaStepLimits::fuse_combine
-  bool one_token_gate_up = true; // cuda::set_moe_one_token_kernel
+  bool one_token_moe = true;     // cuda::set_moe_one_token_kernel
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);
                            // tracing is on for the whole run then, timed steps included

@@ -1,0 +1,141 @@
+// What the one-token expert GEMMs (moe_one_token.cu: gate_up; moe_down_one_token.cu: down) share: x staged
+// for the block columns, the step's local pairs, and one 16-row tile's product over weights in shared memory.
+// A step of one token (plain decoding of one sequence) names distinct experts, so each CTA can ask for its whole
+// share of the weights at once with a few bulk copies (TMA) instead of a per-thread ring (docs/benchmarks.md,
+// session 21).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/moe_gemm_mma.cuh"
+#include "kernels/cuda/tma.cuh"
+
+namespace tachyon::cuda::moe_detail {
+
+constexpr int kOneTokenTileRows = 16;  // an m-tile
+constexpr int kOneTokenMaxStage = 2;   // x staging: at most 2 x 512 units of 8 values (K <= 8192 at 512 threads)
+
+// x of the step's one token, times 2^64 (the block columns' shift, see stage_activations), into xs in the
+// decoder's order: chunk (step s, block kb) at byte (s * nb + kb) * 8. Thread t of `threads`; all of a
+// thread's loads are issued before any is used.
+__device__ __forceinline__ void stage_one_token_x(const float* x, int nb, uint8_t* xs, int t, int threads) {
+  const int units = 4 * nb;  // (word wi, block kb): 8 consecutive values
+  float4 f[kOneTokenMaxStage][2];
+#pragma unroll
+  for (int i = 0; i < kOneTokenMaxStage; ++i) {
+    const int u = t + i * threads;
+    if (u < units) {
+      const float* src = x + (u % nb) * 32 + 8 * (u / nb);
+      f[i][0] = __ldg(reinterpret_cast<const float4*>(src));
+      f[i][1] = __ldg(reinterpret_cast<const float4*>(src + 4));
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < kOneTokenMaxStage; ++i) {
+    const int u = t + i * threads;
+    if (u < units) {
+      const int kb = u % nb, wi = u / nb;
+      constexpr float s = 0x1p64f;
+      const float4 a = f[i][0], b = f[i][1];
+      *reinterpret_cast<uint2*>(xs + ((2 * wi) * nb + kb) * 8) =
+          make_uint2(pack_bf16x2(a.x * s, b.x * s), pack_bf16x2(a.y * s, b.y * s));
+      *reinterpret_cast<uint2*>(xs + ((2 * wi + 1) * nb + kb) * 8) =
+          make_uint2(pack_bf16x2(a.z * s, b.z * s), pack_bf16x2(a.w * s, b.w * s));
+    }
+  }
+}
+
+// The CTA's start, before its PDL wait: n_bars mbarriers (one arrival each) made visible to the bulk copies,
+// the zero row of K BF16 values that one_token_tile's lanes without x read; the CTA synchronized after.
+__device__ __forceinline__ void one_token_prologue(uint64_t* bars, int n_bars, uint8_t* zero, int K) {
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < n_bars; ++s) mbar_init(&bars[s], 1);
+    mbar_init_fence();
+  }
+  for (int i = threadIdx.x; i < 2 * K / 16; i += blockDim.x) reinterpret_cast<uint4*>(zero)[i] = make_uint4(0, 0, 0, 0);
+  __syncthreads();
+}
+
+// The step's pairs (n_pairs <= 32) as lane j of a warp sees pair j: its local expert (local_experts: none) and the
+// mask of local pairs. Every lane of the warp calls it.
+struct OneTokenPairs {
+  int bucket;
+  unsigned local;
+
+  __device__ __forceinline__ explicit OneTokenPairs(const MoeGemmParams& p) {
+    const int lane = threadIdx.x % 32;
+    bucket = lane < p.n_pairs ? local_expert_bucket(p.expert_ids[lane], p.expert_begin, p.local_experts) : p.local_experts;
+    local = __ballot_sync(kFullMask, bucket < p.local_experts);
+  }
+  __device__ __forceinline__ int count() const { return __popc(local); }
+  // The pair of local pair lp (lp < count()) and its local expert; every lane calls it.
+  __device__ __forceinline__ int pair(int lp) const { return static_cast<int>(__fns(local, 0, lp + 1)); }
+  __device__ __forceinline__ int expert(int pair) const { return __shfl_sync(kFullMask, bucket, pair); }
+};
+
+// One 16-row m-tile of one token's product, k-iterations [k0, k1) (4 blocks of 32 values a quad each), added
+// to acc in the block-column kernel's order (MmaCta::compute): row r of the tile at rows + r * row_bytes, its
+// scale bytes at scales + r * scale_bytes, x from stage_one_token_x at xrow. Lane (gid, tig) feeds x into column
+// gid of the B fragment only where gid = 2 tig, every other lane a zero row: column 2 tig then sums exactly the
+// lane's own block (mma_steps_mxfp4_unscaled). acc[0] / acc[2]: the lane's block partials of rows gid / gid + 8.
+__device__ __forceinline__ void one_token_tile(const uint8_t* rows, const uint8_t* scales, int row_bytes, int scale_bytes,
+                                               const uint8_t* xs, const uint8_t* zero, int nb, int k0, int k1,
+                                               float (&acc)[4]) {
+  const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
+  const uint8_t* xrow = gid == 2 * tig ? xs : zero;
+  for (int kit = k0; kit < k1; ++kit) {
+    const int kb = kit * 4 + tig;
+    // mma_steps_mxfp4_unscaled computes kMT m-tiles; this tile is slot 0 (slot 1 gets zero weights and is
+    // dropped), so that the product of each element is the one the block-column kernel makes. The 8 rows a
+    // fragment reads are row_bytes apart, so their 16 bytes may share banks (8 shared-memory passes where 4
+    // would do); padding them apart would take a copy a row, which costs more (session 21).
+    uint32_t w[kMT][2][4] = {};
+    uint32_t sc[2] = {0, 0};
+    if (kb < nb) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = h * 8 + gid;
+        lds_weight_block(rows + r * row_bytes + kb * 16, w[0][h]);
+        sc[h] = scales[r * scale_bytes + kb];
+      }
+    }
+    float t[kMT][4];
+    mma_steps_mxfp4_unscaled(w, xrow + min(kb, nb - 1) * 8, nb * 8, t);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      // The block's value is the sum * 2^(b - 127), the sum being E2M1 * 2^-126 * x * 2^64 (MmaCta::compute).
+      const uint32_t b = sc[h];
+      float f = __uint_as_float((b + 62u) << 23);  // 2^(b - 65), b <= 192
+      float t0 = t[0][2 * h], t1 = t[0][2 * h + 1];
+      if (b > 192u) {
+        f = b == 0xFFu ? __uint_as_float(0x7fc00000u) : __uint_as_float(b << 23);
+        t0 *= 0x1p62f;
+        t1 *= 0x1p62f;
+      }
+      acc[2 * h] = fmaf(t0, f, acc[2 * h]);
+      acc[2 * h + 1] = fmaf(t1, f, acc[2 * h + 1]);
+    }
+  }
+}
+
+// The quad's four lanes' blocks of acc[0] and acc[2] (every lane gets the same bits, as MmaCta::run_item), and
+// the value lane tig = 0 / 2 writes: row gid / gid + 8 of the tile.
+__device__ __forceinline__ float one_token_quad_value(float a0, float a2) {
+  a0 += __shfl_xor_sync(kFullMask, a0, 1);
+  a0 += __shfl_xor_sync(kFullMask, a0, 2);
+  a2 += __shfl_xor_sync(kFullMask, a2, 1);
+  a2 += __shfl_xor_sync(kFullMask, a2, 2);
+  return (threadIdx.x % 4) == 0 ? a0 : a2;
+}
+
+// Host: lets `kernel` take up to the device's opt-in shared memory a CTA, and asks for the whole carveout as
+// shared memory, so that a one-token down CTA fits beside a one-token gate_up CTA on the same SM (and issues its
+// copies while gate_up runs). Once a process, a kernel.
+template <typename Kernel>
+void use_whole_shared_memory(Kernel* kernel, int smem_optin) {
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_optin));
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
+}
+
+}  // namespace tachyon::cuda::moe_detail
