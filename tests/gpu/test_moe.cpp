@@ -549,6 +549,10 @@ TEST_CASE("gpu moe gate_up at one token (the whole share by bulk copies) equals 
   check_experts(WeightFormat::MXFP4, kGptOss, 16, 0, 16, 2048, 32, eight, 8, ++seed, true, 0, 64.0f, 2);
   // K = 512: one k-iteration in each of the first four K splits, the last two copy chunks empty.
   check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 512, 256, eight, 8, ++seed, true, 0, 64.0f, 2);
+  // Qwen3-30B-A3B's shape (K = 2048, 768 rows an expert): 8 x 48 units of 16 rows are more than the SMs, so units
+  // of 48 rows (3 tiles of each matrix, 4 K splits) with big scales; and 736 rows, whose last unit has one tile.
+  check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 2048, 768, eight, 8, ++seed, true, 2, 64.0f, 2);
+  check_experts(WeightFormat::MXFP4, kGptOss, 16, 0, 16, 2048, 736, eight, 8, ++seed, true, 0, 64.0f, 2);
   // More units than CTAs (8 pairs x 128 row tiles): the block-column kernel keeps the step.
   check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 512, 2048, eight, 8, ++seed, true, 0, 64.0f, 0);
   // Scale bytes above 192 (weights x 2^80): the slow factor path; K = 1536 (12 blocks a warp's 3 k-iterations).
