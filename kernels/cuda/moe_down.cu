@@ -1,6 +1,6 @@
 // moe_down (kernels/cuda/moe.h): out[pair] = router_weight[pair] * (down_e . act[pair] +
 // bias_scale * down_bias_e) for every pair of a local expert, zero rows for the others
-// (moe_gemm_launch.cuh picks the kernel).
+// (a one-token step routed in-kernel: moe_down_one_token.cu; otherwise moe_gemm_launch.cuh picks the kernel).
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/moe_gemm_launch.cuh"
 

@@ -1,6 +1,6 @@
 // moe_gate_up (kernels/cuda/moe.h): act[pair] = SwiGLU(gate_e . x[token] + gate_bias_e,
 // up_e . x[token] + up_bias_e) for every pair of a local expert, gate and up in one pass over the
-// expert's weights (moe_gemm_launch.cuh picks the kernel).
+// expert's weights (moe_gemm_launch.cuh picks the kernel; a one-token step routed in-kernel: moe_one_token.cu).
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/moe_gemm_launch.cuh"
 
