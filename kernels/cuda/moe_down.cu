@@ -1,6 +1,6 @@
 // moe_down (kernels/cuda/moe.h): out[pair] = router_weight[pair] * (down_e . act[pair] +
 // bias_scale * down_bias_e) for every pair of a local expert, zero rows for the others
-// (a one-token step routed in-kernel: moe_down_one_token.cu; otherwise moe_gemm_launch.cuh picks the kernel).
+// (moe_gemm_launch.cuh picks the kernel; a one-token step routed in-kernel: moe_down_one_token.cu).
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/moe_gemm_launch.cuh"
 
@@ -12,15 +12,9 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
   CUDA_REQUIRE(n_pairs <= routing.max_pairs, "moe_down: m*top_k exceeds the routing buffers' capacity");
   CUDA_REQUIRE(down.experts >= routing.local_experts, "moe_down: fewer expert weights than local experts");
   if (n_pairs == 0 || down.first.rows == 0) return;
-  moe_detail::MoeGemmParams p = moe_detail::down_params(act, m, top_k, routing, down, down_bias, bias_scale, weights, out);
-  if (m == 1 && moe_detail::mma_path_applies(p, false)) {
-    moe_detail::set_mma_layout(p);
-    if (moe_detail::one_token_down_applies(p)) {
-      moe_detail::launch_down_one_token(p, stream);
-      return;
-    }
-  }
-  moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream);
+  const moe_detail::MoeGemmParams p =
+      moe_detail::down_params(act, m, top_k, routing, down, down_bias, bias_scale, weights, out);
+  moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream, m == 1);
 }
 
 }  // namespace tachyon::cuda

@@ -133,7 +133,7 @@ int one_token_down_max_tiles(const MoeGemmParams& p) {
 }
 
 bool one_token_down_applies(const MoeGemmParams& p) {
-  if (!one_token_moe_enabled()) return false;  // one switch for both one-token kernels
+  if (!one_token_moe_enabled()) return false;
   if (p.w0.first.format != WeightFormat::MXFP4 || p.expert_ids == nullptr || p.pair_weight == nullptr) return false;
   if (p.n_pairs == 0 || p.n_pairs > 32 || p.rows % kOneTokenTileRows != 0 || p.K % 32 != 0) return false;
   if (4 * (p.K / 32) > kOneTokenMaxStage * kDownComputeWarps * 32 || !aligned16(p.in)) return false;
@@ -167,9 +167,7 @@ bool moe_down_one_token(int m, int top_k, const MoeRouting& routing, const float
                         const float* weights) {
   if (m != 1 || top_k <= 0 || down.first.rows == 0) return false;
   moe_detail::MoeGemmParams p = moe_detail::down_params(act, m, top_k, routing, down, nullptr, 1.0f, weights, nullptr);
-  if (!moe_detail::mma_path_applies(p, false)) return false;
-  moe_detail::set_mma_layout(p);
-  return moe_detail::one_token_down_applies(p);
+  return moe_detail::with_mma_layout(p, false) && moe_detail::one_token_down_applies(p);
 }
 
 }  // namespace tachyon::cuda

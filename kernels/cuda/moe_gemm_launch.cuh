@@ -5,7 +5,6 @@
 
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstdint>
 
@@ -153,6 +152,13 @@ inline void set_mma_layout(MoeGemmParams& p) {
   p.rs = (2 * p.K + 127) / 128 * 128 + 32;  // BF16 row, padded to 32 (mod 128) bytes against bank conflicts
 }
 
+// Whether the tensor-core path applies to p, its layout fields then set (what the one-token kernels' checks take).
+inline bool with_mma_layout(MoeGemmParams& p, bool two_matrices) {
+  if (!mma_path_applies(p, two_matrices)) return false;
+  set_mma_layout(p);
+  return true;
+}
+
 // Whether the tensor-core kernel takes p with in-kernel routing: its path applies, and a pass and the
 // routing of p.n_pairs pairs fit in shared memory, within the routing's limits.
 inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
@@ -169,8 +175,9 @@ bool launch_mxfp4(const MoeGemmParams& p, cudaStream_t stream) {
   return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot>(p, stream);
 }
 
+// one_token: the step has one token (m = 1); where its one-token kernel takes p (moe_one_token.h), that kernel runs.
 template <Proj P>
-void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
+void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, bool one_token) {
   CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
                "moe: in-kernel routing (MoeRouting::expert_ids) where moe_routes_in_kernel does not allow it");
   if (mma_path_applies(p, P == Proj::GateUp)) {
@@ -179,11 +186,10 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream) {
     CUDA_REQUIRE(static_cast<int64_t>(p.n_pairs) * ((p.rows + 15) / 16) * device_limits().sms < INT_MAX,
                  "moe: too many pairs x weight rows for one expert GEMM launch");
     set_mma_layout(p);
-    if constexpr (P == Proj::GateUp) {
-      if (one_token_moe_enabled() && one_token_gate_up_applies(p)) {
-        launch_gate_up_one_token(p, stream);
-        return;
-      }
+    if (one_token && (P == Proj::GateUp ? one_token_gate_up_applies(p) : one_token_down_applies(p))) {
+      if constexpr (P == Proj::GateUp) launch_gate_up_one_token(p, stream);
+      else launch_down_one_token(p, stream);
+      return;
     }
     bool launched = false;
     if (p.w0.first.format != WeightFormat::MXFP4) {

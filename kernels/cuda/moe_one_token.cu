@@ -183,12 +183,14 @@ void launch_one_token_config(const MoeGemmParams& p, cudaStream_t stream) {
 
 bool one_token_moe_enabled() { return g_one_token_enabled.load(std::memory_order_relaxed); }
 
-// Whether the one-token gate_up kernel takes p: MXFP4 weights, in-kernel routing of one token's pairs
-// (distinct experts, at most 32), contiguous rows that bulk copies can take (16-byte boundaries; K a multiple
-// of 512, at most 8192), a CTA for every unit of one of the configurations, and its shared memory.
+// Whether the one-token gate_up kernel takes p (a step of one token: the caller knows m = 1): the kernels
+// enabled, MXFP4 weights, in-kernel routing of the token's pairs (distinct experts, at most 32), contiguous
+// rows that bulk copies can take (16-byte boundaries; K a multiple of 512, at most 8192), a CTA for every unit
+// of one of the configurations, and its shared memory.
 bool one_token_gate_up_applies(const MoeGemmParams& p) {
+  if (!one_token_moe_enabled()) return false;
   if (p.w0.first.format != WeightFormat::MXFP4 || p.w1.first.format != WeightFormat::MXFP4) return false;
-  if (p.expert_ids == nullptr || p.n_pairs != p.in_row_div || p.n_pairs > 32 || p.n_pairs == 0) return false;
+  if (p.expert_ids == nullptr || p.n_pairs > 32 || p.n_pairs == 0) return false;
   if (p.K % 512 != 0 || 4 * (p.K / 32) > kOneTokenMaxStage * 16 * 32 || !aligned16(p.in)) return false;
   for (const DeviceExperts* w : {&p.w0, &p.w1}) {
     const DeviceMatrix& m = w->first;
@@ -215,9 +217,7 @@ bool moe_gate_up_one_token(int m, int top_k, const MoeRouting& routing, const fl
                            const DeviceExperts& up) {
   if (m != 1 || top_k <= 0 || gate.first.rows == 0) return false;
   moe_detail::MoeGemmParams p = moe_detail::gate_up_params(x, m, top_k, routing, gate, up, nullptr, nullptr, {}, nullptr);
-  if (!moe_detail::mma_path_applies(p, true)) return false;
-  moe_detail::set_mma_layout(p);
-  return moe_detail::one_token_gate_up_applies(p);
+  return moe_detail::with_mma_layout(p, true) && moe_detail::one_token_gate_up_applies(p);
 }
 
 }  // namespace tachyon::cuda

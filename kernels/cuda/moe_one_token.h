@@ -8,12 +8,15 @@
 
 namespace tachyon::cuda::moe_detail {
 
-// Whether the kernel takes p (whose MMA layout is set), and its launch; enabled: set_moe_one_token_kernel (moe.h).
+// Both kernels take a call only while enabled (set_moe_one_token_kernel, moe.h: one switch for both).
 bool one_token_moe_enabled();
+
+// The one-token gate_up (moe_one_token.cu), for a step of one token (the caller knows m = 1): whether it takes p
+// (whose MMA layout is set: with_mma_layout), and its launch.
 bool one_token_gate_up_applies(const MoeGemmParams& p);
 void launch_gate_up_one_token(const MoeGemmParams& p, cudaStream_t stream);
 
-// The one-token down projection (moe_down_one_token.cu), for a step of one token (the caller knows m = 1).
+// The one-token down projection (moe_down_one_token.cu), the same.
 bool one_token_down_applies(const MoeGemmParams& p);
 void launch_down_one_token(const MoeGemmParams& p, cudaStream_t stream);
 
