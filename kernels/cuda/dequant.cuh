@@ -1,11 +1,12 @@
 // Device-side decoding of the stored weight formats into FP32, by bit manipulation in registers (no
 // lookup tables: an indexed table lands in local memory and costs most of the bandwidth).
 //
-// MXFP4: an E2M1 code s.e1e0.m placed as s -> bit 31, e1e0 -> exponent bits 24..23, m -> mantissa
-// bit 22 is an FP32 whose value is exactly code_value * 2^-126 (e1e0 = 0 lands in the subnormal range,
-// which gives 0.5 * m * 2^-126, as it should). So a block of 32 decodes with shifts and masks, and the
-// 2^126 folds into the block's scale: factor = 2^(b - 127) * 2^126 = 2^(b - 1) (NaN for b = 0xFF).
-// Kernels using this must not flush FP32 subnormals to zero (no --use_fast_math / -ftz=true).
+// MXFP4 words on the GPU are in decode order (mxfp4_decode_order.h): each pair of E2M1 codes decodes
+// with one to four instructions into a BF16 pair (sign -> bit 15, e1e0 -> exponent bits 8..7, m ->
+// mantissa bit 6) whose values are exactly code_value * 2^-126 (e1e0 = 0 lands in the subnormal range,
+// which gives 0.5 * m * 2^-126, as it should). The 2^126 folds into the block's scale:
+// factor = 2^(b - 127) * 2^126 = 2^(b - 1) (NaN for b = 0xFF). Kernels using this must not flush
+// subnormals to zero (no --use_fast_math / -ftz=true).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -14,19 +15,29 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/mxfp4_decode_order.h"
+
 namespace tachyon::cuda {
 
-__device__ __forceinline__ float e2m1_scaled(uint32_t nibble) {
-  return __int_as_float(static_cast<int>(((nibble & 8u) << 28) | ((nibble & 7u) << 22)));
+// Element i (0..7) of a decode-order MXFP4 word as FP32, exactly code_value * 2^-126: the element-wise
+// readers' (fallback kernels') decoder. i need not be a compile-time constant.
+__device__ __forceinline__ float mxfp4_element_scaled(uint32_t w, int i) {
+  uint32_t pair;
+  switch (i & 3) {
+    case 0: pair = mxfp4_pair_bf16x2_scaled<0>(w); break;
+    case 1: pair = mxfp4_pair_bf16x2_scaled<1>(w); break;
+    case 2: pair = mxfp4_pair_bf16x2_scaled<2>(w); break;
+    default: pair = mxfp4_pair_bf16x2_scaled<3>(w); break;
+  }
+  return __uint_as_float(i < 4 ? pair << 16 : pair & 0xffff0000u);
 }
 
-// Eight E2M1 values of one 32-bit word (element 2j in the low nibble of byte j), times 2^-126.
-__device__ __forceinline__ void decode_e2m1x8(uint32_t w, float out[8]) {
-#pragma unroll
-  for (int i = 0; i < 8; ++i) out[i] = e2m1_scaled(w >> (4 * i));
+// Element c of an MXFP4 row (16-byte aligned, decode order) as FP32 times 2^-126.
+__device__ __forceinline__ float mxfp4_row_element_scaled(const uint8_t* row, int c) {
+  return mxfp4_element_scaled(reinterpret_cast<const uint32_t*>(row)[c / 8], c % 8);
 }
 
-// The factor that turns decode_e2m1x8's values into real ones for E8M0 scale byte b.
+// The factor that turns mxfp4_element_scaled's values into real ones for E8M0 scale byte b.
 __device__ __forceinline__ float mxfp4_block_factor(uint8_t b) {
   if (b == 0xFF) return __int_as_float(0x7fc00000);  // NaN block
   // 2^(b-1): b = 0 gives 2^-1; every b <= 0xFE is a normal FP32.
@@ -67,29 +78,9 @@ __device__ __forceinline__ void decode_e4m3x4_bf16_scaled(uint32_t w, uint32_t& 
 
 }  // namespace tachyon::cuda
 
-// ---- appended for the MoE expert GEMM (kernels/cuda/moe_gemm_mma.cuh): MXFP4 -> BF16 pairs ----
+// ---- appended for the MoE expert GEMM (kernels/cuda/moe_gemm_mma.cuh): MXFP4 BF16 pairs' scales ----
 
 namespace tachyon::cuda {
-
-// The same trick in BF16 (Marlin's kFE2M1f): an E2M1 code s.e1e0.m placed as s -> bit 15,
-// e1e0 -> exponent bits 8..7, m -> mantissa bit 6 of a BF16 is exactly code_value * 2^-126 (0.5
-// lands in BF16's subnormal range, which mul.bf16x2 keeps). A multiply by a BF16x2 factor restores the
-// value and applies the block scale at once; the factor 2^(b-1) is a finite BF16 only for E8M0 bytes
-// b <= 128, so larger scales take a second multiply (mxfp4_bf16x2_factors).
-//
-// Pair P (0..3) of word w holds the nibbles at bits 4P..4P+3 and 16+4P..16+4P+3, i.e. elements P and
-// P+4 of the word's eight (element 2j in the low nibble of byte j): low half <- element P, high half
-// <- element P+4. The multiply by 2^12 + 2^6 (one IMAD) makes both shifted copies of each masked nibble
-// at once (sign to bit 15, magnitude to bits 8..6; the copies do not overlap, so no carries), and one
-// mask keeps exactly those bits: 3 instructions a pair, no lookup table.
-template <int P>
-__device__ __forceinline__ uint32_t e2m1x2_to_bf16x2_scaled(uint32_t w) {
-  static_assert(P >= 0 && P < 4, "pair index");
-  const uint32_t src = P < 2 ? w : w >> 8;  // pairs 2 and 3: nibbles 2, 3 (and 6, 7) moved down a byte
-  const uint32_t x = (P % 2 == 0) ? (src & 0x000F000Fu) * 0x1040u   // nibble at bit 0:  << 12 and << 6
-                                  : (src & 0x00F000F0u) * 0x0104u;  // nibble at bit 4:  << 8 and << 2
-  return x & 0x81C081C0u;
-}
 
 // Multiplies two BF16 pairs (round to nearest; BF16 subnormals are kept by mul.bf16x2).
 __device__ __forceinline__ uint32_t bf16x2_mul(uint32_t a, uint32_t b) {
@@ -98,7 +89,7 @@ __device__ __forceinline__ uint32_t bf16x2_mul(uint32_t a, uint32_t b) {
   return d;
 }
 
-// The factor(s) that turn e2m1x2_to_bf16x2_scaled's values into real ones for E8M0 byte b, replicated
+// The factor(s) that turn mxfp4_pair_bf16x2_scaled's values into real ones for E8M0 byte b, replicated
 // in both halves. `first` is 2^(b-1) for b <= 128 (one multiply suffices); for b > 128 it is 2^126 and
 // `second` is 2^(b-127) (NaN for b = 0xFF), to be applied after it. Both products are exact.
 struct Bf16x2Factors {

@@ -1,5 +1,6 @@
 #include "kernels/cuda/device_weight.h"
 
+#include "kernels/cuda/mxfp4_decode_order.h"
 #include "model/error.h"
 #include "model/fp8.h"
 #include "model/mxfp4.h"
@@ -15,6 +16,7 @@ DeviceWeight::DeviceWeight(const HostWeight& host)
       scale_col0_(host.scale_col0) {
   data_.upload(host.data);
   scales_.upload(host.scales);
+  if (format_ == WeightFormat::MXFP4) put_mxfp4_in_decode_order(data_.get(), data_.bytes());
 }
 
 DeviceWeight::DeviceWeight(WeightFormat format, std::vector<int64_t> shape) : format_(format), shape_(std::move(shape)) {

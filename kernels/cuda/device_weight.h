@@ -35,13 +35,15 @@ struct DeviceExperts {
   }
 };
 
-// A HostWeight's bytes on the device (data and scales), with the layout it had on the host.
+// A HostWeight's bytes on the device (data and scales), with the layout it had on the host, except that
+// MXFP4 data words are permuted into decode order (mxfp4_decode_order.h) for the kernels.
 class DeviceWeight {
  public:
   DeviceWeight() = default;
   explicit DeviceWeight(const HostWeight& host);
   // Uninitialised storage for a whole (unsliced) tensor of `shape` in `format`, with a HostWeight's
-  // layout; the caller fills data() and scales() on the device (benchmarks' random weights).
+  // layout; the caller fills data() and scales() on the device (benchmarks' random weights: MXFP4 words of
+  // uniform random bits are random codes in either order).
   DeviceWeight(WeightFormat format, std::vector<int64_t> shape);
 
   bool empty() const { return shape_.empty(); }

@@ -154,8 +154,7 @@ __device__ float load_element(const DeviceMatrix& m, int r, int c) {
       return __half2float(*reinterpret_cast<const __half*>(&h)) * srow[(c + m.scale_col0) / kFp8BlockSize];
     }
     case WeightFormat::MXFP4: {
-      const uint8_t byte = row[c / 2];
-      const float v = e2m1_scaled(c % 2 ? byte >> 4 : byte & 0xf);
+      const float v = mxfp4_row_element_scaled(row, c);
       return v * mxfp4_block_factor(m.scales[static_cast<size_t>(r) * m.scale_row_stride + c / 32]);
     }
   }

@@ -157,9 +157,9 @@ __device__ __forceinline__ void decode4(const uint32_t (&v)[4], int q, float (&o
     const float4 a = decode_e4m3x4(v[q]);
     o[0] = a.x, o[1] = a.y, o[2] = a.z, o[3] = a.w;
   } else {
-    const uint32_t w = v[q / 2] >> (16 * (q % 2));
+    // Elements 4 (q % 2) .. + 3 of word q / 2 (decode order): the low or high halves of its four pairs.
 #pragma unroll
-    for (int i = 0; i < 4; ++i) o[i] = e2m1_scaled(w >> (4 * i));
+    for (int i = 0; i < 4; ++i) o[i] = mxfp4_element_scaled(v[q / 2], 4 * (q % 2) + i);
   }
 }
 

@@ -182,16 +182,16 @@ __device__ __forceinline__ void lds_weight_block(const uint8_t* src, uint32_t (&
 
 __device__ __forceinline__ uint32_t decode_pair(uint32_t w, int pair) {
   switch (pair) {  // a compile-time constant after unrolling
-    case 0: return e2m1x2_to_bf16x2_scaled<0>(w);
-    case 1: return e2m1x2_to_bf16x2_scaled<1>(w);
-    case 2: return e2m1x2_to_bf16x2_scaled<2>(w);
-    default: return e2m1x2_to_bf16x2_scaled<3>(w);
+    case 0: return mxfp4_pair_bf16x2_scaled<0>(w);
+    case 1: return mxfp4_pair_bf16x2_scaled<1>(w);
+    case 2: return mxfp4_pair_bf16x2_scaled<2>(w);
+    default: return mxfp4_pair_bf16x2_scaled<3>(w);
   }
 }
 
 // One k-iteration of MXFP4: the thread's 32 values of rows gid and gid + 8 of each m-tile, 8 MMA steps.
 // Step s uses word s/2 of the block; its A registers are pairs (2h, 2h+4) and (2h+1, 2h+5) of that word,
-// h = s % 2 (see e2m1x2_to_bf16x2_scaled); the staging below puts x in the same order. kTwoFactors:
+// h = s % 2 (see mxfp4_pair_bf16x2_scaled); the staging below puts x in the same order. kTwoFactors:
 // some scale byte of the warp is above 128 and needs the second multiply (mxfp4_bf16x2_factors); the
 // common case builds only the single factor 2^(b-1).
 template <bool kTwoFactors, int NT>
