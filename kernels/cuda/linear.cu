@@ -265,31 +265,47 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
   pdl_enter();
 
   // ---- stage x[n0 .. n0 + kTokens, slice] ----
+  // Tensor-core path: a thread loads kStageBatch quads (from the L2: x was just written) before it converts
+  // and stores any. One quad at a time paid an L2 round trip a quad, up to ~24 in a row at 9-64 tokens
+  // (docs/benchmarks.md, session 22: BF16 at 8-64 rows 1.1-1.5x faster). The FMA path stages 1-4 rows
+  // (at most a quad or two a thread) and keeps one at a time.
   {
+    constexpr int kStageBatch = kMma ? 4 : 1;
     const float xmul = kFp8Mma ? 18446744073709551616.0f : 1.0f;  // 2^64
-    const int quads = a.ks / 4;
-    for (int idx = threadIdx.x; idx < kTokens * quads; idx += kThreads) {
-      const int n = idx / quads, kk = (idx % quads) * 4;
-      const int k = kk0 + kk - a.shift;
-      float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      if (n < m_cta) {
-        const float* xr = a.x + static_cast<size_t>(n0 + n) * a.cols;
-        if (a.x_vec4 && k >= 0 && k + 4 <= a.cols) {
-          const float4 q = *reinterpret_cast<const float4*>(xr + k);
-          v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-        } else {
+    const int quads = a.ks / 4, items = kTokens * quads;
+    for (int base = threadIdx.x; base < items; base += kThreads * kStageBatch) {
+      float v[kStageBatch][4];
 #pragma unroll
-          for (int i = 0; i < 4; ++i)
-            if (k + i >= 0 && k + i < a.cols) v[i] = xr[k + i];
+      for (int u = 0; u < kStageBatch; ++u) {
+        const int idx = base + u * kThreads;
+        const int n = idx / quads, k = kk0 + (idx % quads) * 4 - a.shift;
+        v[u][0] = v[u][1] = v[u][2] = v[u][3] = 0.0f;
+        if (idx < items && n < m_cta) {
+          const float* xr = a.x + static_cast<size_t>(n0 + n) * a.cols;
+          if (a.x_vec4 && k >= 0 && k + 4 <= a.cols) {
+            const float4 q = *reinterpret_cast<const float4*>(xr + k);
+            v[u][0] = q.x, v[u][1] = q.y, v[u][2] = q.z, v[u][3] = q.w;
+          } else {
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+              if (k + i >= 0 && k + i < a.cols) v[u][i] = xr[k + i];
+          }
         }
       }
-      if constexpr (kMma) {
-        uint2 p;
-        p.x = pack_bf16x2(v[0] * xmul, v[1] * xmul);
-        p.y = pack_bf16x2(v[2] * xmul, v[3] * xmul);
-        *reinterpret_cast<uint2*>(xs + static_cast<size_t>(n) * xs_stride + kk) = p;
-      } else {
-        *reinterpret_cast<float4*>(xs + static_cast<size_t>(n) * xs_stride + kk) = make_float4(v[0], v[1], v[2], v[3]);
+#pragma unroll
+      for (int u = 0; u < kStageBatch; ++u) {
+        const int idx = base + u * kThreads;
+        if (idx >= items) break;
+        const int n = idx / quads, kk = (idx % quads) * 4;
+        if constexpr (kMma) {
+          uint2 p;
+          p.x = pack_bf16x2(v[u][0] * xmul, v[u][1] * xmul);
+          p.y = pack_bf16x2(v[u][2] * xmul, v[u][3] * xmul);
+          *reinterpret_cast<uint2*>(xs + static_cast<size_t>(n) * xs_stride + kk) = p;
+        } else {
+          *reinterpret_cast<float4*>(xs + static_cast<size_t>(n) * xs_stride + kk) =
+              make_float4(v[u][0], v[u][1], v[u][2], v[u][3]);
+        }
       }
     }
   }
