@@ -19,16 +19,21 @@
 
 namespace tachyon::cuda {
 
+// Pair `pair` (0..3) of a decode-order MXFP4 word (mxfp4_pair_bf16x2_scaled<P>): a compile-time constant
+// after unrolling in the tensor-core kernels, a run-time one in the element-wise readers.
+__device__ __forceinline__ uint32_t mxfp4_pair_scaled(uint32_t w, int pair) {
+  switch (pair) {
+    case 0: return mxfp4_pair_bf16x2_scaled<0>(w);
+    case 1: return mxfp4_pair_bf16x2_scaled<1>(w);
+    case 2: return mxfp4_pair_bf16x2_scaled<2>(w);
+    default: return mxfp4_pair_bf16x2_scaled<3>(w);
+  }
+}
+
 // Element i (0..7) of a decode-order MXFP4 word as FP32, exactly code_value * 2^-126: the element-wise
 // readers' (fallback kernels') decoder. i need not be a compile-time constant.
 __device__ __forceinline__ float mxfp4_element_scaled(uint32_t w, int i) {
-  uint32_t pair;
-  switch (i & 3) {
-    case 0: pair = mxfp4_pair_bf16x2_scaled<0>(w); break;
-    case 1: pair = mxfp4_pair_bf16x2_scaled<1>(w); break;
-    case 2: pair = mxfp4_pair_bf16x2_scaled<2>(w); break;
-    default: pair = mxfp4_pair_bf16x2_scaled<3>(w); break;
-  }
+  const uint32_t pair = mxfp4_pair_scaled(w, i & 3);
   return __uint_as_float(i < 4 ? pair << 16 : pair & 0xffff0000u);
 }
 

@@ -267,7 +267,7 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
   // ---- stage x[n0 .. n0 + kTokens, slice] ----
   // Tensor-core path: a thread loads kStageBatch quads (from the L2: x was just written) before it converts
   // and stores any. One quad at a time paid an L2 round trip a quad, up to ~24 in a row at 9-64 tokens
-  // (docs/benchmarks.md, session 22: BF16 at 8-64 rows 1.1-1.5x faster). The FMA path stages 1-4 rows
+  // (docs/benchmarks.md, session 22: BF16 at 8-64 rows 1.05-1.5x faster, FP8 1.03-1.18x). The FMA path stages 1-4 rows
   // (at most a quad or two a thread) and keeps one at a time.
   {
     constexpr int kStageBatch = kMma ? 4 : 1;

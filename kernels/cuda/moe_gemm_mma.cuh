@@ -180,18 +180,9 @@ __device__ __forceinline__ void lds_weight_block(const uint8_t* src, uint32_t (&
   asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(a));
 }
 
-__device__ __forceinline__ uint32_t decode_pair(uint32_t w, int pair) {
-  switch (pair) {  // a compile-time constant after unrolling
-    case 0: return mxfp4_pair_bf16x2_scaled<0>(w);
-    case 1: return mxfp4_pair_bf16x2_scaled<1>(w);
-    case 2: return mxfp4_pair_bf16x2_scaled<2>(w);
-    default: return mxfp4_pair_bf16x2_scaled<3>(w);
-  }
-}
-
 // One k-iteration of MXFP4: the thread's 32 values of rows gid and gid + 8 of each m-tile, 8 MMA steps.
 // Step s uses word s/2 of the block; its A registers are pairs (2h, 2h+4) and (2h+1, 2h+5) of that word,
-// h = s % 2 (see mxfp4_pair_bf16x2_scaled); the staging below puts x in the same order. kTwoFactors:
+// h = s % 2 (see mxfp4_pair_bf16x2_scaled in mxfp4_decode_order.h); the staging below puts x in the same order. kTwoFactors:
 // some scale byte of the warp is above 128 and needs the second multiply (mxfp4_bf16x2_factors); the
 // common case builds only the single factor 2^(b-1).
 template <bool kTwoFactors, int NT>
@@ -216,10 +207,10 @@ __device__ __forceinline__ void mma_steps_mxfp4(const uint32_t (&w)[kMT][2][4], 
     uint32_t a[kMT][4];
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt) {
-      a[mt][0] = bf16x2_mul(decode_pair(w[mt][0][wi], 2 * h), f1[mt][0]);
-      a[mt][1] = bf16x2_mul(decode_pair(w[mt][1][wi], 2 * h), f1[mt][1]);
-      a[mt][2] = bf16x2_mul(decode_pair(w[mt][0][wi], 2 * h + 1), f1[mt][0]);
-      a[mt][3] = bf16x2_mul(decode_pair(w[mt][1][wi], 2 * h + 1), f1[mt][1]);
+      a[mt][0] = bf16x2_mul(mxfp4_pair_scaled(w[mt][0][wi], 2 * h), f1[mt][0]);
+      a[mt][1] = bf16x2_mul(mxfp4_pair_scaled(w[mt][1][wi], 2 * h), f1[mt][1]);
+      a[mt][2] = bf16x2_mul(mxfp4_pair_scaled(w[mt][0][wi], 2 * h + 1), f1[mt][0]);
+      a[mt][3] = bf16x2_mul(mxfp4_pair_scaled(w[mt][1][wi], 2 * h + 1), f1[mt][1]);
       if constexpr (kTwoFactors) {
         a[mt][0] = bf16x2_mul(a[mt][0], f2[mt][0]);
         a[mt][1] = bf16x2_mul(a[mt][1], f2[mt][1]);
@@ -249,8 +240,8 @@ __device__ __forceinline__ void mma_steps_mxfp4_unscaled(const uint32_t (&w)[kMT
     const uint2 b = *reinterpret_cast<const uint2*>(xb + s * nb8);
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt) {
-      const uint32_t a[4] = {decode_pair(w[mt][0][wi], 2 * h), decode_pair(w[mt][1][wi], 2 * h),
-                             decode_pair(w[mt][0][wi], 2 * h + 1), decode_pair(w[mt][1][wi], 2 * h + 1)};
+      const uint32_t a[4] = {mxfp4_pair_scaled(w[mt][0][wi], 2 * h), mxfp4_pair_scaled(w[mt][1][wi], 2 * h),
+                             mxfp4_pair_scaled(w[mt][0][wi], 2 * h + 1), mxfp4_pair_scaled(w[mt][1][wi], 2 * h + 1)};
       if (s == 0) mma_bf16_first(t[mt], a, b.x, b.y);
       else mma_bf16(t[mt], a, b.x, b.y);
     }
