@@ -152,7 +152,8 @@ inline void set_mma_layout(MoeGemmParams& p) {
   p.rs = (2 * p.K + 127) / 128 * 128 + 32;  // BF16 row, padded to 32 (mod 128) bytes against bank conflicts
 }
 
-// Whether the tensor-core path applies to p, its layout fields then set (what the one-token kernels' checks take).
+// Whether the tensor-core path applies to p, its layout fields then set (what the launch, the in-kernel routing's
+// check and the one-token kernels' checks take).
 inline bool with_mma_layout(MoeGemmParams& p, bool two_matrices) {
   if (!mma_path_applies(p, two_matrices)) return false;
   set_mma_layout(p);
@@ -163,8 +164,7 @@ inline bool with_mma_layout(MoeGemmParams& p, bool two_matrices) {
 // routing of p.n_pairs pairs fit in shared memory, within the routing's limits.
 inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
   if (p.n_pairs > kInKernelRoutingMaxPairs || p.local_experts > kInKernelRoutingMaxExperts) return false;
-  if (!mma_path_applies(p, two_matrices)) return false;
-  set_mma_layout(p);
+  if (!with_mma_layout(p, two_matrices)) return false;
   return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs, mma_ring_depth(p, !two_matrices)) > 0;
 }
 
@@ -180,12 +180,11 @@ template <Proj P>
 void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, bool one_token) {
   CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
                "moe: in-kernel routing (MoeRouting::expert_ids) where moe_routes_in_kernel does not allow it");
-  if (mma_path_applies(p, P == Proj::GateUp)) {
+  if (with_mma_layout(p, P == Proj::GateUp)) {
     // The kernel numbers its items (passes x row groups, at most pairs x 16-row tiles) in 32-bit ints, and
     // multiplies them by the CTA count to split them.
     CUDA_REQUIRE(static_cast<int64_t>(p.n_pairs) * ((p.rows + 15) / 16) * device_limits().sms < INT_MAX,
                  "moe: too many pairs x weight rows for one expert GEMM launch");
-    set_mma_layout(p);
     if (one_token && (P == Proj::GateUp ? one_token_gate_up_applies(p) : one_token_down_applies(p))) {
       if constexpr (P == Proj::GateUp) launch_gate_up_one_token(p, stream);
       else launch_down_one_token(p, stream);
