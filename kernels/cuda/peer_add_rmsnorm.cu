@@ -123,6 +123,10 @@ __global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* pa
   const size_t at = static_cast<size_t>(epoch & 1u) * p.ranks * sender_lines + static_cast<size_t>(r) * pairs + l;
 
   if (has_pair) {
+    // x's pair is loaded with the partial's, not after the other ranks' lines have arrived: an L2 round trip
+    // off the chain between the last arrival and the norm (nothing in this launch writes it before the add).
+    float2* x2 = reinterpret_cast<float2*>(x) + static_cast<size_t>(r) * pairs + l;
+    const float2 x_old = *x2;
     // Send this thread's pair to every rank (itself included), as sender p.rank.
     // This rank's partial pair: the row's own, or the sum of its k slot rows (row_ops.cuh: moe_combine's bits).
     const float2 v = k == 0 ? reinterpret_cast<const float2*>(partial)[static_cast<size_t>(r) * pairs + l]
@@ -148,10 +152,7 @@ __global__ void peer_push_add_rmsnorm_kernel(const PeerReduce p, const float* pa
 #pragma unroll
     for (int k = 1; k < PeerReduce::kMaxRanks; ++k)
       if (k < p.ranks) d.x += __uint_as_float(got[k].x), d.y += __uint_as_float(got[k].z);
-    float2* x2 = reinterpret_cast<float2*>(x) + static_cast<size_t>(r) * pairs + l;
-    float2 xv = *x2;
-    xv.x += d.x, xv.y += d.y;
-    *x2 = xv;
+    *x2 = make_float2(x_old.x + d.x, x_old.y + d.y);
   }
   cluster.sync();  // every CTA's columns of x are written (release / acquire at cluster scope)
 

@@ -240,21 +240,22 @@ void CudaTargetStep::forward(const Shape& s) {
   const size_t M = s.tokens, H = c.hidden_size;
   cuda::embed(tokens_, s.tokens, w_.embed.matrix(), static_cast<int>(plan_.vocab.begin), x_.get(), st);
   comm_->all_reduce(x_.get(), M * H, DType::F32, ReduceOp::Sum);
-  // Each residual add is fused with the norm that follows it (the next block's input h).
+  // Each residual add is fused with the norm that follows it (the next block's input h; after the last layer,
+  // the final norm, so that the LM head's rows are gathered from h).
   cuda::rmsnorm(x_.get(), w_.layers[0].attn_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
   for (int l = 0; l < c.num_layers; ++l) {
+    const float* next_norm = l + 1 < c.num_layers ? w_.layers[l + 1].attn_norm.f32() : w_.final_norm.f32();
     attention_block(l, s, partial_.get());
     if (ep_exchange_ && c.layers[l].moe) {
       // ep over several ranks: each rank takes a share of the tokens to their experts and back, and the
-      // shares are gathered (x complete again); then the next layer's norm.
+      // shares are gathered (x complete again); then the next norm.
       moe_ep_block(l, s);
-      if (l + 1 < c.num_layers)
-        cuda::rmsnorm(x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H, c.rms_norm_eps, h_.get(), st);
+      cuda::rmsnorm(x_.get(), next_norm, s.tokens, H, c.rms_norm_eps, h_.get(), st);
       copy_taps(l, s);
       continue;
     }
     // One rank: the MoE's combine, the residual add and the next norm are one launch.
-    const bool fuse_combine = c.layers[l].moe && plan_.world == 1 && l + 1 < c.num_layers;
+    const bool fuse_combine = c.layers[l].moe && plan_.world == 1;
     // And, for few tokens, the attention's residual add, the norm and the router are one launch before the
     // experts; that launch leaves x_ as it was (its CTAs all read it), and the combine adds partial_ first.
     // Its logits sum in another order than the router's linear (several ranks): near-ties may route apart.
@@ -273,23 +274,19 @@ void CudaTargetStep::forward(const Shape& s) {
     // all-reduce; one process: combine_add_rmsnorm). One launch fewer a MoE layer; 2 x H200, same binary
     // (docs/benchmarks.md "Session 20"): the MiMo-V2.5-Pro slice's step 1.027x at 1 x 1, 1.017x at 1 x 9.
     const bool combine_in_reduce =
-        c.layers[l].moe && !fuse_combine && l + 1 < c.num_layers && limits_.fuse_combine && reduce_sums_slots(s.tokens);
+        c.layers[l].moe && !fuse_combine && limits_.fuse_combine && reduce_sums_slots(s.tokens);
     if (c.layers[l].moe) moe_block(l, s, fuse_combine || combine_in_reduce ? nullptr : partial_.get(), fuse_router);
     else dense_mlp(l, s, partial_.get());
     if (fuse_combine) {
-      cuda::combine_add_rmsnorm(moe_out_.get(), c.top_k, x_.get(), w_.layers[l + 1].attn_norm.f32(), s.tokens, H,
-                                c.rms_norm_eps, h_.get(), st, fuse_router ? partial_.get() : nullptr);
-    } else if (l + 1 < c.num_layers) {
-      reduce_add_norm(w_.layers[l + 1].attn_norm.f32(), s.tokens, combine_in_reduce ? c.top_k : 0);
+      cuda::combine_add_rmsnorm(moe_out_.get(), c.top_k, x_.get(), next_norm, s.tokens, H, c.rms_norm_eps, h_.get(), st,
+                                fuse_router ? partial_.get() : nullptr);
     } else {
-      comm_->all_reduce(partial_.get(), M * H, DType::F32, ReduceOp::Sum);
-      cuda::add(partial_.get(), x_.get(), M * H, 1.0f, st);
+      reduce_add_norm(next_norm, s.tokens, combine_in_reduce ? c.top_k : 0);
     }
     copy_taps(l, s);
   }
   const int R = s.logit_rows;
-  cuda::gather_rows(x_.get(), logit_rows_, R, H, selected_.get(), st);
-  cuda::rmsnorm(selected_.get(), w_.final_norm.f32(), R, H, c.rms_norm_eps, selected_.get(), st);
+  cuda::gather_rows(h_.get(), logit_rows_, R, H, selected_.get(), st);
   cuda::linear(selected_.get(), R, w_.head().matrix(), logits_.get(), {}, st);
   cuda::row_argmax(logits_.get(), R, static_cast<int>(plan_.vocab.size()), static_cast<int>(plan_.vocab.begin), argmax_.get(), st);
 }
