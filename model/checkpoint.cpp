@@ -271,7 +271,7 @@ struct CheckpointReader::Impl {
                     size_at_open, name);
   }
 
-  HostWeight read(const std::string& name, const TensorSlice& slice) {
+  void read(const std::string& name, const TensorSlice& slice, HostWeight& w) {
     h5::silence_errors();
     h5::Group g = open_tensor(name);
     const TensorInfo ti = info_of(g, name);
@@ -284,15 +284,15 @@ struct CheckpointReader::Impl {
 
     const Box box = resolve(ti, slice);
     const Slabs part = slabs_of(ti.format, rank, box);
-    HostWeight w;
     w.format = ti.format;
+    w.shape.clear();
     if (rank == 3) w.shape.push_back(box.experts.size());
     if (rank >= 2) w.shape.push_back(box.rows.size());
     w.shape.push_back(box.cols.size());
     w.scale_row0 = part.scale_row0;
     w.scale_col0 = part.scale_col0;
     w.data.resize(product(part.data.count) * types.data_size);
-    if (has_scales(ti.format)) w.scales.resize(product(part.scales.count) * types.scale_size);
+    w.scales.resize(has_scales(ti.format) ? product(part.scales.count) * types.scale_size : 0);
 
     require_unchanged(name);
     const h5::Where w_data = tensor_where(name).child("data");
@@ -301,7 +301,6 @@ struct CheckpointReader::Impl {
       h5::read_hyperslab(scales, types.scale_mem, part.scales.start, part.scales.count, w.scales.data(),
                          tensor_where(name).child("scales"));
     bytes_read += w.data.size() + w.scales.size();
-    return w;
   }
 };
 
@@ -358,7 +357,13 @@ std::vector<TensorInfo> CheckpointReader::tensors() const {
 }
 
 HostWeight CheckpointReader::read(const std::string& name, const TensorSlice& slice) const {
-  return impl_->read(name, slice);
+  HostWeight w;
+  impl_->read(name, slice, w);
+  return w;
+}
+
+void CheckpointReader::read_into(const std::string& name, const TensorSlice& slice, HostWeight& w) const {
+  impl_->read(name, slice, w);
 }
 
 // ---- writer ----------------------------------------------------------------------------------------

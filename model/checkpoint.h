@@ -47,6 +47,10 @@ class CheckpointReader {
   bool has(const std::string& name) const;
   TensorInfo info(const std::string& name) const;      // throws naming the missing tensor
   HostWeight read(const std::string& name, const TensorSlice& slice = {}) const;
+  // The same into `w`, reusing its buffers' memory: a loader that uploads each tensor and reads the next
+  // into the same HostWeight touches fresh pages only once (a new buffer a tensor spent most of a load's
+  // time in page faults and the kernel's zeroing of the pages).
+  void read_into(const std::string& name, const TensorSlice& slice, HostWeight& w) const;
   uint64_t bytes_read() const;                         // total bytes of tensor data read so far
 
  private:

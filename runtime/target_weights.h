@@ -65,7 +65,9 @@ using TargetWeights = TargetWeightsT<HostWeight>;
 using LoadProgress = std::function<void(size_t, size_t, uint64_t)>;
 
 // Reads this rank's shard tensor by tensor; `place` turns each HostWeight into a W (a device upload, or
-// the identity), so that at most one tensor is in host memory at a time when W lives elsewhere.
+// the identity), so that at most one tensor is in host memory at a time when W lives elsewhere. A placement
+// that only copies the tensor leaves the HostWeight as it was: the loader reads the next tensor into the same
+// buffers (measured: a fresh buffer a tensor spent more than half of a load from the page cache in page faults).
 template <typename W>
 using PlaceWeight = std::function<W(HostWeight&&)>;
 

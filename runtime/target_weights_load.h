@@ -19,8 +19,11 @@ class ShardReader {
   ShardReader(const CheckpointReader& reader, const PlaceWeight<W>& place, const LoadProgress& progress, size_t total)
       : reader_(reader), place_(place), progress_(progress), total_(total) {}
 
+  // Read into staging_, whose buffers a placement that copies the tensor elsewhere (a device upload) leaves for
+  // the next read, and one that keeps it (the host's) moves out.
   W read(const std::string& name, const std::vector<int64_t>& shape, const TensorSlice& slice = {}) {
-    return place_(read_host(name, shape, slice));
+    read_host_into(name, shape, slice, staging_);
+    return place_(std::move(staging_));
   }
   W read_f32(const std::string& name, const std::vector<int64_t>& shape, const TensorSlice& slice = {}) {
     return place_(read_host_f32(name, shape, slice));
@@ -31,12 +34,18 @@ class ShardReader {
   }
 
   HostWeight read_host(const std::string& name, const std::vector<int64_t>& expected_shape, const TensorSlice& slice = {}) {
+    HostWeight w;
+    read_host_into(name, expected_shape, slice, w);
+    return w;
+  }
+  void read_host_into(const std::string& name, const std::vector<int64_t>& expected_shape, const TensorSlice& slice,
+                      HostWeight& w) {
     const TensorInfo info = reader_.info(name);
     TACHYON_REQUIRE(info.shape == expected_shape, "{}: tensor '{}' has shape {} but the config implies {}",
                     reader_.path(), name, fmt::join(info.shape, "x"), fmt::join(expected_shape, "x"));
-    HostWeight w = is_empty(slice) ? empty_slice(info, slice) : reader_.read(name, slice);
+    if (is_empty(slice)) w = empty_slice(info, slice);
+    else reader_.read_into(name, slice, w);
     tick();
-    return w;
   }
 
   // Vectors and small tensors the kernels use as FP32.
@@ -72,6 +81,7 @@ class ShardReader {
   const CheckpointReader& reader_;
   const PlaceWeight<W>& place_;
   const LoadProgress& progress_;
+  HostWeight staging_;
   size_t total_;
   size_t done_ = 0;
 };

@@ -378,6 +378,50 @@ TEST_CASE("checkpoint: a partial read returns the same bytes as that part of a f
   }
 }
 
+TEST_CASE("checkpoint: read_into one HostWeight, tensor after tensor, gives each tensor's read and reuses the memory") {
+  TempPath path("read_into.h5");
+  {
+    CheckpointWriter w(path.str(), "target", kConfig, std::nullopt);
+    for (WeightFormat f : kAllFormats) {
+      const std::string fn(format_name(f));
+      w.write("big." + fn, test_weight(f, {2, 300, 640}, 21));
+      w.write("small." + fn, test_weight(f, {40, 128}, 22));
+    }
+    w.close();
+  }
+  CheckpointReader r(path.str());
+  // Every format after every other (scales appear, change size and disappear), large then small, and slices
+  // whose fp8 scale offsets are not zero: each result must equal a fresh read's, whatever the buffer held.
+  const std::vector<std::pair<std::string, TensorSlice>> reads = [] {
+    std::vector<std::pair<std::string, TensorSlice>> v;
+    for (WeightFormat f : kAllFormats)
+      for (WeightFormat g : kAllFormats) {
+        v.push_back({"big." + std::string(format_name(f)), {}});
+        v.push_back({"small." + std::string(format_name(g)), {.row_begin = 3, .row_end = 37, .col_begin = 32, .col_end = 96}});
+        v.push_back({"big." + std::string(format_name(g)), {.expert_begin = 1, .row_begin = 130, .col_begin = 160}});
+      }
+    return v;
+  }();
+  HostWeight staging;
+  for (const auto& [name, slice] : reads) {
+    CAPTURE(name);
+    r.read_into(name, slice, staging);
+    const HostWeight fresh = r.read(name, slice);
+    CHECK(staging.format == fresh.format);
+    CHECK(staging.shape == fresh.shape);
+    CHECK(staging.data == fresh.data);
+    CHECK(staging.scales == fresh.scales);
+    CHECK(staging.scale_row0 == fresh.scale_row0);
+    CHECK(staging.scale_col0 == fresh.scale_col0);
+  }
+  // A smaller tensor read into the buffers of a larger one takes no new memory.
+  r.read_into("big.bf16", {}, staging);
+  const uint8_t* data = staging.data.data();
+  r.read_into("small.bf16", {}, staging);
+  CHECK(staging.data.data() == data);
+  CHECK(staging.data.size() == 40u * 128u * 2u);
+}
+
 TEST_CASE("checkpoint: fp8 slices carry the covering scale blocks and their offsets") {
   TempPath path("fp8.h5");
   const HostWeight full = test_weight(WeightFormat::FP8, {2, 300, 400}, 5);
