@@ -136,19 +136,23 @@ std::string describe(const TensorSlice& s) {
 
 // Checks a partial read against the full tensor: same bytes as the reference cut, same scale offsets,
 // and (decoding through HostWeight::matrix) the same values as the corresponding part of the full tensor.
+// Every field of a read against what it should hold.
+void check_same_fields(const HostWeight& got, const HostWeight& want) {
+  CHECK(got.format == want.format);
+  CHECK(got.shape == want.shape);
+  CHECK(got.data == want.data);
+  CHECK(got.scales == want.scales);
+  CHECK(got.scale_row0 == want.scale_row0);
+  CHECK(got.scale_col0 == want.scale_col0);
+}
+
 void check_slice(const CheckpointReader& reader, const std::string& name, const HostWeight& full, const TensorSlice& slice) {
   CAPTURE(name);
   const std::string where = describe(slice);
   CAPTURE(where);
   const uint64_t before = reader.bytes_read();
   const HostWeight part = reader.read(name, slice);
-  const HostWeight expected = reference_slice(full, slice);
-  CHECK(part.format == full.format);
-  CHECK(part.shape == expected.shape);
-  CHECK(part.data == expected.data);
-  CHECK(part.scales == expected.scales);
-  CHECK(part.scale_row0 == expected.scale_row0);
-  CHECK(part.scale_col0 == expected.scale_col0);
+  check_same_fields(part, reference_slice(full, slice));
   // bytes_read grows by exactly what the slice holds.
   CHECK(reader.bytes_read() - before == part.data.size() + part.scales.size());
 
@@ -406,13 +410,7 @@ TEST_CASE("checkpoint: read_into one HostWeight, tensor after tensor, gives each
   for (const auto& [name, slice] : reads) {
     CAPTURE(name);
     r.read_into(name, slice, staging);
-    const HostWeight fresh = r.read(name, slice);
-    CHECK(staging.format == fresh.format);
-    CHECK(staging.shape == fresh.shape);
-    CHECK(staging.data == fresh.data);
-    CHECK(staging.scales == fresh.scales);
-    CHECK(staging.scale_row0 == fresh.scale_row0);
-    CHECK(staging.scale_col0 == fresh.scale_col0);
+    check_same_fields(staging, r.read(name, slice));
   }
   // A smaller tensor read into the buffers of a larger one takes no new memory.
   r.read_into("big.bf16", {}, staging);
