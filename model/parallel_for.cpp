@@ -8,10 +8,11 @@
 
 namespace tachyon {
 
-void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn, size_t max_threads) {
   grain = std::max<size_t>(grain, 1);
   const size_t grains = (n + grain - 1) / grain;
-  const size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), grains);
+  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), grains);
+  if (max_threads > 0) threads = std::min(threads, max_threads);
   if (threads <= 1) {
     if (n > 0) fn(0, n);
     return;

@@ -10,7 +10,8 @@ namespace tachyon {
 // Calls fn(begin, end) on disjoint chunks that cover [0, n) exactly, each at least `grain` long (except
 // the last) and starting at a multiple of `grain`, on up to std::thread::hardware_concurrency() threads;
 // returns when all are done, rethrowing the first exception a chunk threw. Results must not depend on
-// the split (each element computed from its index alone).
-void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
+// the split (each element computed from its index alone). max_threads > 0 caps the threads (a reader of one
+// rank of several on a node).
+void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn, size_t max_threads = 0);
 
 }  // namespace tachyon

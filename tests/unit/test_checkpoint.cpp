@@ -420,6 +420,78 @@ TEST_CASE("checkpoint: read_into one HostWeight, tensor after tensor, gives each
   CHECK(staging.data.size() == 40u * 128u * 2u);
 }
 
+TEST_CASE("hdf5: chunk-wise reads give H5Dread's bytes for blocks across chunk edges, and decline what they cannot read") {
+  TempPath path("chunkwise.h5");
+  const std::vector<int64_t> shape{3, 1100, 1088};  // 512-row and 512-column chunks with partial edge chunks
+  {
+    CheckpointWriter w(path.str(), "target", kConfig, std::nullopt);
+    for (WeightFormat f : kAllFormats) w.write(std::string("t.") + std::string(format_name(f)), test_weight(f, shape, 31));
+    w.write("vector.f32", test_weight(WeightFormat::F32, {640}, 32));
+    w.close();
+  }
+  h5::File file = h5::open_file_readonly(path.str());
+  const h5::Where where{path.str(), "/"};
+  // (stored type, element bytes) of each data and scale dataset, as the writer stores them.
+  struct Set {
+    std::string name;
+    hid_t mem_type;
+    size_t esize;
+  };
+  const std::vector<Set> sets = {{"t.f32/data", H5T_NATIVE_FLOAT, 4},  {"t.bf16/data", H5T_NATIVE_UINT16, 2},
+                                 {"t.fp8/data", H5T_NATIVE_UINT8, 1},  {"t.fp8/scales", H5T_NATIVE_FLOAT, 4},
+                                 {"t.mxfp4/data", H5T_NATIVE_UINT8, 1}, {"t.mxfp4/scales", H5T_NATIVE_UINT8, 1}};
+  for (const Set& set : sets) {
+    CAPTURE(set.name);
+    h5::Dataset ds = h5::open_dataset(file.id(), "/tensors/" + set.name, where);
+    const std::vector<hsize_t> dims = h5::dataset_dims(ds, where);
+    REQUIRE(!h5::dataset_chunk(ds, where).empty());
+    // Whole, a band of rows over chunk edges, a box inside one chunk, one element, the last (padded) edge chunk.
+    std::vector<std::pair<std::vector<hsize_t>, std::vector<hsize_t>>> blocks;
+    const auto box = [&](std::vector<hsize_t> lo, std::vector<hsize_t> hi) {
+      std::vector<hsize_t> count(dims.size());
+      for (size_t d = 0; d < dims.size(); ++d) count[d] = std::min(hi[d], dims[d]) - lo[d];
+      blocks.push_back({lo, count});
+    };
+    const size_t r = dims.size();
+    std::vector<hsize_t> zero(r, 0), one(r, 1);
+    box(zero, dims);
+    std::vector<hsize_t> lo = zero, hi = dims;  // experts 1.., rows and columns cut inside chunks
+    lo[0] = 1, lo[1] = dims[1] / 11, hi[1] = dims[1] - dims[1] / 23, lo[r - 1] = dims[r - 1] / 7;
+    box(lo, hi);
+    lo = zero, hi = dims;  // a few rows of the last expert
+    lo[0] = dims[0] - 1, lo[1] = dims[1] / 3, hi[1] = std::min<hsize_t>(lo[1] + 5, dims[1]);
+    box(lo, hi);
+    box(zero, one);
+    for (size_t d = 0; d < r; ++d) lo[d] = dims[d] - std::min<hsize_t>(2, dims[d]);  // the far corner
+    box(lo, dims);
+    for (const auto& [start, count] : blocks) {
+      size_t n = set.esize;
+      for (hsize_t c : count) n *= c;
+      std::vector<uint8_t> chunkwise(n, 0xEE), plain(n, 0x11);
+      CHECK(h5::read_hyperslab_chunkwise(ds, set.mem_type, start, count, chunkwise.data(), where));
+      const hid_t plan = H5Dget_space(ds.id());  // H5Dread directly: read_hyperslab takes the chunk-wise way for large blocks
+      H5Sselect_hyperslab(plan, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+      const hid_t mem = H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr);
+      REQUIRE(H5Dread(ds.id(), set.mem_type, mem, plan, H5P_DEFAULT, plain.data()) >= 0);
+      H5Sclose(mem);
+      H5Sclose(plan);
+      CHECK(chunkwise == plain);
+    }
+    // A block past the end is left to H5Dread, which names the problem (nothing is written to dst).
+    std::vector<hsize_t> past = dims;
+    past[0] += 1;
+    std::vector<uint8_t> sink(16);
+    CHECK_FALSE(h5::read_hyperslab_chunkwise(ds, set.mem_type, zero, past, sink.data(), where));
+  }
+  // Not chunked (a 1-D tensor), or another memory type: declined.
+  h5::Dataset vec = h5::open_dataset(file.id(), "/tensors/vector.f32/data", where);
+  std::vector<float> v(640);
+  CHECK_FALSE(h5::read_hyperslab_chunkwise(vec, H5T_NATIVE_FLOAT, {0}, {640}, v.data(), where));
+  h5::Dataset f32 = h5::open_dataset(file.id(), "/tensors/t.f32/data", where);
+  std::vector<double> d(4);
+  CHECK_FALSE(h5::read_hyperslab_chunkwise(f32, H5T_NATIVE_DOUBLE, {0, 0, 0}, {1, 1, 4}, d.data(), where));
+}
+
 TEST_CASE("checkpoint: fp8 slices carry the covering scale blocks and their offsets") {
   TempPath path("fp8.h5");
   const HostWeight full = test_weight(WeightFormat::FP8, {2, 300, 400}, 5);
