@@ -82,17 +82,12 @@ bool read_hyperslab_chunkwise(const Dataset& ds, hid_t mem_type, const std::vect
   if (rank < 2 || rank > 8 || count.size() != rank) return false;
   for (hsize_t c : count)
     if (c == 0) return false;
+  const std::vector<hsize_t> cdims = dataset_chunk(ds, where), dims = dataset_dims(ds, where);
+  if (cdims.size() != rank || dims.size() != rank) return false;  // not chunked, or another rank (H5Dread says so)
   PropList dcpl(H5Dget_create_plist(ds.id()));
-  if (!dcpl || H5Pget_layout(dcpl.id()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.id()) != 0) return false;
-  std::vector<hsize_t> cdims(rank);
-  if (H5Pget_chunk(dcpl.id(), static_cast<int>(rank), cdims.data()) != static_cast<int>(rank)) return false;
+  if (!dcpl || H5Pget_nfilters(dcpl.id()) != 0) return false;
   Datatype type(H5Dget_type(ds.id()));
-  if (!type || H5Tequal(type.id(), mem_type) <= 0) return false;
-  Dataspace space(H5Dget_space(ds.id()));
-  std::vector<hsize_t> dims(rank);
-  if (!space || H5Sget_simple_extent_ndims(space.id()) != static_cast<int>(rank) ||
-      H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr) < 0)
-    return false;
+  if (!type || H5Tequal(type.id(), mem_type) <= 0) return false;  // bytes copied as stored: the same type exactly
   for (size_t d = 0; d < rank; ++d)
     if (start[d] + count[d] > dims[d]) return false;  // H5Dread says what is wrong (edge chunks hold padding)
   size_t chunk_bytes = esize;
