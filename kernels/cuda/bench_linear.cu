@@ -148,15 +148,15 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
     for (int seqs : {1, 2, 8}) add_rows(sh, WeightFormat::BF16, ws, x.get(), y.get(), (head ? 7 : 8) * seqs, sweep_drafter);
   }
-  // Routers: BF16 weights against FP32 activations (the FMA path, as the step runs them: a BF16-rounded
-  // input could flip the top-k), whole on every GPU.
+  // Routers: BF16 weights against FP32 activations, as the step runs them (a BF16-rounded input could flip
+  // the top-k): linear_split_x up to 16 rows, the FMA path beyond. Whole on every GPU.
   const Shape routers[] = {{"MiMo-V2.5-Pro", "router", 384, 6144}, {"Qwen3-235B-A22B", "router", 128, 4096},
                            {"gpt-oss-120b", "router", 128, 2880}};
   for (const Shape& sh : profile ? std::span<const Shape>() : std::span<const Shape>(routers)) {
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 78, stream);
     WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
-    for (int m : {1, 8, 9, 64}) {  // 8: the step's router at a block of 8 or at 8 sequences
+    for (int m : {1, 2, 8, 9, 16, 64}) {  // 8: the step's router at a block of 8 or at 8 sequences
       const double us = graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
         for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {nullptr, false, true}, s);
       });

@@ -37,6 +37,7 @@
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/linear_split_x.h"
 #include "model/fp8.h"
 
 namespace tachyon::cuda {
@@ -893,6 +894,13 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
   check_matrix(w);
   CUDA_REQUIRE(m >= 0, "linear: negative size");
   if (m == 0 || w.rows == 0) return;
+  // FP32 activations over BF16 weights (the routers): the exact tensor-core path where it applies and no plan
+  // of this kernel was asked for (linear_split_x.h).
+  const bool planned = plan.splits || plan.tiles_per_warp || plan.tile_rows;
+  if (epilogue.fp32_activations && !planned && linear_split_x_applies(x, m, w)) {
+    linear_split_x(x, m, w, y, epilogue.bias, epilogue.accumulate, stream);
+    return;
+  }
   const LinearPart part{w, y, epilogue.bias};
   linear_rows(x, m, std::span<const LinearPart>(&part, 1), epilogue.accumulate, epilogue.fp32_activations, plan, stream);
 }

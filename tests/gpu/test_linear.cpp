@@ -15,6 +15,7 @@
 #include "gpu_test_util.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/linear_split_x.h"
 #include "model/bf16.h"
 #include "model/fp8.h"
 
@@ -166,6 +167,38 @@ TEST_CASE("gpu linear: FP32 activations (the routers) at verify and batch row co
         }
     }
   }
+}
+
+TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x split in three) keep FMA precision") {
+  // linear() takes linear_split_x for these (no plan asked for): every row count it covers, rows that are not
+  // a multiple of 16, K tails inside a 32-wide chunk, K slices of 1 to 4 chunks a warp and 1 to 8 CTAs a
+  // cluster, bias and accumulate. The tolerance is the FMA path's: BF16-rounded x would miss it by ~100x.
+  uint64_t seed = 2600;
+  const std::vector<std::pair<int, int>> shapes = {{384, 6144}, {128, 2880}, {77, 1104}, {130, 8192}, {16, 8}, {40, 200}};
+  for (auto [rows, cols] : shapes) {
+    const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+    const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::BF16);
+    const cuda::DeviceWeight dev(host);
+    for (int m = 1; m <= cuda::kSplitXMaxRows; ++m) {
+      DeviceBuffer<float> probe(static_cast<size_t>(m) * cols);
+      REQUIRE(cuda::linear_split_x_applies(probe.get(), m, dev.matrix()));
+      const Case c{WeightFormat::BF16, m, m % 3 == 0, m % 4 == 1, {}, true};
+      check_linear(host.matrix(), dev.matrix(), c, seed++, "split x");
+    }
+  }
+  // What it declines goes to the FMA path: FP8 weights, 17 rows, K not a multiple of 8.
+  DeviceBuffer<float> probe(17 * 8192);
+  const auto v = test::random_floats(64 * 1100, seed++);
+  const HostWeight fp8_host = make_host_weight(v.data(), {64, 1100}, WeightFormat::FP8);
+  const HostWeight odd_host = make_host_weight(v.data(), {64, 1100}, WeightFormat::BF16);
+  const HostWeight ok_host = make_host_weight(v.data(), {64, 1024}, WeightFormat::BF16);
+  const cuda::DeviceWeight fp8(fp8_host), odd(odd_host), ok(ok_host);
+  CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 4, fp8.matrix()));
+  CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 4, odd.matrix()));
+  CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 17, ok.matrix()));
+  CHECK(cuda::linear_split_x_applies(probe.get(), 16, ok.matrix()));
+  for (int m : {4, 17})
+    check_linear(odd_host.matrix(), odd.matrix(), Case{WeightFormat::BF16, m, true, false, {}, true}, seed++, "declined");
 }
 
 TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and signs included") {

@@ -1,0 +1,34 @@
+// FP32 activations against BF16 weights on the tensor cores, with the products of the FMA path: each x is
+// split into three BF16 parts whose sum is x exactly (hi = bf16(x), mid = bf16(x - hi), lo = x - hi - mid),
+// and every weight fragment is multiplied by all three. A BF16 x BF16 product is exact in FP32, so only the
+// accumulation differs from FP32 FMA: each 32-wide chunk's products are summed in the tensor core's adder
+// into fresh registers, then added to FP32 accumulators.
+//
+// What it is for: the MoE routers (LinearEpilogue::fp32_activations) at a verify block's or a batch's rows.
+// Their FMA path is bound by its per-token FMA work at 3-16 rows (docs/benchmarks.md, sessions 15 and 19),
+// and the standard tensor-core path would round x to BF16, which can flip a close top-k.
+//
+// Layout: a CTA (8 warps) owns a 16-row tile and one K slice; the warps of the tile's cluster (S CTAs,
+// S <= 8) take its 32-wide chunks in k order, at most kSplitXMaxChunks each, and every weight load of a
+// warp is issued before the PDL wait. Warp partials are summed in shared memory in warp order, then the
+// cluster's in rank order (deterministic). linear() takes this path by itself where it applies.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/device_weight.h"
+
+namespace tachyon::cuda {
+
+inline constexpr int kSplitXMaxRows = 16;    // x rows a launch takes (two n-tiles of 8)
+inline constexpr int kSplitXMaxChunks = 4;   // 32-wide chunks a warp holds in registers at once
+
+// Whether this path takes m rows of x over w: BF16 weights in 16-byte aligned rows, cols a multiple of 8 and
+// at most 8 warps x 8 CTAs x kSplitXMaxChunks chunks of 32, x 16-byte aligned, 1 <= m <= kSplitXMaxRows.
+bool linear_split_x_applies(const float* x, int m, const DeviceMatrix& w);
+
+// y[m, w.rows] (= or +=) x[m, w.cols] . W^T (+ bias). linear_split_x_applies must hold.
+void linear_split_x(const float* x, int m, const DeviceMatrix& w, float* y, const float* bias, bool accumulate,
+                    cudaStream_t stream);
+
+}  // namespace tachyon::cuda
