@@ -172,7 +172,7 @@ int splits_for(int K) {
 }  // namespace
 
 bool linear_split_x_applies(const float* x, int m, const DeviceMatrix& w) {
-  if (w.format != WeightFormat::BF16 || m < 1 || m > kSplitXMaxRows || w.rows <= 0) return false;
+  if (w.format != WeightFormat::BF16 || m < kSplitXMinRows || m > kSplitXMaxRows || w.rows <= 0) return false;
   if (w.cols <= 0 || w.cols % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
   if (reinterpret_cast<uintptr_t>(w.data) % 16 != 0 || w.data_row_stride % 16 != 0) return false;
   return chunks_of(w.cols) <= kMaxSplits * kWarps * kSplitXMaxChunks;

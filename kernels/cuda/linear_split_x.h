@@ -4,7 +4,7 @@
 // accumulation differs from FP32 FMA: each 32-wide chunk's products are summed in the tensor core's adder
 // into fresh registers, then added to FP32 accumulators.
 //
-// What it is for: the MoE routers (LinearEpilogue::fp32_activations) at a verify block's or a batch's rows.
+// What it is for: the MoE routers (LinearEpilogue::fp32_activations) at a verify block's or a batch's rows (3-16).
 // Their FMA path is bound by its per-token FMA work at 3-16 rows (docs/benchmarks.md, sessions 15 and 19),
 // and the standard tensor-core path would round x to BF16, which can flip a close top-k.
 //
@@ -20,11 +20,15 @@
 
 namespace tachyon::cuda {
 
-inline constexpr int kSplitXMaxRows = 16;    // x rows a launch takes (two n-tiles of 8)
+// x rows a launch takes: up to two n-tiles of 8; from 3, since at one or two rows the FMA path's narrow tiles
+// are as fast or faster (2 x H200, docs/benchmarks.md session 25: with this path at one row the MiMo-V2.5-Pro
+// slice's 1 x 1 step was 0.987x).
+inline constexpr int kSplitXMinRows = 3, kSplitXMaxRows = 16;
 inline constexpr int kSplitXMaxChunks = 4;   // 32-wide chunks a warp holds in registers at once
 
 // Whether this path takes m rows of x over w: BF16 weights in 16-byte aligned rows, cols a multiple of 8 and
-// at most 8 warps x 8 CTAs x kSplitXMaxChunks chunks of 32, x 16-byte aligned, 1 <= m <= kSplitXMaxRows.
+// at most 8 warps x 8 CTAs x kSplitXMaxChunks chunks of 32, x 16-byte aligned, kSplitXMinRows <= m <=
+// kSplitXMaxRows.
 bool linear_split_x_applies(const float* x, int m, const DeviceMatrix& w);
 
 // y[m, w.rows] (= or +=) x[m, w.cols] . W^T (+ bias). linear_split_x_applies must hold.

@@ -170,7 +170,7 @@ TEST_CASE("gpu linear: FP32 activations (the routers) at verify and batch row co
 }
 
 TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x split in three) keep FMA precision") {
-  // linear() takes linear_split_x for these (no plan asked for): every row count it covers, rows that are not
+  // linear() takes linear_split_x for these (no plan asked for): every row count it covers (3-16), rows that are not
   // a multiple of 16, K tails inside a 32-wide chunk, K slices of 1 to 4 chunks a warp and 1 to 8 CTAs a
   // cluster, bias and accumulate. The tolerance is the FMA path's: BF16-rounded x would miss it by ~100x.
   uint64_t seed = 2600;
@@ -179,14 +179,14 @@ TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x
     const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
     const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::BF16);
     const cuda::DeviceWeight dev(host);
-    for (int m = 1; m <= cuda::kSplitXMaxRows; ++m) {
+    for (int m = cuda::kSplitXMinRows; m <= cuda::kSplitXMaxRows; ++m) {
       DeviceBuffer<float> probe(static_cast<size_t>(m) * cols);
       REQUIRE(cuda::linear_split_x_applies(probe.get(), m, dev.matrix()));
       const Case c{WeightFormat::BF16, m, m % 3 == 0, m % 4 == 1, {}, true};
       check_linear(host.matrix(), dev.matrix(), c, seed++, "split x");
     }
   }
-  // What it declines goes to the FMA path: FP8 weights, 17 rows, K not a multiple of 8.
+  // What it declines goes to the FMA path: FP8 weights, 1-2 or 17 rows, K not a multiple of 8.
   DeviceBuffer<float> probe(17 * 8192);
   const auto v = test::random_floats(64 * 1100, seed++);
   const HostWeight fp8_host = make_host_weight(v.data(), {64, 1100}, WeightFormat::FP8);
@@ -196,8 +196,9 @@ TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x
   CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 4, fp8.matrix()));
   CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 4, odd.matrix()));
   CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 17, ok.matrix()));
+  CHECK_FALSE(cuda::linear_split_x_applies(probe.get(), 2, ok.matrix()));
   CHECK(cuda::linear_split_x_applies(probe.get(), 16, ok.matrix()));
-  for (int m : {4, 17})
+  for (int m : {2, 4, 17})
     check_linear(odd_host.matrix(), odd.matrix(), Case{WeightFormat::BF16, m, true, false, {}, true}, seed++, "declined");
 }
 
