@@ -34,6 +34,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/ldg_stream.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/linear.h"
@@ -104,13 +105,6 @@ __device__ __forceinline__ Part part_of(const Args& a, int rb) {
   for (int i = 1; i < kMaxLinearParts; ++i)
     if (i < a.parts && rb >= a.part[i].row_block0) p = a.part[i];
   return p;
-}
-
-__device__ __forceinline__ void ldg_stream16(const uint8_t* p, uint32_t (&v)[4]) {
-  // volatile: stays where it is written, before pdl_enter() for the first chunks (launch.cuh)
-  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-      : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3])
-      : "l"(p));
 }
 
 // The row tail, the columns before an FP8 slice's first one, or rows that are not 16-byte aligned:

@@ -8,6 +8,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/ldg_stream.cuh"
 #include "kernels/cuda/mma.cuh"
 
 namespace tachyon::cuda {
@@ -33,13 +34,6 @@ struct SplitXArgs {
   int splits;  // CTAs of a cluster (K slices of a row tile)
   int chunks;  // 32-wide chunks of a row: ceil(K / 32)
 };
-
-__device__ __forceinline__ void ldg_stream16(const uint8_t* p, uint32_t (&v)[4]) {
-  // volatile: stays before pdl_enter() (launch.cuh: weights were written long before this launch)
-  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3])
-               : "l"(p));
-}
 
 // Two floats as three BF16 pairs whose sums are the floats exactly: hi = bf16(v), mid = bf16(v - hi),
 // lo = v - hi - mid. v - hi and (v - hi) - mid are exact (Sterbenz: each part is within a factor 2 of what

@@ -41,6 +41,7 @@
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/moe_gemm_params.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/ldg_stream.cuh"
 
 namespace tachyon::cuda::moe_detail {
 
@@ -165,14 +166,6 @@ __device__ void route_in_warp(const MoeGemmParams& p, int* key, int* sorted, int
     s_misc[0] = total;
   }
 }
-
-__device__ __forceinline__ void ldg_weight_block(const uint8_t* ptr, uint32_t (&w)[4]) {
-  // Streamed once: skip L1; ask L2 for 256 bytes, since the next iterations read the rest of the row.
-  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3])
-               : "l"(ptr));
-}
-
 
 // The shared-memory ring's read of a thread's own 16 bytes, once its copy group has landed.
 __device__ __forceinline__ void lds_weight_block(const uint8_t* src, uint32_t (&w)[4]) {
@@ -424,7 +417,7 @@ struct MmaCta {
           sbuf[d][mt][h] = 0;
           if (lvalid[mt][h] && kb < nb) {
             // The two matrices of gate_up share their row strides (mma_path_applies checks it).
-            ldg_weight_block(lrow[mt] + h * 8 * p.w0.first.data_row_stride + static_cast<size_t>(kb) * 16, wbuf[d][mt][h]);
+            ldg_stream16(lrow[mt] + h * 8 * p.w0.first.data_row_stride + static_cast<size_t>(kb) * 16, wbuf[d][mt][h]);
             if constexpr (F == WeightFormat::MXFP4) sbuf[d][mt][h] = __ldg(lsrow[mt] + h * 8 * p.w0.first.scale_row_stride + kb);
           }
         }
