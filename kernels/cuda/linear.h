@@ -23,7 +23,7 @@ struct LinearEpilogue {
   const float* bias = nullptr;  // [w.rows] or null
   bool accumulate = false;      // y += result instead of y = result
   // Keep x in FP32 at any m: for small matrices whose outputs make discrete choices, such as the MoE
-  // router, where BF16-rounded activations can flip a close top-k. BF16 weights at up to 16 rows take the
+  // router, where BF16-rounded activations can flip a close top-k. BF16 weights at 3-16 rows take the
   // tensor cores with x split exactly into three BF16 parts (linear_split_x.h); the rest the FMA path.
   bool fp32_activations = false;
 };

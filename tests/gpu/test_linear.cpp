@@ -174,20 +174,19 @@ TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x
   // a multiple of 16, K tails inside a 32-wide chunk, K slices of 1 to 4 chunks a warp and 1 to 8 CTAs a
   // cluster, bias and accumulate. The tolerance is the FMA path's: BF16-rounded x would miss it by ~100x.
   uint64_t seed = 2600;
+  DeviceBuffer<float> probe(17 * 8192);  // x of every case below, for linear_split_x_applies' alignment check
   const std::vector<std::pair<int, int>> shapes = {{384, 6144}, {128, 2880}, {77, 1104}, {130, 8192}, {16, 8}, {40, 200}};
   for (auto [rows, cols] : shapes) {
     const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
     const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::BF16);
     const cuda::DeviceWeight dev(host);
     for (int m = cuda::kSplitXMinRows; m <= cuda::kSplitXMaxRows; ++m) {
-      DeviceBuffer<float> probe(static_cast<size_t>(m) * cols);
       REQUIRE(cuda::linear_split_x_applies(probe.get(), m, dev.matrix()));
       const Case c{WeightFormat::BF16, m, m % 3 == 0, m % 4 == 1, {}, true};
       check_linear(host.matrix(), dev.matrix(), c, seed++, "split x");
     }
   }
   // What it declines goes to the FMA path: FP8 weights, 1-2 or 17 rows, K not a multiple of 8.
-  DeviceBuffer<float> probe(17 * 8192);
   const auto v = test::random_floats(64 * 1100, seed++);
   const HostWeight fp8_host = make_host_weight(v.data(), {64, 1100}, WeightFormat::FP8);
   const HostWeight odd_host = make_host_weight(v.data(), {64, 1100}, WeightFormat::BF16);
