@@ -50,6 +50,7 @@ int run_bench_step(int argc, char** argv) {
   uint32_t seed = 0;
   bool no_graphs = false, no_pdl = false, no_peer = false, no_fused_router = false, no_fused_combine = false,
        no_one_token = false, profile = false;
+  std::string few_token_down;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
        fmt::format("model shape: {}", fmt::join(bench_model_names(), ", ")).c_str())
@@ -76,6 +77,9 @@ int run_bench_step(int argc, char** argv) {
       ("no-one-token-moe", po::bool_switch(&no_one_token),
        "steps of one token: the block-column expert GEMMs instead of the kernels that bulk-copy each CTA's whole "
        "share of the weights (to measure what they give)")
+      ("few-token-down", po::value(&few_token_down)->default_value("auto"),
+       "steps of 2-16 tokens: where down takes the kernel that streams each CTA's share through a ring of bulk copies "
+       "(auto: where measured faster, K >= 512; always; never: the persistent expert GEMM's)")
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
@@ -108,6 +112,11 @@ int run_bench_step(int argc, char** argv) {
   o.fuse_norm_router = !no_fused_router;
   o.fuse_combine = !no_fused_combine;
   o.one_token_moe = !no_one_token;
+  TACHYON_REQUIRE(few_token_down == "auto" || few_token_down == "always" || few_token_down == "never",
+                  "--few-token-down: auto, always or never, not '{}'", few_token_down);
+  o.few_token_down = few_token_down == "never"    ? cuda::FewTokenDown::Never
+                     : few_token_down == "always" ? cuda::FewTokenDown::Always
+                                                  : cuda::FewTokenDown::Auto;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");
   o.timeline_steps = timeline_path.empty() ? 0 : timeline_steps;

@@ -58,6 +58,15 @@ bool moe_down_one_token(int m, int top_k, const MoeRouting& routing, const float
 // Process-wide: whether moe_gate_up and moe_down may take those kernels (the default). `tachyon bench step
 // --no-one-token-moe` turns them off to measure what they give.
 void set_moe_one_token_kernel(bool enabled);
+// Whether moe_down takes its several-token kernel (moe_down_few_tokens.cu) for these arguments: 2-16 tokens, in-kernel
+// routing, MXFP4 rows in whole 32-row tiles that bulk copies can take.
+bool moe_down_few_tokens(int m, int top_k, const MoeRouting& routing, const float* act, const DeviceExperts& down,
+                         const float* weights);
+// Process-wide: where moe_down takes that kernel. Auto (the default): over K of at least 512, where it was measured
+// faster (moe_down_few_tokens.cu says what); Always: wherever it applies (the GPU tests, and `tachyon bench step
+// --few-token-down always` to measure it elsewhere); Never: not at all.
+enum class FewTokenDown { Never, Auto, Always };
+void set_moe_few_token_down(FewTokenDown mode);
 
 struct RouterDeviceParams {
   RouterKind kind = RouterKind::SoftmaxTopK;

@@ -1,6 +1,7 @@
 // moe_down (kernels/cuda/moe.h): out[pair] = router_weight[pair] * (down_e . act[pair] +
 // bias_scale * down_bias_e) for every pair of a local expert, zero rows for the others
-// (moe_gemm_launch.cuh picks the kernel; a one-token step routed in-kernel: moe_down_one_token.cu).
+// (moe_gemm_launch.cuh picks the kernel; a one-token step routed in-kernel: moe_down_one_token.cu; 2-16 tokens:
+// moe_down_few_tokens.cu).
 #include "kernels/cuda/moe.h"
 #include "kernels/cuda/moe_gemm_launch.cuh"
 
@@ -14,7 +15,7 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
   if (n_pairs == 0 || down.first.rows == 0) return;
   const moe_detail::MoeGemmParams p =
       moe_detail::down_params(act, m, top_k, routing, down, down_bias, bias_scale, weights, out);
-  moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream, m == 1);
+  moe_detail::launch_moe_gemm<moe_detail::Proj::Down>(p, stream, m);
 }
 
 }  // namespace tachyon::cuda

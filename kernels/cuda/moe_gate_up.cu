@@ -18,7 +18,7 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
   if (n_pairs == 0 || gate.first.rows == 0) return;
   const moe_detail::MoeGemmParams p =
       moe_detail::gate_up_params(x, m, top_k, routing, gate, up, gate_bias, up_bias, act, act_out);
-  moe_detail::launch_moe_gemm<moe_detail::Proj::GateUp>(p, stream, m == 1);
+  moe_detail::launch_moe_gemm<moe_detail::Proj::GateUp>(p, stream, m);
 }
 
 }  // namespace tachyon::cuda

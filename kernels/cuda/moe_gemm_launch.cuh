@@ -10,6 +10,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/moe_gemm_mma.cuh"
+#include "kernels/cuda/moe_down_few_tokens.h"
 #include "kernels/cuda/moe_gemm_simple.cuh"
 #include "kernels/cuda/moe_one_token.h"
 
@@ -175,9 +176,11 @@ bool launch_mxfp4(const MoeGemmParams& p, cudaStream_t stream) {
   return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot>(p, stream);
 }
 
-// one_token: the step has one token (m = 1); where its one-token kernel takes p (moe_one_token.h), that kernel runs.
+// tokens: the step's m. At one token, where its one-token kernel takes p (moe_one_token.h), that kernel runs; a down
+// projection at 2-16 tokens, where moe_down_few_tokens.cu's kernel takes p, that one.
 template <Proj P>
-void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, bool one_token) {
+void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
+  const bool one_token = tokens == 1;
   CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
                "moe: in-kernel routing (MoeRouting::expert_ids) where moe_routes_in_kernel does not allow it");
   if (with_mma_layout(p, P == Proj::GateUp)) {
@@ -190,6 +193,11 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, bool one_token) {
       else launch_down_one_token(p, stream);
       return;
     }
+    if constexpr (P == Proj::Down)
+      if (few_token_down_applies(p, tokens)) {
+        launch_down_few_tokens(p, tokens, stream);
+        return;
+      }
     bool launched = false;
     if (p.w0.first.format != WeightFormat::MXFP4) {
       launched = launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream);

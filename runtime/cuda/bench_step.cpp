@@ -139,6 +139,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   CUDA_CHECK(cudaSetDevice(world.device));
   cuda::set_programmatic_launch(o.pdl);
   cuda::set_moe_one_token_kernel(o.one_token_moe);
+  cuda::set_moe_few_token_down(o.few_token_down);
   comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0 && o.draws > 0,
                   "bench step: --seqs and --tokens need at least one value, --reps > 0, --draws > 0, --context >= 0");
@@ -200,6 +201,10 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     result.notes.push_back("--no-fused-norm-router: add_rmsnorm, then the router's linear (two launches a MoE layer)");
   if (!o.one_token_moe)
     result.notes.push_back("--no-one-token-moe: steps of one token take the block-column expert GEMMs");
+  if (o.few_token_down != cuda::FewTokenDown::Auto)
+    result.notes.push_back(o.few_token_down == cuda::FewTokenDown::Never
+                               ? "--few-token-down never: steps of 2-16 tokens take the persistent down projection"
+                               : "--few-token-down always: steps of 2-16 tokens take the several-token down kernel at every K");
   if (!o.fuse_combine)
     result.notes.push_back("--no-fused-combine: moe_combine, then the all-reduce + add + norm (tp over several ranks)");
   if (world.size > 1)

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/moe.h"
 #include "runtime/bench_report.h"
 #include "runtime/kernel_timeline.h"
 
@@ -36,6 +37,7 @@ struct BenchStepOptions {
   bool fuse_norm_router = true;  // CudaStepLimits::fuse_norm_router
   bool fuse_combine = true;      // CudaStepLimits::fuse_combine
   bool one_token_moe = true;     // cuda::set_moe_one_token_kernel
+  cuda::FewTokenDown few_token_down = cuda::FewTokenDown::Auto;  // cuda::set_moe_few_token_down
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);
                            // tracing is on for the whole run then, timed steps included

@@ -331,6 +331,14 @@ TEST_CASE("gpu moe_align: offsets, ascending pairs per expert, active list, non-
 // gate_up and down of local experts [begin, begin + L) of E, with `counts[e]` pairs for global expert e.
 namespace {
 
+// Sets where moe_down takes its several-token kernel for a scope (the default, Auto, after it).
+struct FewTokenDownMode {
+  explicit FewTokenDownMode(cuda::FewTokenDown mode) { cuda::set_moe_few_token_down(mode); }
+  ~FewTokenDownMode() { cuda::set_moe_few_token_down(cuda::FewTokenDown::Auto); }
+  FewTokenDownMode(const FewTokenDownMode&) = delete;
+  FewTokenDownMode& operator=(const FewTokenDownMode&) = delete;
+};
+
 // one_token: the step is one token whose gate_up, routed in-kernel, must take the one-token kernel
 // (moe_one_token.cu): 1 where it must also give the block-column kernel's bits (both split K eight ways),
 // 2 where it is checked against the CPU only.
@@ -380,7 +388,7 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
                                                     d_actin.get(), ddown.experts());
   CHECK(in_kernel == (uses_tensor_cores(f) && n <= 512));
   std::vector<float> l_act, l_out;  // in-kernel routing's gate_up / down, where a one-token kernel took it
-  bool down_one_token = false;
+  bool down_one_token = false, down_few_tokens = false;
   if (in_kernel) {
     cuda::MoeRouting lr = dr.r;
     lr.expert_ids = d_ids.get();
@@ -391,6 +399,15 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
     // over longer rows it is checked against the CPU below.
     down_one_token = cuda::moe_down_one_token(m, top_k, lr, d_actin.get(), ddown.experts(), d_rw.get());
     CHECK(down_one_token == (m == 1 && f == WeightFormat::MXFP4));
+    // At 2-16 tokens down's several-token kernel (moe_down_few_tokens.cu) takes MXFP4 rows in whole 32-row tiles; by
+    // default (FewTokenDown::Auto) only over K >= 512, here at every K, so that every shape below runs it. Its K is
+    // never split and its small steps are not block columns, so it is checked against the CPU.
+    CHECK(cuda::moe_down_few_tokens(m, top_k, lr, d_actin.get(), ddown.experts(), d_rw.get()) ==
+          (f == WeightFormat::MXFP4 && m >= 2 && m <= 16 && H % 32 == 0 && I >= 512));
+    const FewTokenDownMode always(cuda::FewTokenDown::Always);
+    down_few_tokens = cuda::moe_down_few_tokens(m, top_k, lr, d_actin.get(), ddown.experts(), d_rw.get());
+    if (f == WeightFormat::MXFP4 && m >= 2 && m <= 16 && H % 32 == 0) CHECK(down_few_tokens);
+    if (m < 2 || m > 16 || f != WeightFormat::MXFP4) CHECK_FALSE(down_few_tokens);
     test::poison(d_act.get(), d_act.size());
     test::poison(d_out.get(), d_out.size());
     cuda::moe_gate_up(d_x.get(), m, top_k, lr, dgate.experts(), dup.experts(), biases ? d_gb.get() : nullptr,
@@ -403,10 +420,11 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
       CHECK_MESSAGE(std::memcmp(l_act.data(), g_act.data(), l_act.size() * sizeof(float)) == 0,
                     "gate_up with in-kernel routing differs from moe_align's routing");
     if (!one_token_kernel) l_act.clear();
-    if (!down_one_token || I <= 256)
+    const bool down_same_bits = !down_few_tokens && (!down_one_token || I <= 256);
+    if (down_same_bits)
       CHECK_MESSAGE(std::memcmp(l_out.data(), g_out.data(), l_out.size() * sizeof(float)) == 0,
                     "down with in-kernel routing differs from moe_align's routing");
-    if (!down_one_token || I <= 256) l_out.clear();
+    if (down_same_bits) l_out.clear();
   }
 
   // CPU, per pair of a local expert; the tight reference takes the activations the MMAs see.
@@ -455,7 +473,11 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
   }
   if (!got_out_one.empty()) {
     auto c = test::compare(got_out_one, ref_out, tol * so, tol);
-    CHECK_MESSAGE(c.ok, "down, one-token kernel: ", c.report);
+    CHECK_MESSAGE(c.ok, "down, ", down_few_tokens ? "several-token" : "one-token", " kernel: ", c.report);
+    if (tc) {
+      auto cl = test::compare(got_out_one, loose_out, 2e-2 * rms(loose_out), 2e-2);
+      CHECK_MESSAGE(cl.ok, "down, own kernel, vs FP32 activations: ", cl.report);
+    }
   }
   auto c2 = test::compare(got_out, ref_out, tol * so, tol);
   CHECK_MESSAGE(c2.ok, "down: ", c2.report);
@@ -529,6 +551,22 @@ TEST_CASE("gpu moe gate_up at one or two tokens a step (MXFP4 block columns, a k
   check_experts(WeightFormat::MXFP4, kGptOss, 4, 0, 4, 4608, 64, {1, 0, 1, 0}, 2, ++seed, true, 2, 0x1p80f, 2);
   // (The epilogue's row guard is not reached: an MXFP4 gate_up's rows are down's K, whole 32-value blocks.
   // Which kernel ran is not observable here; the host's rule, m <= 2, holds for every case above.)
+}
+
+TEST_CASE("gpu moe down at 2-16 tokens a step (each CTA's share through a ring of bulk copies) equals the CPU") {
+  // Steps routed in-kernel take moe_down_few_tokens.cu's kernel (check_experts makes it take every K, checks that
+  // it does, and its outputs against the CPU). A verify block of 9 tokens x top-8 over MiMo-V2.5-Pro's rows
+  // (H = 6144) at the 1-GPU tp slice's K = 256, clustered on 21 of 24 experts as the bench's routing is, one expert
+  // with all 9 (two n-tiles), the two busiest with big scales; the same under ep (12 local experts); 8 tokens x
+  // top-8 spread over 64 experts at Qwen3-30B-A3B's rows (H = 2048, K = 768: the default rule takes it), where a
+  // CTA's run is longer than its ring (refilled slots); an expert with more pairs than a pass holds (12 at 2
+  // tokens: two passes over its weights).
+  uint64_t seed = 2700;
+  const std::vector<int> verify = {9, 8, 7, 6, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0};
+  check_experts(WeightFormat::MXFP4, kStandard, 24, 0, 24, 6144, 256, verify, 8, ++seed, true, 2);
+  check_experts(WeightFormat::MXFP4, kGptOss, 24, 6, 12, 6144, 256, verify, 8, ++seed, true);
+  check_experts(WeightFormat::MXFP4, kStandard, 64, 0, 64, 2048, 768, std::vector<int>(64, 1), 8, ++seed, false);
+  check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 320, 96, {12, 4, 0, 0}, 8, ++seed, true);
 }
 
 TEST_CASE("gpu moe gate_up at one token (the whole share by bulk copies) equals the CPU and, at MiMo-V2.5-Pro's rows, the block-column kernel's bits") {
