@@ -331,12 +331,7 @@ bool few_token_down_applies(const MoeGemmParams& p, int m) {
   if (p.w0.first.format != WeightFormat::MXFP4 || p.expert_ids == nullptr || p.pair_weight == nullptr) return false;
   if (p.n_pairs == 0 || p.n_pairs > kInKernelRoutingMaxPairs) return false;
   if (p.local_experts > kInKernelRoutingMaxExperts) return false;
-  if (p.rows % kFewTileRows != 0 || p.K % 32 != 0 || !aligned16(p.in)) return false;
-  const DeviceMatrix& w = p.w0.first;
-  if (!aligned16(w.data) || !aligned16(w.scales) || w.data_row_stride != static_cast<size_t>(p.K) / 2 ||
-      w.scale_row_stride != static_cast<size_t>(p.K) / 32 || p.w0.expert_data_stride % 16 != 0 ||
-      p.w0.expert_scale_stride % 16 != 0)
-    return false;
+  if (p.rows % kFewTileRows != 0 || p.K % 32 != 0 || !aligned16(p.in) || !bulk_copyable_rows(p.w0, p.K)) return false;
   const int nt = few_token_tiles(m);
   const FewTokenDownShape s = few_token_down_shape(p, nt);
   return s.slots >= 1 && few_token_down_smem_bytes(p, nt, s) <= static_cast<size_t>(device_limits().smem_optin);

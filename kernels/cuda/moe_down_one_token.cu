@@ -137,11 +137,7 @@ bool one_token_down_applies(const MoeGemmParams& p) {
   if (p.w0.first.format != WeightFormat::MXFP4 || p.expert_ids == nullptr || p.pair_weight == nullptr) return false;
   if (p.n_pairs == 0 || p.n_pairs > 32 || p.rows % kOneTokenTileRows != 0 || p.K % 32 != 0) return false;
   if (4 * (p.K / 32) > kOneTokenMaxStage * kDownComputeWarps * 32 || !aligned16(p.in)) return false;
-  const DeviceMatrix& m = p.w0.first;
-  if (!aligned16(m.data) || !aligned16(m.scales) || m.data_row_stride != static_cast<size_t>(p.K) / 2 ||
-      m.scale_row_stride != static_cast<size_t>(p.K) / 32 || p.w0.expert_data_stride % 16 != 0 ||
-      p.w0.expert_scale_stride % 16 != 0)
-    return false;
+  if (!bulk_copyable_rows(p.w0, p.K)) return false;
   const int max_tiles = one_token_down_max_tiles(p);
   return max_tiles <= p.rows / kOneTokenTileRows &&
          one_token_down_smem_bytes(p.K, max_tiles) <= static_cast<size_t>(device_limits().smem_optin);

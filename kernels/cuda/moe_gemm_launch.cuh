@@ -87,6 +87,16 @@ inline bool mma_path_applies(const MoeGemmParams& p, bool two_matrices) {
   return true;
 }
 
+// Whether MXFP4 expert weights lie in runs that bulk copies (TMA) can take: each expert's rows and scale bytes
+// contiguous (rows of exactly K / 2 data and K / 32 scale bytes), starting on 16-byte boundaries (the one- and
+// several-token kernels: moe_one_token.cu, moe_down_one_token.cu, moe_down_few_tokens.cu).
+inline bool bulk_copyable_rows(const DeviceExperts& w, int K) {
+  const DeviceMatrix& m = w.first;
+  return aligned16(m.data) && aligned16(m.scales) && m.data_row_stride == static_cast<size_t>(K) / 2 &&
+         m.scale_row_stride == static_cast<size_t>(K) / 32 && w.expert_data_stride % 16 == 0 &&
+         w.expert_scale_stride % 16 == 0;
+}
+
 // MXFP4 gate_up of a step of one or two tokens: no expert gets more than two (a token's top-k experts are
 // distinct), so every pass takes block columns, in a kernel of their own (one n-tile a pass). One H200,
 // session 12, against the usual kernel in the same call: the step 1.01x (Qwen3-30B-A3B) and 1.03x (MiMo

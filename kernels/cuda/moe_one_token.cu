@@ -192,14 +192,7 @@ bool one_token_gate_up_applies(const MoeGemmParams& p) {
   if (p.w0.first.format != WeightFormat::MXFP4 || p.w1.first.format != WeightFormat::MXFP4) return false;
   if (p.expert_ids == nullptr || p.n_pairs > 32 || p.n_pairs == 0) return false;
   if (p.K % 512 != 0 || 4 * (p.K / 32) > kOneTokenMaxStage * 16 * 32 || !aligned16(p.in)) return false;
-  for (const DeviceExperts* w : {&p.w0, &p.w1}) {
-    const DeviceMatrix& m = w->first;
-    if (!aligned16(m.data) || !aligned16(m.scales) || m.data_row_stride != static_cast<size_t>(p.K) / 2 ||
-        m.scale_row_stride != static_cast<size_t>(p.K) / 32 || w->expert_data_stride % 16 != 0 ||
-        w->expert_scale_stride % 16 != 0)
-      return false;
-  }
-  return one_token_config(p) != 0;
+  return bulk_copyable_rows(p.w0, p.K) && bulk_copyable_rows(p.w1, p.K) && one_token_config(p) != 0;
 }
 
 void launch_gate_up_one_token(const MoeGemmParams& p, cudaStream_t stream) {
