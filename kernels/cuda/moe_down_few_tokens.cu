@@ -64,18 +64,49 @@ struct FewTokenDownShape {
   int max_passes = 0;    // passes a CTA's run can span
 };
 
-// Shared memory, in bytes, for NT n-tiles: the ring, x of max_passes passes, the ring's mbarriers, the passes'
-// tables and pairs, in-kernel routing's arrays (keys and sorted pairs; cursors, experts, starts, counts and passes
-// before, a local expert each; the scan's scratch; misc).
+// The kernel's shared memory, as byte offsets: one layout that the kernel carves and the host sizes (the
+// launch's bytes, and what is left for the ring). In order: the ring (16-byte aligned first), x of max_passes passes
+// (kNP rows of rs bytes each), the ring's full and empty mbarriers and the group each slot last asked for, the
+// passes' tables (expert, first sorted pair, pair count), their pairs and router weights, then in-kernel routing's
+// arrays as build_tables takes them (keys and sorted pairs; cursors, experts, starts, counts, passes before; the
+// scan's scratch; misc).
+struct FewTokenSmem {
+  size_t xs, full, empty, slot_group, pass_exp, pass_first, pass_ntok, pairs, weights;
+  size_t key, sorted, cursor, exp, start, cnt, pref, scratch, misc, total;
+
+  __host__ __device__ FewTokenSmem(int K, int rs, int n_pairs, int L, int nt, const FewTokenDownShape& s) {
+    const size_t np = 8 * static_cast<size_t>(nt), mp = s.max_passes, slots = s.slots, n = n_pairs, l = L;
+    const size_t tile = kFewTileRows * (static_cast<size_t>(K) / 2 + static_cast<size_t>(K) / 32);
+    size_t at = slots * s.group_tiles * tile;  // the ring
+    auto take = [&at](size_t bytes) {
+      const size_t here = at;
+      at += bytes;
+      return here;
+    };
+    xs = take(mp * np * rs);
+    full = take(slots * sizeof(uint64_t));
+    empty = take(slots * sizeof(uint64_t));
+    slot_group = take(slots * 4);
+    pass_exp = take(mp * 4);
+    pass_first = take(mp * 4);
+    pass_ntok = take(mp * 4);
+    pairs = take(mp * np * 4);
+    weights = take(mp * np * 4);
+    key = take(n * 4);
+    sorted = take(n * 4);
+    cursor = take(l * 4);
+    exp = take(l * 4);
+    start = take(l * 4);
+    cnt = take(l * 4);
+    pref = take((l + 1) * 4);
+    scratch = take(33 * 4);
+    misc = take(4 * 4);
+    total = at;
+  }
+};
+
 size_t few_token_down_smem_bytes(const MoeGemmParams& p, int nt, const FewTokenDownShape& s) {
-  const size_t np = 8 * static_cast<size_t>(nt);
-  const size_t tile = kFewTileRows * (static_cast<size_t>(p.K) / 2 + static_cast<size_t>(p.K) / 32);
-  return static_cast<size_t>(s.slots) * s.group_tiles * tile             // ring (16-byte aligned first)
-         + static_cast<size_t>(s.max_passes) * np * p.rs                 // staged x
-         + 2 * static_cast<size_t>(s.slots) * sizeof(uint64_t)           // full, empty
-         + static_cast<size_t>(s.slots) * 4                               // the group each slot holds
-         + static_cast<size_t>(s.max_passes) * (3 + 2 * np) * 4          // pass tables; pairs and router weights
-         + (2 * static_cast<size_t>(p.n_pairs) + 5 * static_cast<size_t>(p.local_experts) + 1 + 33 + 4) * 4;  // routing
+  return FewTokenSmem(p.K, p.rs, p.n_pairs, p.local_experts, nt, s).total;
 }
 
 // The tile of run index j: its group's slot, and where its rows and scale bytes sit in the slot.
@@ -165,29 +196,31 @@ __global__ void __launch_bounds__(kFewThreads, 1)
   extern __shared__ __align__(16) uint8_t smem[];
   const int K = p.K, rs = p.rs, L = p.local_experts;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, gid = lane / 4;
-  const int Cb = shape.group_tiles, B = shape.slots, MP = shape.max_passes;
+  const int Cb = shape.group_tiles, B = shape.slots;
 
   FewTokenRing ring{smem, Cb, B, K / 2, K / 32, 0};
   ring.slot_bytes = static_cast<size_t>(Cb) * kFewTileRows * (ring.row_bytes + ring.scale_bytes);
-  uint8_t* xs = smem + static_cast<size_t>(B) * ring.slot_bytes;  // [pass][kNP][rs]
-  uint64_t* full = reinterpret_cast<uint64_t*>(xs + static_cast<size_t>(MP) * kNP * rs);
-  uint64_t* empty = full + B;
-  volatile int* slot_group = reinterpret_cast<int*>(empty + B);  // [B]: the group last asked for in each slot
-  int* pass_exp = const_cast<int*>(slot_group) + B;              // [MP]: the pass's local expert
-  int* pass_first = pass_exp + MP;                    // [MP]: its first sorted pair
-  int* pass_ntok = pass_first + MP;                   // [MP]: its pairs (<= kNP)
-  int* s_pair = pass_ntok + MP;                       // [MP][kNP]
-  float* s_wt = reinterpret_cast<float*>(s_pair + MP * kNP);
+  const FewTokenSmem at(K, rs, p.n_pairs, L, NT, shape);
+  auto ints = [&](size_t offset) { return reinterpret_cast<int*>(smem + offset); };
+  uint8_t* xs = smem + at.xs;  // [pass][kNP][rs]
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem + at.full);
+  uint64_t* empty = reinterpret_cast<uint64_t*>(smem + at.empty);
+  volatile int* slot_group = ints(at.slot_group);  // [B]: the group last asked for in each slot
+  int* pass_exp = ints(at.pass_exp);                // [max_passes]: the pass's local expert
+  int* pass_first = ints(at.pass_first);            // [max_passes]: its first sorted pair
+  int* pass_ntok = ints(at.pass_ntok);              // [max_passes]: its pairs (<= kNP)
+  int* s_pair = ints(at.pairs);                     // [max_passes][kNP]
+  float* s_wt = reinterpret_cast<float*>(smem + at.weights);
   MmaSmem m{};  // in-kernel routing's tables (build_tables)
-  m.r_key = reinterpret_cast<int*>(s_wt + MP * kNP);
-  m.r_sorted = m.r_key + p.n_pairs;
-  m.r_cursor = m.r_sorted + p.n_pairs;
-  m.s_exp = m.r_cursor + L;
-  m.s_start = m.s_exp + L;
-  m.s_cnt = m.s_start + L;
-  m.s_pref = m.s_cnt + L;
-  m.r_scratch = m.s_pref + L + 1;
-  m.s_misc = m.r_scratch + 33;
+  m.r_key = ints(at.key);
+  m.r_sorted = ints(at.sorted);
+  m.r_cursor = ints(at.cursor);
+  m.s_exp = ints(at.exp);
+  m.s_start = ints(at.start);
+  m.s_cnt = ints(at.cnt);
+  m.s_pref = ints(at.pref);
+  m.r_scratch = ints(at.scratch);
+  m.s_misc = ints(at.misc);
 
   if (tid == 0) {
     for (int s = 0; s < B; ++s) {
@@ -203,7 +236,8 @@ __global__ void __launch_bounds__(kFewThreads, 1)
   const int RT = p.rows / kFewTileRows;
   const int64_t T = static_cast<int64_t>(m.s_misc[0]) * RT;  // all passes x their tiles
   const int t0 = static_cast<int>(T * blockIdx.x / gridDim.x), t1 = static_cast<int>(T * (blockIdx.x + 1) / gridDim.x);
-  const int n = t1 - t0, pi0 = t0 / RT, n_pass = n > 0 ? (t1 - 1) / RT - pi0 + 1 : 0;  // n_pass <= MP (host bound)
+  // n_pass <= shape.max_passes (the host's bound)
+  const int n = t1 - t0, pi0 = t0 / RT, n_pass = n > 0 ? (t1 - 1) / RT - pi0 + 1 : 0;
   const int groups = (n + Cb - 1) / Cb;
   for (int s = tid; s < n_pass; s += blockDim.x) {
     const int pi = pi0 + s;
@@ -300,7 +334,8 @@ FewTokenDownShape few_token_down_shape(const MoeGemmParams& p, int nt) {
   const int64_t left = static_cast<int64_t>(device_limits().smem_optin) -
                        static_cast<int64_t>(few_token_down_smem_bytes(p, nt, probe));
   const int64_t tile = kFewTileRows * (static_cast<int64_t>(p.K) / 2 + p.K / 32);
-  const int64_t tiles = std::min<int64_t>(std::max<int64_t>(left, 0) / (tile + 2 * sizeof(uint64_t)), run);
+  // A tile's share of a slot's two mbarriers and group word, as if every slot held one tile (at most what it takes).
+  const int64_t tiles = std::min<int64_t>(std::max<int64_t>(left, 0) / (tile + 2 * sizeof(uint64_t) + 4), run);
   s.group_tiles = tiles >= 4 ? 2 : 1;
   s.slots = static_cast<int>(std::min<int64_t>(tiles / s.group_tiles, kFewMaxSlots));
   return s;
