@@ -51,6 +51,7 @@ int run_bench_step(int argc, char** argv) {
   bool no_graphs = false, no_pdl = false, no_peer = false, no_fused_router = false, no_fused_combine = false,
        no_one_token = false, profile = false;
   std::string few_token_down;
+  bool no_linear_stream = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
        fmt::format("model shape: {}", fmt::join(bench_model_names(), ", ")).c_str())
@@ -80,6 +81,9 @@ int run_bench_step(int argc, char** argv) {
       ("few-token-down", po::value(&few_token_down)->default_value("auto"),
        "steps of 2-16 tokens: where down takes the kernel that streams each CTA's share through a ring of bulk copies "
        "(auto: where measured faster, K >= 512; always; never: the persistent expert GEMM's)")
+      ("no-linear-stream", po::bool_switch(&no_linear_stream),
+       "one- and two-row linears take the K-split clusters instead of the persistent row stream (to measure what it "
+       "gives)")
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
@@ -117,6 +121,7 @@ int run_bench_step(int argc, char** argv) {
   o.few_token_down = few_token_down == "never"    ? cuda::FewTokenDown::Never
                      : few_token_down == "always" ? cuda::FewTokenDown::Always
                                                   : cuda::FewTokenDown::Auto;
+  o.linear_stream = !no_linear_stream;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");
   o.timeline_steps = timeline_path.empty() ? 0 : timeline_steps;

@@ -23,6 +23,7 @@
 #include "kernels/cuda/bench_random.cuh"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/linear.h"
+#include "kernels/cuda/linear_stream.h"
 #include "model/fp8.h"
 
 namespace tachyon::cuda {
@@ -97,15 +98,29 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
       });
     };
     const LinearPlan plan = linear_plan(m, ws.views[0]);
+    const bool streamed = linear_stream_chosen(x, m, ws.views[0]);
     KernelTiming t;
     t.kernel = std::string("linear ") + (f == WeightFormat::BF16 ? "bf16" : "fp8");
     t.model = sh.model;
-    t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
-              std::to_string(m) + " (splits " + std::to_string(plan.splits) + ", tiles/warp " +
-              std::to_string(plan.tiles_per_warp) + ")";
+    const std::string head = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
+                             std::to_string(m);
+    const std::string clusters = " (splits " + std::to_string(plan.splits) + ", tiles/warp " + std::to_string(plan.tiles_per_warp) + ")";
+    t.shape = head + (streamed ? " (row stream)" : clusters);
     t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
     t.median_us = time_plan({});
     out.push_back(t);
+    // At one or two rows, both paths of the FMA linear in the same run (linear_stream.h): the row stream and the
+    // K-split clusters, whichever the default row did not take.
+    if (linear_stream_applies(x, m, ws.views[0])) {
+      const bool enabled = linear_stream_enabled();
+      set_linear_stream(!streamed);
+      KernelTiming other = t;
+      other.kernel += streamed ? " (clusters)" : " (row stream)";
+      other.shape = head + (streamed ? clusters : " (row stream)");
+      other.median_us = time_plan({});
+      set_linear_stream(enabled);
+      out.push_back(other);
+    }
     if (!sweep) return;
     for (int splits : {1, 2, 4, 8})
       for (int tpw : {1, 2, 4}) {
@@ -123,7 +138,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
-      for (int m : {1, 8, 9, 64}) {  // 8: a step of a block of 8 or of 8 sequences (one n-tile)
+      for (int m : {1, 2, 8, 9, 64}) {  // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile)
         if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
           if (m == 64 || sh.rows != 152576 / 8) continue;
           linear(x.get(), m, ws.views[0], y.get(), {}, stream);
@@ -157,16 +172,32 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 78, stream);
     WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
     for (int m : {1, 2, 8, 9, 16, 64}) {  // 8: the step's router at a block of 8 or at 8 sequences
-      const double us = graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
-        for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {nullptr, false, true}, s);
-      });
+      auto time_router = [&] {
+        return graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
+          for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {nullptr, false, true}, s);
+        });
+      };
+      const double us = time_router();
       KernelTiming t;
       t.kernel = "linear bf16, fp32 x";
       t.model = sh.model;
       t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" + std::to_string(m);
+      const bool streamed = linear_stream_chosen(x.get(), m, ws.views[0]);
+      if (streamed) t.shape += " (row stream)";
       t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
       t.median_us = us;
       out.push_back(t);
+      if (linear_stream_applies(x.get(), m, ws.views[0])) {  // the other path of one or two rows, as add_rows does
+        const bool enabled = linear_stream_enabled();
+        set_linear_stream(!streamed);
+        KernelTiming other = t;
+        other.kernel += streamed ? " (clusters)" : " (row stream)";
+        other.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
+                      std::to_string(m) + (streamed ? "" : " (row stream)");
+        other.median_us = time_router();
+        set_linear_stream(enabled);
+        out.push_back(other);
+      }
     }
   }
   return out;

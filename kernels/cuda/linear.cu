@@ -23,6 +23,8 @@
 //   power-of-two shift that keeps every product far from FP32 subnormals.
 // - FMA path (m <= 2 for BF16/FP8, all m for F32/MXFP4, MB tokens per CTA along grid y): the same
 //   streaming, register decode to FP32, FMA against FP32 x, lanes of a row group reduced by shuffles.
+//   One or two rows over BF16/FP8 weights take the persistent row stream instead wherever it applies
+//   (linear_stream.h; faster at every measured shape): these kernels keep them when a plan is asked for.
 #include <cooperative_groups.h>
 #include <cuda_bf16.h>
 
@@ -39,6 +41,7 @@
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/linear_split_x.h"
+#include "kernels/cuda/linear_stream.h"
 #include "model/fp8.h"
 
 namespace tachyon::cuda {
@@ -896,6 +899,11 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
     return;
   }
   const LinearPart part{w, y, epilogue.bias};
+  // One or two rows (no plan asked for): the persistent row stream where it applies (linear_stream.h).
+  if (!planned && linear_stream_chosen(x, m, std::span<const LinearPart>(&part, 1))) {
+    linear_stream(x, m, std::span<const LinearPart>(&part, 1), epilogue.accumulate, stream);
+    return;
+  }
   linear_rows(x, m, std::span<const LinearPart>(&part, 1), epilogue.accumulate, epilogue.fp32_activations, plan, stream);
 }
 
@@ -909,8 +917,13 @@ void linear_grouped(const float* x, int m, std::span<const LinearPart> parts, co
   // Consecutive parts that can share a launch do; an empty matrix is skipped.
   LinearPart run[kMaxLinearParts];
   size_t n = 0;
+  const bool planned = plan.splits || plan.tiles_per_warp || plan.tile_rows;
   auto flush = [&] {
-    if (n > 0 && m > 0) linear_rows(x, m, std::span<const LinearPart>(run, n), false, false, plan, stream);
+    const std::span<const LinearPart> parts(run, n);
+    if (n > 0 && m > 0) {
+      if (!planned && linear_stream_chosen(x, m, parts)) linear_stream(x, m, parts, false, stream);
+      else linear_rows(x, m, parts, false, false, plan, stream);
+    }
     n = 0;
   };
   for (const LinearPart& p : parts) {

@@ -140,6 +140,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   cuda::set_programmatic_launch(o.pdl);
   cuda::set_moe_one_token_kernel(o.one_token_moe);
   cuda::set_moe_few_token_down(o.few_token_down);
+  cuda::set_linear_stream(o.linear_stream);
   comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0 && o.draws > 0,
                   "bench step: --seqs and --tokens need at least one value, --reps > 0, --draws > 0, --context >= 0");
@@ -205,6 +206,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     result.notes.push_back(o.few_token_down == cuda::FewTokenDown::Never
                                ? "--few-token-down never: steps of 2-16 tokens take the persistent down projection"
                                : "--few-token-down always: steps of 2-16 tokens take the several-token down kernel at every K");
+  if (!o.linear_stream)
+    result.notes.push_back("--no-linear-stream: one- and two-row linears take the K-split clusters");
   if (!o.fuse_combine)
     result.notes.push_back("--no-fused-combine: moe_combine, then the all-reduce + add + norm (tp over several ranks)");
   if (world.size > 1)

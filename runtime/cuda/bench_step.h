@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/linear_stream.h"
 #include "kernels/cuda/moe.h"
 #include "runtime/bench_report.h"
 #include "runtime/kernel_timeline.h"
@@ -38,6 +39,7 @@ struct BenchStepOptions {
   bool fuse_combine = true;      // CudaStepLimits::fuse_combine
   bool one_token_moe = true;     // cuda::set_moe_one_token_kernel
   cuda::FewTokenDown few_token_down = cuda::FewTokenDown::Auto;  // cuda::set_moe_few_token_down
+  bool linear_stream = true;     // cuda::set_linear_stream
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);
                            // tracing is on for the whole run then, timed steps included

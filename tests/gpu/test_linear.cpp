@@ -16,6 +16,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/linear_split_x.h"
+#include "kernels/cuda/linear_stream.h"
 #include "model/bf16.h"
 #include "model/fp8.h"
 
@@ -257,6 +258,108 @@ TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the wide kerne
     const cuda::DeviceWeight dev_w(host);
     for (int m : {1, 2, 8, 9, 16})
       check_linear(host.matrix(), dev_w.matrix(), Case{f, m, m == 1, m == 2, {8, 1}}, seed++, "wide launch");
+  }
+}
+
+namespace {
+// Turns linear()'s row stream on or off for a scope (the switch is process-wide; on by default).
+struct LinearStreamSwitch {
+  explicit LinearStreamSwitch(bool on) { cuda::set_linear_stream(on); }
+  ~LinearStreamSwitch() { cuda::set_linear_stream(true); }
+};
+}  // namespace
+
+TEST_CASE("gpu linear: the row stream (one or two rows, BF16 and FP8) equals the CPU reference") {
+  // linear_stream.h: K slices of 1, 2 and 4 warps (cols 512-6144), slices whose last step is partial (2880),
+  // rows not a multiple of a warp's 4 nor of a CTA's group, more rows than the grid's CTAs take in one batch.
+  const LinearStreamSwitch on(true);
+  uint64_t seed = 2500;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8})
+    for (auto [rows, cols] : {std::pair{200, 1024}, std::pair{77, 2880}, std::pair{1003, 6144}, std::pair{9001, 512}}) {
+      const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+      const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+      const cuda::DeviceWeight dev(host);
+      for (int m : {1, 2}) {
+        auto dx = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m) * cols, seed));
+        REQUIRE(cuda::linear_stream_chosen(dx.get(), m, dev.matrix()));
+        for (int e = 0; e < 3; ++e)
+          check_linear(host.matrix(), dev.matrix(), Case{f, m, e == 1, e == 2, {}}, seed++, "row stream");
+      }
+    }
+  // An FP8 slice whose rows start inside a 128-row scale block (scale_row0), as a row-sharded LM head.
+  const int full_rows = 700, cols = 560;
+  const auto values = test::random_floats(static_cast<size_t>(full_rows) * cols, seed++);
+  const HostWeight host = make_host_weight(values.data(), {full_rows, cols}, WeightFormat::FP8);
+  const cuda::DeviceWeight dev(host);
+  for (int r0 : {3, 128, 201}) {
+    MatrixView v = host.matrix();
+    cuda::DeviceMatrix d = dev.matrix();
+    v.rows = d.rows = full_rows - r0 - 50;
+    v.data += static_cast<size_t>(r0) * v.data_row_stride;
+    d.data += static_cast<size_t>(r0) * d.data_row_stride;
+    v.scales += (r0 / kFp8BlockSize) * v.scale_row_stride;
+    d.scales += (r0 / kFp8BlockSize) * d.scale_row_stride;
+    v.scale_row0 = d.scale_row0 = r0 % kFp8BlockSize;
+    for (int m : {1, 2}) check_linear(v, d, Case{WeightFormat::FP8, m, m == 2, false, {}}, seed++, "row stream, fp8 slice");
+  }
+}
+
+TEST_CASE("gpu linear: the row stream takes q/k/v-like parts in one launch, and repeats its bits") {
+  // linear_grouped over parts of 4k rows each (the step's q, k and v at one token) against the CPU; a second call
+  // gives the same bits (fixed reduction orders, no atomics).
+  const LinearStreamSwitch on(true);
+  const int cols = 2048;
+  uint64_t seed = 2700;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
+    std::vector<HostWeight> hosts;
+    std::vector<cuda::DeviceWeight> devs;
+    for (int rows : {1024, 132, 256}) {
+      const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+      hosts.push_back(make_host_weight(values.data(), {rows, cols}, f));
+      devs.emplace_back(hosts.back());
+    }
+    for (int m : {1, 2}) {
+      const auto x = test::random_floats(static_cast<size_t>(m) * cols, seed++);
+      auto dx = DeviceBuffer<float>::from(x);
+      std::vector<DeviceBuffer<float>> ys, biases;
+      std::vector<cuda::LinearPart> parts;
+      for (size_t i = 0; i < devs.size(); ++i) {
+        ys.emplace_back(static_cast<size_t>(m) * hosts[i].matrix().rows);
+        biases.push_back(DeviceBuffer<float>::from(test::random_floats(hosts[i].matrix().rows, seed++)));
+        parts.push_back({devs[i].matrix(), ys.back().get(), i == 1 ? biases.back().get() : nullptr});
+      }
+      REQUIRE(cuda::linear_stream_chosen(dx.get(), m, parts));
+      std::vector<std::vector<float>> first;
+      for (int run = 0; run < 2; ++run) {
+        for (auto& y : ys) test::poison(y.get(), y.size());
+        cuda::linear_grouped(dx.get(), m, parts, {}, nullptr);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < ys.size(); ++i) {
+          const auto got = ys[i].download();
+          if (run == 1) {
+            CHECK_MESSAGE(got == first[i], format_name(f), " m=", m, " part ", i, ": a second call gave other bits");
+            continue;
+          }
+          first.push_back(got);
+          const MatrixView v = hosts[i].matrix();
+          std::vector<float> ref(static_cast<size_t>(m) * v.rows), wrow(cols);
+          cpu::matmul(x.data(), m, v, ref.data());
+          const auto bias = biases[i].download();
+          if (i == 1) cpu::add_bias(ref.data(), m, static_cast<int>(v.rows), bias.data());
+          size_t bad = 0;
+          for (int r = 0; r < static_cast<int>(v.rows); ++r) {
+            v.dequantize_row(r, wrow.data());
+            for (int n = 0; n < m; ++n) {
+              double s = 0;
+              for (int k = 0; k < cols; ++k) s += std::fabs(static_cast<double>(x[static_cast<size_t>(n) * cols + k]) * wrow[k]);
+              const size_t o = static_cast<size_t>(n) * v.rows + r;
+              if (!(std::fabs(static_cast<double>(got[o]) - ref[o]) <= kRelFma * s + 1e-6)) ++bad;
+            }
+          }
+          CHECK_MESSAGE(bad == 0, format_name(f), " m=", m, " part ", i, ": ", bad, " outputs outside tolerance");
+        }
+      }
+    }
   }
 }
 

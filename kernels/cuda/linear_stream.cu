@@ -1,0 +1,352 @@
+// The persistent row-streaming linear for one or two rows of x (linear_stream.h says what and why).
+#include "kernels/cuda/linear_stream.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/dequant.cuh"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/linear.h"
+#include "kernels/cuda/ldg_stream.cuh"
+#include "model/fp8.h"
+
+namespace tachyon::cuda {
+
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
+constexpr int kRows = 4;          // rows a warp streams at once (one x load serves all of them)
+constexpr int kDepth = 4;         // steps in flight a lane: 4 x 4 pieces of 16 bytes
+constexpr int kBatchGroups = 32;  // row groups between two reductions across the K slices
+constexpr int kPartFloats = kBatchGroups * kWarps * kRows;  // a batch's partial sums, per token
+constexpr int kCtasPerSm = 2;
+// Shared memory a CTA may take so that two fit on an SM (228 KB, 1 KB reserved each).
+constexpr size_t kMaxSmem = 100 * 1024;
+std::atomic<bool> g_enabled{true};
+
+template <WeightFormat F>
+constexpr int kElems = F == WeightFormat::BF16 ? 8 : 16;  // elements of a 16-byte piece
+template <WeightFormat F>
+constexpr int kQuads = kElems<F> / 4;
+
+// One matrix of a launch (a layer's q, k and v share one: their rows follow one another).
+struct StreamPart {
+  const uint8_t* w;
+  size_t w_stride;
+  const float* scales;  // FP8: the block grid, scale_stride floats a row of blocks
+  size_t scale_stride;
+  int scale_row0;
+  int rows, row0;  // row0: the part's first row among the launch's rows
+  float* y;
+  const float* bias;
+};
+
+struct StreamArgs {
+  const float* x;
+  int m, cols;
+  int rows;    // all parts' rows
+  int parts;
+  StreamPart part[kMaxLinearParts];
+  int accumulate;
+  int wk;      // K slices a row group (warps sharing its rows): 1, 2, 4 or 8
+  int pieces;  // 16-byte pieces of a row
+  int slice;   // pieces of a K slice (the last one may be shorter)
+  int sp;      // steps of a slice: ceil(slice / 32)
+};
+
+// The part that launch row `row` belongs to, chosen with constant indices (a kernel parameter indexed at run
+// time would be copied to local memory).
+__device__ __forceinline__ StreamPart part_at(const StreamArgs& a, int row) {
+  StreamPart p = a.part[0];
+#pragma unroll
+  for (int i = 1; i < kMaxLinearParts; ++i)
+    if (i < a.parts && row >= a.part[i].row0) p = a.part[i];
+  return p;
+}
+
+template <WeightFormat F>
+struct Slot {
+  uint32_t v[kRows][4];
+  float s[kRows];  // FP8 block scales
+};
+
+// x is staged as [token][quad q of a piece][piece][4 floats], so that the lanes of a warp, which hold
+// consecutive pieces, read consecutive 16 bytes (no bank conflicts) for each quad.
+template <WeightFormat F, int NTOK>
+__global__ void __launch_bounds__(kThreads, kCtasPerSm) linear_stream_kernel(const StreamArgs a) {
+  constexpr int E = kElems<F>, Q = kQuads<F>;
+  extern __shared__ __align__(16) float smem[];
+  float* part = smem;                 // [NTOK][kPartFloats]
+  float* xs = smem + NTOK * kPartFloats;  // [NTOK][Q][pieces][4]
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int wk = a.wk, wr_count = kWarps / wk;
+  const int wr = warp / wk, wkk = warp % wk;
+  const int group_rows = wr_count * kRows;
+  // The CTA's run of whole row groups (groups start at launch row 0, so only the launch's last one is short).
+  const int all_groups = (a.rows + group_rows - 1) / group_rows;
+  const int g0 = static_cast<int>(static_cast<int64_t>(all_groups) * blockIdx.x / gridDim.x);
+  const int groups = static_cast<int>(static_cast<int64_t>(all_groups) * (blockIdx.x + 1) / gridDim.x) - g0;
+  const int r0 = g0 * group_rows;
+  const int steps = groups * a.sp;
+  const int slice_end = min(a.pieces - wkk * a.slice, a.slice);  // this warp's pieces of a row
+
+  auto load = [&](Slot<F>& sl, int g, int st) {
+    const int in_slice = st * 32 + lane;
+    const int piece = wkk * a.slice + in_slice;
+    const int row = r0 + g * group_rows + wr * kRows;  // the warp's first row (its 4 lie in one part)
+    const StreamPart p = part_at(a, row);
+    const int local = row - p.row0;
+#pragma unroll
+    for (int j = 0; j < kRows; ++j) {
+      sl.v[j][0] = sl.v[j][1] = sl.v[j][2] = sl.v[j][3] = 0u;
+      sl.s[j] = 0.0f;
+      if (row < a.rows && local + j < p.rows && in_slice < slice_end) {
+        ldg_stream16(p.w + static_cast<size_t>(local + j) * p.w_stride + static_cast<size_t>(piece) * 16, sl.v[j]);
+        if constexpr (F == WeightFormat::FP8)
+          sl.s[j] = __ldg(p.scales + static_cast<size_t>((local + j + p.scale_row0) / kFp8BlockSize) * p.scale_stride +
+                          piece * E / kFp8BlockSize);
+      }
+    }
+  };
+  auto advance = [&](int& g, int& st) {
+    if (++st == a.sp) st = 0, ++g;
+  };
+
+  // The first steps' weights before the wait (launch.cuh: weights were written long before).
+  Slot<F> buf[kDepth];
+  int lg = 0, ls = 0;
+#pragma unroll
+  for (int i = 0; i < kDepth; ++i) {
+    if (i < steps) load(buf[i], lg, ls);
+    advance(lg, ls);
+  }
+  pdl_enter();
+
+  {  // stage x
+    const int quads = a.cols / 4;
+    for (int i = threadIdx.x; i < NTOK * quads; i += kThreads) {
+      const int n = i / quads, c = (i % quads) * 4;
+      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (n < a.m) v = *reinterpret_cast<const float4*>(a.x + static_cast<size_t>(n) * a.cols + c);
+      const int piece = c / E, q = (c % E) / 4;
+      *reinterpret_cast<float4*>(xs + ((static_cast<size_t>(n) * Q + q) * a.pieces + piece) * 4) = v;
+    }
+  }
+  __syncthreads();
+
+  float acc[kRows][NTOK];
+#pragma unroll
+  for (int j = 0; j < kRows; ++j)
+#pragma unroll
+    for (int n = 0; n < NTOK; ++n) acc[j][n] = 0.0f;
+
+  auto compute = [&](const Slot<F>& sl, int st) {
+    const int in_slice = st * 32 + lane;
+    if (in_slice >= slice_end) return;
+    const int piece = wkk * a.slice + in_slice;
+    float p[kRows][NTOK];
+#pragma unroll
+    for (int j = 0; j < kRows; ++j)
+#pragma unroll
+      for (int n = 0; n < NTOK; ++n) p[j][n] = 0.0f;
+#pragma unroll
+    for (int q = 0; q < Q; ++q) {
+      float4 xv[NTOK];
+#pragma unroll
+      for (int n = 0; n < NTOK; ++n)
+        xv[n] = *reinterpret_cast<const float4*>(xs + ((static_cast<size_t>(n) * Q + q) * a.pieces + piece) * 4);
+#pragma unroll
+      for (int j = 0; j < kRows; ++j) {
+        float w[4];
+        if constexpr (F == WeightFormat::BF16) {
+          const float2 lo = decode_bf16x2(sl.v[j][2 * q]), hi = decode_bf16x2(sl.v[j][2 * q + 1]);
+          w[0] = lo.x, w[1] = lo.y, w[2] = hi.x, w[3] = hi.y;
+        } else {
+          const float4 d = decode_e4m3x4(sl.v[j][q]);
+          w[0] = d.x, w[1] = d.y, w[2] = d.z, w[3] = d.w;
+        }
+#pragma unroll
+        for (int n = 0; n < NTOK; ++n) {
+          float& pj = F == WeightFormat::FP8 ? p[j][n] : acc[j][n];
+          pj = fmaf(w[0], xv[n].x, pj), pj = fmaf(w[1], xv[n].y, pj), pj = fmaf(w[2], xv[n].z, pj),
+          pj = fmaf(w[3], xv[n].w, pj);
+        }
+      }
+    }
+    if constexpr (F == WeightFormat::FP8) {
+#pragma unroll
+      for (int j = 0; j < kRows; ++j)
+#pragma unroll
+        for (int n = 0; n < NTOK; ++n) acc[j][n] = fmaf(p[j][n], sl.s[j], acc[j][n]);
+    }
+  };
+
+  // End of row group g: the lanes' sums (a fixed butterfly) into the batch's partials; at the end of a batch the
+  // K slices' partials are added in warp order and written.
+  auto end_group = [&](int g) {
+    const int batch_g0 = g / kBatchGroups * kBatchGroups;
+#pragma unroll
+    for (int j = 0; j < kRows; ++j)
+#pragma unroll
+      for (int n = 0; n < NTOK; ++n) {
+        float v = acc[j][n];
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        if (lane == 0) part[n * kPartFloats + (((g - batch_g0) * group_rows + wr * kRows + j) * wk + wkk)] = v;
+        acc[j][n] = 0.0f;
+      }
+    if (g % kBatchGroups != kBatchGroups - 1 && g != groups - 1) return;
+    __syncthreads();
+    const int rb0 = r0 + batch_g0 * group_rows;
+    const int nrows = min(a.rows, r0 + (g + 1) * group_rows) - rb0;
+    for (int i = threadIdx.x; i < NTOK * nrows; i += kThreads) {
+      const int n = i / nrows, lr = i % nrows, row = rb0 + lr;
+      if (n >= a.m) continue;
+      float sum = 0.0f;
+      for (int k = 0; k < wk; ++k) sum += part[n * kPartFloats + lr * wk + k];
+      const StreamPart p = part_at(a, row);
+      const int local = row - p.row0;
+      if (p.bias) sum += p.bias[local];
+      float* out = p.y + static_cast<size_t>(n) * p.rows + local;
+      *out = a.accumulate ? *out + sum : sum;
+    }
+    __syncthreads();
+  };
+
+  int cg = 0, cs = 0;
+  for (int s0 = 0; s0 < steps; s0 += kDepth) {
+#pragma unroll
+    for (int i = 0; i < kDepth; ++i) {
+      if (s0 + i < steps) {
+        compute(buf[i], cs);
+        if (cs == a.sp - 1) end_group(cg);
+        advance(cg, cs);
+        if (s0 + i + kDepth < steps) {
+          load(buf[i], lg, ls);
+          advance(lg, ls);
+        }
+      }
+    }
+  }
+}
+
+size_t smem_bytes(int m, int cols) {
+  return (static_cast<size_t>(m) * kPartFloats + static_cast<size_t>(m) * cols) * sizeof(float);
+}
+
+int sm_count() {
+  static int count = [] {
+    int dev = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    return n;
+  }();
+  return count;
+}
+
+int ctas_for(int rows, int wk) {
+  const int group_rows = kWarps / wk * kRows;
+  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(sm_count()) * kCtasPerSm, (rows + group_rows - 1) / group_rows));
+}
+
+// K slices a row group: the least rows on the busiest CTA ((most groups a CTA) x (rows a group)) over 1, 2, 4 and 8
+// slices of at least kMinSlicePieces; ties to fewer slices. One H200, every slice count forced against this rule over
+// the bench's 18 matrices at one and two rows (docs/benchmarks.md, session 29): shorter slices made the FP8 LM heads
+// 1.25x slower (their decoding, and more shuffles a row), fewer slices left CTAs idle or unbalanced (MiMo-V2.5-Pro's
+// BF16 q_proj 1.6x slower in one slice than in 8); the rule was within 10% of the best count everywhere.
+constexpr int kMinSlicePieces = 64;
+
+int choose_wk(int rows, int pieces) {
+  int best = 1;
+  int64_t best_cost = INT64_MAX;
+  for (int wk = 1; wk <= kWarps; wk *= 2) {
+    if (wk > 1 && pieces / wk < kMinSlicePieces) break;
+    const int64_t group_rows = kWarps / wk * kRows, groups = (rows + group_rows - 1) / group_rows;
+    const int64_t ctas = ctas_for(rows, wk), cost = (groups + ctas - 1) / ctas * group_rows;
+    if (cost < best_cost) best = wk, best_cost = cost;
+  }
+  return best;
+}
+
+template <WeightFormat F, int NTOK>
+void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
+  static bool configured = false;  // once per instantiation
+  if (!configured) {
+    CUDA_CHECK(cudaFuncSetAttribute(linear_stream_kernel<F, NTOK>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(kMaxSmem)));
+    configured = true;
+  }
+  launch(linear_stream_kernel<F, NTOK>, {dim3(ctas_for(a.rows, a.wk)), dim3(kThreads), smem}, stream, a);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void set_linear_stream(bool enabled) { g_enabled.store(enabled, std::memory_order_relaxed); }
+bool linear_stream_enabled() { return g_enabled.load(std::memory_order_relaxed); }
+
+bool linear_stream_applies(const float* x, int m, std::span<const LinearPart> parts) {
+  if (m < 1 || m > 2 || parts.empty() || parts.size() > static_cast<size_t>(kMaxLinearParts)) return false;
+  if (reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
+  const DeviceMatrix& w0 = parts[0].w;
+  if (w0.format != WeightFormat::BF16 && w0.format != WeightFormat::FP8) return false;
+  if (w0.cols % 16 != 0 || smem_bytes(m, w0.cols) > kMaxSmem) return false;
+  for (const LinearPart& p : parts) {
+    const DeviceMatrix& w = p.w;
+    if (w.format != w0.format || w.cols != w0.cols || w.rows <= 0) return false;
+    // Several parts: each a whole number of a warp's 4 rows, so that a warp's rows lie in one part.
+    if (parts.size() > 1 && w.rows % kRows != 0) return false;
+    if (reinterpret_cast<uintptr_t>(w.data) % 16 != 0 || w.data_row_stride % 16 != 0) return false;
+    if (w.format == WeightFormat::FP8 &&
+        (w.scale_col0 != 0 || w.scales == nullptr || w.scale_row_stride % sizeof(float) != 0))
+      return false;
+  }
+  return true;
+}
+
+bool linear_stream_chosen(const float* x, int m, std::span<const LinearPart> parts) {
+  return linear_stream_enabled() && linear_stream_applies(x, m, parts);
+}
+
+void linear_stream(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, cudaStream_t stream) {
+  CUDA_REQUIRE(linear_stream_applies(x, m, parts), "linear_stream: the matrices or x do not fit this path");
+  const DeviceMatrix& w0 = parts[0].w;
+  StreamArgs a{};
+  a.x = x;
+  a.m = m;
+  a.cols = w0.cols;
+  a.parts = static_cast<int>(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const DeviceMatrix& w = parts[i].w;
+    StreamPart& p = a.part[i];
+    p.w = w.data;
+    p.w_stride = w.data_row_stride;
+    p.scales = reinterpret_cast<const float*>(w.scales);
+    p.scale_stride = w.scale_row_stride / sizeof(float);
+    p.scale_row0 = w.scale_row0;
+    p.rows = w.rows;
+    p.row0 = a.rows;
+    p.y = parts[i].y;
+    p.bias = parts[i].bias;
+    a.rows += w.rows;
+  }
+  a.accumulate = accumulate ? 1 : 0;
+  a.pieces = w0.cols / (w0.format == WeightFormat::BF16 ? kElems<WeightFormat::BF16> : kElems<WeightFormat::FP8>);
+  a.wk = choose_wk(a.rows, a.pieces);
+  a.slice = (a.pieces + a.wk - 1) / a.wk;
+  a.sp = (a.slice + 31) / 32;
+  const size_t smem = smem_bytes(m, w0.cols);
+  if (w0.format == WeightFormat::BF16) {
+    if (m == 1) launch_stream<WeightFormat::BF16, 1>(a, smem, stream);
+    else launch_stream<WeightFormat::BF16, 2>(a, smem, stream);
+  } else {
+    if (m == 1) launch_stream<WeightFormat::FP8, 1>(a, smem, stream);
+    else launch_stream<WeightFormat::FP8, 2>(a, smem, stream);
+  }
+}
+
+}  // namespace tachyon::cuda
