@@ -613,16 +613,6 @@ AttnKernel attn_kernel_for(int d, int dv, int kw) {
   return {};
 }
 
-int device_sm_count() {
-  static int count = [] {
-    int dev = 0, n = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-    return n;
-  }();
-  return count;
-}
-
 // The split attention_split() reports, and the kernel instantiation that runs it (null: the generic kernel).
 struct AttnPlan {
   AttentionSplit split;

@@ -9,6 +9,19 @@ std::atomic<bool> g_programmatic_launch{true};
 }
 
 bool programmatic_launch() { return g_programmatic_launch.load(std::memory_order_relaxed); }
+
+int device_sm_count() {
+  static std::atomic<int> counts[16];  // by device ordinal (a process sees at most a node's GPUs)
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  std::atomic<int>& c = counts[dev % 16];
+  int n = c.load(std::memory_order_relaxed);
+  if (n == 0) {
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    c.store(n, std::memory_order_relaxed);
+  }
+  return n;
+}
 void set_programmatic_launch(bool enabled) { g_programmatic_launch.store(enabled, std::memory_order_relaxed); }
 
 void launch_config(const LaunchShape& shape, cudaStream_t stream, cudaLaunchConfig_t& cfg, cudaLaunchAttribute* attrs) {

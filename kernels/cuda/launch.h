@@ -8,4 +8,7 @@ namespace tachyon::cuda {
 bool programmatic_launch();
 void set_programmatic_launch(bool enabled);
 
+// The current device's SM count (cached per device): the grid of a persistent kernel, or a launch planner's waves.
+int device_sm_count();
+
 }  // namespace tachyon::cuda

@@ -659,16 +659,6 @@ size_t smem_bytes(const KernelChoice& c, int ks, int tiles_per_warp) {
   return (xs + 15) / 16 * 16 + static_cast<size_t>(tokens) * (rows + 4) * 4;
 }
 
-int sm_count() {
-  static int count = [] {
-    int dev = 0, n = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-    return n;
-  }();
-  return count;
-}
-
 // Cost model (microseconds), fitted to a sweep of every plan over the benchmark shapes on an H200
 // (2026-11-21; the chosen plan was within 1% of the best measured one on average, 8% at worst):
 // - a CTA streams its weight block at (bytes in flight) / latency (Little's law; 3 us for the FMA path,
@@ -704,7 +694,7 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const long ctas = row_blocks * splits * groups;
   pc.ctas = ctas;
   const int occupancy = std::max(1, std::min(c.blocks_per_sm, ctas_per_sm_by_smem(pc.smem)));
-  long slots = static_cast<long>(sm_count()) * occupancy;
+  long slots = static_cast<long>(device_sm_count()) * occupancy;
   if (splits == 8) slots = std::min<long>(slots, 15L * occupancy * 8);
   const long waves = (ctas + slots - 1) / slots;
   const double in_flight = kWarps * 32.0 * 16 * c.pieces * c.depth;  // bytes per CTA
@@ -766,7 +756,7 @@ Launch choose_launch(WeightFormat f, int m, bool fp32_activations, const DeviceM
     if (narrow && c.mma) break;  // the tensor-core path has one tile shape per token count
     if (want.tile_rows && want.tile_rows != c.tile_rows) continue;
     if (narrow && !want.tile_rows &&
-        ((f != WeightFormat::BF16 && f != WeightFormat::F32) || (best.pc.plan.splits > 0 && 4 * best.pc.ctas >= sm_count())))
+        ((f != WeightFormat::BF16 && f != WeightFormat::F32) || (best.pc.plan.splits > 0 && 4 * best.pc.ctas >= device_sm_count())))
       break;
     const int groups = c.mma ? 1 : (m + c.ntok - 1) / c.ntok;
     const PlanCost pc = choose_plan(c, w, m, groups, want);
@@ -830,7 +820,7 @@ void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * a.splits), static_cast<unsigned>(groups)), dim3(kThreads),
                           pc.smem, static_cast<unsigned>(a.splits)};
   const long ctas = static_cast<long>(row_blocks) * a.splits * groups;
-  const void* fn = c.fn_wide && ctas_per_sm_by_smem(pc.smem) >= 3 && ctas > 2L * sm_count() ? c.fn_wide : c.fn;
+  const void* fn = c.fn_wide && ctas_per_sm_by_smem(pc.smem) >= 3 && ctas > 2L * device_sm_count() ? c.fn_wide : c.fn;
   void* params[] = {&a};
   launch_untyped(fn, shape, stream, params);
   CUDA_CHECK_LAUNCH();

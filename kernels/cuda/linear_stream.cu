@@ -238,19 +238,9 @@ size_t smem_bytes(int m, int cols) {
   return (static_cast<size_t>(m) * kPartFloats + static_cast<size_t>(m) * cols) * sizeof(float);
 }
 
-int sm_count() {
-  static int count = [] {
-    int dev = 0, n = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-    return n;
-  }();
-  return count;
-}
-
 int ctas_for(int rows, int wk) {
   const int group_rows = kWarps / wk * kRows;
-  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(sm_count()) * kCtasPerSm, (rows + group_rows - 1) / group_rows));
+  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(device_sm_count()) * kCtasPerSm, (rows + group_rows - 1) / group_rows));
 }
 
 // K slices a row group: the least rows on the busiest CTA ((most groups a CTA) x (rows a group)) over 1, 2, 4 and 8
