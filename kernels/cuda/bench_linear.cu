@@ -1,6 +1,7 @@
 // Benchmark rows for the dense linear kernel: BF16 and FP8 weights at the per-GPU dense shapes of 8-GPU
 // tensor-parallel deployments (q_proj slice, o_proj slice, LM-head vocabulary slice) of MiMo-V2.5-Pro,
-// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 (decode), 8 and 9 (verify blocks) and 64 rows; the DFlash
+// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 and 2 (decode), 8 and 9 (verify blocks) and 64 rows (one and two
+// rows on both paths, the row stream and the K-split clusters, linear_stream.h); the DFlash
 // drafter's matrices (BF16, whole) at its block's rows; the routers (FP32 activations).
 // Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
 // could hide work), with enough copies of each matrix that the set is well over the L2 size: every
