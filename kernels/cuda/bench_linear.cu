@@ -90,6 +90,20 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
   const char* profile_env = std::getenv("TACHYON_BENCH_PROFILE");
   const bool profile = profile_env && profile_env[0] == '1';
   std::vector<KernelTiming> out;
+  // At one or two rows, row t's matrix once more on the path t did not take (linear_stream.h: the row stream or the
+  // K-split clusters), in the same run; head is t's shape without its path, clusters the clusters' plan (or "").
+  auto add_other_path = [&](const KernelTiming& t, const float* x, int m, const DeviceMatrix& w, const std::string& head,
+                            const std::string& clusters, const std::function<double()>& time) {
+    if (!linear_stream_applies(x, m, w)) return;
+    const bool streamed = linear_stream_chosen(x, m, w), enabled = linear_stream_enabled();
+    set_linear_stream(!streamed);
+    KernelTiming other = t;
+    other.kernel += streamed ? " (clusters)" : " (row stream)";
+    other.shape = head + (streamed ? clusters : " (row stream)");
+    other.median_us = time();
+    set_linear_stream(enabled);
+    out.push_back(other);
+  };
   // One row: w's copies at m rows of x under the cost model's plan; with `sweep`, one more row under every
   // (splits, tiles a warp) plan.
   auto add_rows = [&](const Shape& sh, WeightFormat f, const WeightSet& ws, const float* x, float* y, int m, bool sweep) {
@@ -110,18 +124,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
     t.median_us = time_plan({});
     out.push_back(t);
-    // At one or two rows, both paths of the FMA linear in the same run (linear_stream.h): the row stream and the
-    // K-split clusters, whichever the default row did not take.
-    if (linear_stream_applies(x, m, ws.views[0])) {
-      const bool enabled = linear_stream_enabled();
-      set_linear_stream(!streamed);
-      KernelTiming other = t;
-      other.kernel += streamed ? " (clusters)" : " (row stream)";
-      other.shape = head + (streamed ? clusters : " (row stream)");
-      other.median_us = time_plan({});
-      set_linear_stream(enabled);
-      out.push_back(other);
-    }
+    add_other_path(t, x, m, ws.views[0], head, clusters, [&] { return time_plan({}); });
     if (!sweep) return;
     for (int splits : {1, 2, 4, 8})
       for (int tpw : {1, 2, 4}) {
@@ -182,23 +185,13 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
       KernelTiming t;
       t.kernel = "linear bf16, fp32 x";
       t.model = sh.model;
-      t.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" + std::to_string(m);
-      const bool streamed = linear_stream_chosen(x.get(), m, ws.views[0]);
-      if (streamed) t.shape += " (row stream)";
+      const std::string head =
+          std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" + std::to_string(m);
+      t.shape = head + (linear_stream_chosen(x.get(), m, ws.views[0]) ? " (row stream)" : "");
       t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
       t.median_us = us;
       out.push_back(t);
-      if (linear_stream_applies(x.get(), m, ws.views[0])) {  // the other path of one or two rows, as add_rows does
-        const bool enabled = linear_stream_enabled();
-        set_linear_stream(!streamed);
-        KernelTiming other = t;
-        other.kernel += streamed ? " (clusters)" : " (row stream)";
-        other.shape = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
-                      std::to_string(m) + (streamed ? "" : " (row stream)");
-        other.median_us = time_router();
-        set_linear_stream(enabled);
-        out.push_back(other);
-      }
+      add_other_path(t, x.get(), m, ws.views[0], head, "", time_router);
     }
   }
   return out;

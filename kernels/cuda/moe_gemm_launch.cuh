@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/moe_gemm_mma.cuh"
 #include "kernels/cuda/moe_down_few_tokens.h"
 #include "kernels/cuda/moe_gemm_simple.cuh"
@@ -28,7 +29,7 @@ inline DeviceLimits device_limits() {
   DeviceLimits& l = cached[dev % 16];
   if (l.sms == 0) {
     CUDA_CHECK(cudaDeviceGetAttribute(&l.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, dev));
+    l.sms = device_sm_count();
   }
   return l;
 }
