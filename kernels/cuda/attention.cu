@@ -102,11 +102,31 @@ __device__ __forceinline__ void copy_tile_rows(__nv_bfloat16* dst, const __nv_bf
                                                int ke) {
   constexpr int CP = C <= 8 ? 8 : C <= 16 ? 16 : 32;
   constexpr int KPP = kThreads / CP;  // rows per pass of the CTA
-  static_assert(C <= CP && kTileKeys % KPP == 0, "copy assignment");
+  static_assert(C <= CP && kTileKeys % KPP == 0 && (KPP == 4 || KPP % 8 == 0), "copy assignment");
   const int c = threadIdx.x % CP, k_first = threadIdx.x / CP;
   if (c >= C) return;
   const __nv_bfloat16* src = head + static_cast<size_t>(key0 + k_first) * row_elems + c * 8;
   const size_t step = KPP * row_elems;
+  if (key0 + kTileKeys <= ke) {
+    // A whole tile (every tile but a range's last): no row checks, and no swizzle arithmetic a copy. A thread's rows
+    // are KPP apart, so their chunk's swizzled place repeats every 8 rows: one shared address for the even passes and
+    // one for the odd (they differ only when KPP = 4, by bit 2 of the chunk), each pass a constant further; the
+    // global address is one multiply-add a pass. Nsight Compute on MiMo-V2.5-Pro's global layer at batch 32 had put
+    // a third of the kernel's executed instructions in the copies' addressing and checks; one H200, this path against
+    // the per-row one (docs/benchmarks.md, session 32): the MiMo-V2.5-Pro rows of the attention bench 1.02-1.05x
+    // faster, the others within 2%, the step unchanged.
+    const unsigned d_even = static_cast<unsigned>(__cvta_generic_to_shared(dst + k_first * (C * 8) + swz(k_first, c) * 8));
+    const unsigned d_odd = static_cast<unsigned>(
+        __cvta_generic_to_shared(dst + k_first * (C * 8) + swz(k_first + (KPP % 8), c) * 8));
+    const unsigned stride_bytes = static_cast<unsigned>(step * sizeof(__nv_bfloat16));
+    const char* src_bytes = reinterpret_cast<const char*>(src);
+#pragma unroll
+    for (int p = 0; p < kTileKeys / KPP; ++p) {
+      const unsigned d = ((p & 1) ? d_odd : d_even) + p * KPP * C * 16;
+      cp_async16_at(d, src_bytes + static_cast<size_t>(p) * stride_bytes);
+    }
+    return;
+  }
 #pragma unroll
   for (int p = 0; p < kTileKeys / KPP; ++p, src += step) {
     const int key = k_first + p * KPP;

@@ -16,6 +16,12 @@ __device__ __forceinline__ void cp_async16(void* smem_dst, const void* src, int 
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(src_bytes) : "memory");
 }
 
+// The same copy of 16 bytes to a shared-memory address already converted (__cvta_generic_to_shared), for
+// loops that step the address by constants.
+__device__ __forceinline__ void cp_async16_at(unsigned smem_dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_dst), "l"(src) : "memory");
+}
+
 // Closes the thread's current group of copies.
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 
