@@ -74,14 +74,13 @@ struct AttnArgs {
   int prefetch_old_keys;  // AttentionParams::prefetch_old_keys
 };
 
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
-  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+// a: a shared-memory address (__cvta_generic_to_shared).
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], unsigned a) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(a));
 }
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
-  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], unsigned a) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(a));
@@ -91,6 +90,26 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 // 16-byte chunk c of shared-memory row `row`, XOR-swizzled inside groups of 8 chunks (128 bytes): the
 // 8 rows an ldmatrix reads at one logical chunk land on 8 different bank groups.
 __device__ __forceinline__ int swz(int row, int c) { return (c & ~7) | ((c ^ row) & 7); }
+
+// Where a lane's ldmatrix rows lie in a tile of C-chunk rows, without swizzle arithmetic a read: the lane reads row
+// `row0` + a multiple of 8 (so its swizzle depends on row0 % 8 only) at chunks 2i + b for its fixed b = 0 or 1, and
+// chunk 2i + b's place is (2i & ~7) | ((2 (i % 4)) ^ (b ^ row0 % 8)): one base address for each i % 4, the rest a
+// constant of the unrolled loop. (Nsight Compute, MiMo-V2.5-Pro's global layer at batch 32: the per-read swizzle
+// and address arithmetic were ~55 of the ~140 instructions of a warp's S = Q K^T a tile.)
+template <int C>
+struct SwizzledReads {
+  unsigned b0, b1, b2, b3;  // not an array: one indexed in a loop the compiler does not unroll goes to local memory
+  __device__ SwizzledReads(unsigned tile, int row0, int b) {
+    const int x = (b ^ row0) & 7;
+    const unsigned row = tile + static_cast<unsigned>(row0 * C * 16);
+    b0 = row + x * 16, b1 = row + (2 ^ x) * 16, b2 = row + (4 ^ x) * 16, b3 = row + (6 ^ x) * 16;
+  }
+  // Chunk 2i + b of row row0 + 8 * r8 (i and r8 compile-time constants of unrolled loops), plus `stage` bytes.
+  __device__ __forceinline__ unsigned at(unsigned stage, int r8, int i) const {
+    const unsigned base = (i & 3) == 0 ? b0 : (i & 3) == 1 ? b1 : (i & 3) == 2 ? b2 : b3;
+    return base + stage + static_cast<unsigned>(r8 * 8 * C * 16 + (2 * i & ~7) * 16);
+  }
+};
 
 // Copies the rows of keys [key0, key0 + kTileKeys) of one KV head, C 16-byte chunks each, into the
 // swizzled tile `dst` (rows at or past `ke` are zero-filled). `head` points at the head's row of position
@@ -329,10 +348,13 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   for (int i = 0; i < NV; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
   float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.0f, 0.0f};
 
+  // The lane's ldmatrix reads of a stage's K (row key, chunk 2 ks + (mi & 1)) and V (chunk 2 dp + (mi >> 1)).
+  const int mi = lane / 8, rr = lane % 8;
+  const unsigned smem_base = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const SwizzledReads<KC> k_reads(smem_base, kg * BKW + (mi >> 1) * 8 + rr, mi & 1);
+  const SwizzledReads<VC> v_reads(smem_base + kTileKeys * D * 2, kg * BKW + (mi & 1) * 8 + rr, mi >> 1);
   auto compute = [&](int j, int st) {
-    const __nv_bfloat16* ks_ = reinterpret_cast<const __nv_bfloat16*>(smem) + static_cast<size_t>(st) * kStageElems;
-    const __nv_bfloat16* vs_ = ks_ + kTileKeys * D;
-    const int mi = lane / 8, rr = lane % 8;
+    const unsigned stage = static_cast<unsigned>(st * kStageElems * 2);
     // S = Q K^T over this warp's BKW keys.
     float s[NJ][4];
 #pragma unroll
@@ -341,9 +363,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     for (int ks = 0; ks < KS; ++ks)
 #pragma unroll
       for (int jp = 0; jp < NJ / 2; ++jp) {
-        const int key = kg * BKW + (2 * jp + (mi >> 1)) * 8 + rr, chunk = 2 * ks + (mi & 1);
-        uint32_t b[4];
-        ldmatrix_x4(b, ks_ + key * D + swz(key, chunk) * 8);
+        uint32_t b[4];  // keys kg * BKW + (2 jp + (mi >> 1)) * 8 + rr, chunk 2 ks + (mi & 1)
+        ldmatrix_x4(b, k_reads.at(stage, 2 * jp, ks));
         mma_bf16(s[2 * jp], qf[ks], b[0], b[1]);
         mma_bf16(s[2 * jp + 1], qf[ks], b[2], b[3]);
       }
@@ -406,9 +427,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
                               pack_bf16x2(s[2 * kc + 1][2], s[2 * kc + 1][3])};
 #pragma unroll
       for (int dp = 0; dp < NV / 2; ++dp) {
-        const int key = kg * BKW + 16 * kc + rr + ((mi & 1) ? 8 : 0), chunk = 2 * dp + (mi >> 1);
-        uint32_t b[4];
-        ldmatrix_x4_trans(b, vs_ + key * DV + swz(key, chunk) * 8);
+        uint32_t b[4];  // keys kg * BKW + 16 kc + (mi & 1) * 8 + rr, chunk 2 dp + (mi >> 1)
+        ldmatrix_x4_trans(b, v_reads.at(stage, 2 * kc, dp));
         mma_bf16(o[2 * dp], pa, b[0], b[1]);
         mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
       }
