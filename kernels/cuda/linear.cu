@@ -167,8 +167,21 @@ __device__ __forceinline__ void decode4(const uint32_t (&v)[4], int q, float (&o
 template <int P>
 struct Frag {
   uint32_t v[P][4];
-  float s[P];
+  float s[P];  // the scales as loaded; scale_factor turns them into factors when the chunk is computed
 };
+
+// The factor of a piece's scale as `load` keeps it: the FP8 block scale (times 2^56 on the tensor-core path:
+// 2^120 (decode) / 2^64 (x)), the MXFP4 block factor of its E8M0 byte (0 where the piece has no block). The
+// loads leave the values untouched so that a warp does not wait for its scale loads while it issues the rest
+// of the ring's loads (docs/benchmarks.md, session 33: that wait was 6% of the FP8 kernel's stall samples).
+template <WeightFormat F, bool kMma>
+__device__ __forceinline__ float scale_factor(float s) {
+  if constexpr (F == WeightFormat::FP8) return kMma ? s * 72057594037927936.0f : s;
+  else if constexpr (F == WeightFormat::MXFP4) {
+    const uint32_t b = __float_as_uint(s);
+    return b == 0u ? 0.0f : mxfp4_block_factor(static_cast<uint8_t>(b));
+  } else return s;
+}
 
 // K per chunk and row: 64 bytes of a row per 4 lanes on the tensor-core path (the mma fragment puts
 // the 4 lanes of a row group on one row), 128 bytes (a whole L2 line) per 8 lanes on the FMA path.
@@ -235,14 +248,14 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
             float s = 0.0f;
             if (row < wp.rows && col < a.scale_grid_cols) {
               const int srow = (row + wp.scale_row0) / kFp8BlockSize;
-              s = reinterpret_cast<const float*>(wp.scales + srow * wp.scale_stride)[col];
+              s = __ldg(reinterpret_cast<const float*>(wp.scales + srow * wp.scale_stride) + col);
             }
-            f.s[j] = kFp8Mma ? s * 72057594037927936.0f : s;  // 2^56 = 2^120 (decode) / 2^64 (x)
+            f.s[j] = s;  // as loaded: a use here would stall the warp for the load (scale_factor)
           }
         } else if constexpr (F == WeightFormat::MXFP4) {
-          float s = 0.0f;
-          if (row < wp.rows && k < a.cols) s = mxfp4_block_factor(wp.scales[static_cast<size_t>(row) * wp.scale_stride + k / 32]);
-          f.s[j] = s;
+          uint32_t b = 0u;  // no block: factor 0
+          if (row < wp.rows && k < a.cols) b = __ldg(wp.scales + static_cast<size_t>(row) * wp.scale_stride + k / 32) | 0x100u;
+          f.s[j] = __uint_as_float(b);  // the byte as loaded, tagged (scale_factor)
         }
     }
   };
@@ -402,7 +415,7 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
 #pragma unroll
         for (int j = 0; j < P; ++j)
 #pragma unroll
-          for (int n = 0; n < NTOK; ++n) acc[j][n][0] = fmaf(p[j][n], f.s[j], acc[j][n][0]);
+          for (int n = 0; n < NTOK; ++n) acc[j][n][0] = fmaf(p[j][n], scale_factor<F, kMma>(f.s[j]), acc[j][n][0]);
       }
     }
   };
@@ -413,10 +426,11 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
       for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
         for (int nt = 0; nt < NTOK; ++nt) {
-          acc[mt][nt][0] = fmaf(tmp[mt][nt][0], f.s[2 * mt], acc[mt][nt][0]);
-          acc[mt][nt][1] = fmaf(tmp[mt][nt][1], f.s[2 * mt], acc[mt][nt][1]);
-          acc[mt][nt][2] = fmaf(tmp[mt][nt][2], f.s[2 * mt + 1], acc[mt][nt][2]);
-          acc[mt][nt][3] = fmaf(tmp[mt][nt][3], f.s[2 * mt + 1], acc[mt][nt][3]);
+          const float s0 = scale_factor<F, kMma>(f.s[2 * mt]), s1 = scale_factor<F, kMma>(f.s[2 * mt + 1]);
+          acc[mt][nt][0] = fmaf(tmp[mt][nt][0], s0, acc[mt][nt][0]);
+          acc[mt][nt][1] = fmaf(tmp[mt][nt][1], s0, acc[mt][nt][1]);
+          acc[mt][nt][2] = fmaf(tmp[mt][nt][2], s1, acc[mt][nt][2]);
+          acc[mt][nt][3] = fmaf(tmp[mt][nt][3], s1, acc[mt][nt][3]);
           tmp[mt][nt][0] = tmp[mt][nt][1] = tmp[mt][nt][2] = tmp[mt][nt][3] = 0.0f;
         }
     }
