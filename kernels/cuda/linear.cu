@@ -413,9 +413,11 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
       }
       if constexpr (kScaled) {
 #pragma unroll
-        for (int j = 0; j < P; ++j)
+        for (int j = 0; j < P; ++j) {
+          const float factor = scale_factor<F, kMma>(f.s[j]);
 #pragma unroll
-          for (int n = 0; n < NTOK; ++n) acc[j][n][0] = fmaf(p[j][n], scale_factor<F, kMma>(f.s[j]), acc[j][n][0]);
+          for (int n = 0; n < NTOK; ++n) acc[j][n][0] = fmaf(p[j][n], factor, acc[j][n][0]);
+        }
       }
     }
   };
@@ -423,16 +425,17 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
   auto fold_block = [&](const Frag<P>& f) {  // FP8 tensor-core path: end of a 128-wide scale block
     if constexpr (kFp8Mma) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
+      for (int mt = 0; mt < MT; ++mt) {
+        const float s0 = scale_factor<F, kMma>(f.s[2 * mt]), s1 = scale_factor<F, kMma>(f.s[2 * mt + 1]);
 #pragma unroll
         for (int nt = 0; nt < NTOK; ++nt) {
-          const float s0 = scale_factor<F, kMma>(f.s[2 * mt]), s1 = scale_factor<F, kMma>(f.s[2 * mt + 1]);
           acc[mt][nt][0] = fmaf(tmp[mt][nt][0], s0, acc[mt][nt][0]);
           acc[mt][nt][1] = fmaf(tmp[mt][nt][1], s0, acc[mt][nt][1]);
           acc[mt][nt][2] = fmaf(tmp[mt][nt][2], s1, acc[mt][nt][2]);
           acc[mt][nt][3] = fmaf(tmp[mt][nt][3], s1, acc[mt][nt][3]);
           tmp[mt][nt][0] = tmp[mt][nt][1] = tmp[mt][nt][2] = tmp[mt][nt][3] = 0.0f;
         }
+      }
     }
   };
 
