@@ -1,7 +1,7 @@
 // Benchmark rows for the dense linear kernel: BF16 and FP8 weights at the per-GPU dense shapes of 8-GPU
 // tensor-parallel deployments (q_proj slice, o_proj slice, LM-head vocabulary slice) of MiMo-V2.5-Pro,
-// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 and 2 (decode), 8 and 9 (verify blocks) and 64 rows (one and two
-// rows on both paths, the row stream and the K-split clusters, linear_stream.h); the DFlash
+// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 and 2 (decode), 8 and 9 (verify blocks), 64 and 72 rows (8 x 9: a verify step of
+// 8 sequences) (one and two rows on both paths, the row stream and the K-split clusters, linear_stream.h); the DFlash
 // drafter's matrices (BF16, whole) at its block's rows; the routers (FP32 activations).
 // Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
 // could hide work), with enough copies of each matrix that the set is well over the L2 size: every
@@ -82,7 +82,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
       {"gpt-oss-120b", "q_proj", 8 * 64, 2880},        {"gpt-oss-120b", "o_proj", 2880, 8 * 64},
       {"gpt-oss-120b", "lm_head", 201088 / 8, 2880},
   };
-  constexpr int kMaxM = 64;
+  constexpr int kMaxM = 72;
   const char* sweep_env = std::getenv("TACHYON_BENCH_LINEAR_PLANS");
   // Tuning aid: TACHYON_BENCH_LINEAR_PLANS=1 times every row under every plan too; =drafter only the drafter's.
   const bool sweep_plans = sweep_env && sweep_env[0] == '1';
@@ -142,9 +142,9 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
-      for (int m : {1, 2, 8, 9, 64}) {  // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile)
+      for (int m : {1, 2, 8, 9, 64, 72}) {  // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile); 72: 8 x 9
         if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
-          if (m == 64 || sh.rows != 152576 / 8) continue;
+          if (m >= 64 || sh.rows != 152576 / 8) continue;
           linear(x.get(), m, ws.views[0], y.get(), {}, stream);
           CUDA_CHECK(cudaStreamSynchronize(stream));
           continue;
@@ -175,7 +175,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     DeviceBuffer<float> x(static_cast<size_t>(kMaxM) * sh.cols), y(static_cast<size_t>(kMaxM) * sh.rows);
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 78, stream);
     WeightSet ws = make_weights(WeightFormat::BF16, sh.rows, sh.cols, stream);
-    for (int m : {1, 2, 8, 9, 16, 64}) {  // 8: the step's router at a block of 8 or at 8 sequences
+    for (int m : {1, 2, 8, 9, 16, 64, 72}) {  // 8: the step's router at a block of 8 or at 8 sequences; 72: 8 x 9
       auto time_router = [&] {
         return graph_time_us(stream, static_cast<int>(ws.views.size()), [&](cudaStream_t s) {
           for (const DeviceMatrix& w : ws.views) linear(x.get(), m, w, y.get(), {nullptr, false, true}, s);

@@ -1,7 +1,7 @@
 // Dense linear layer on Hopper: y[m, rows] (= or +=) x[m, cols] . W^T (+ bias), for a weight in its
 // stored format, streaming the weight from HBM once (see linear.h for the contract).
 //
-// Organisation for decode and verify shapes (m <= 64; larger m is done in equal launches of <= 64 rows):
+// Organisation for decode and verify shapes (m <= 72; larger m is done in equal launches of <= 72 rows):
 // - A warp owns a tile of 16 weight rows (32 with MT = 2; 4 on the FMA path's narrow variant, for
 //   matrices of few rows) and walks the CTA's K range of it in chunks,
 //   with non-allocating 16-byte loads. Tensor-core path: lane (g, t) (g = lane / 4, t = lane % 4) loads
@@ -52,7 +52,7 @@ namespace cg = cooperative_groups;
 
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
-constexpr int kMaxMmaTokens = 64;
+constexpr int kMaxMmaTokens = 72;  // 8 sequences' verify blocks of 9 in one launch (each weight read once)
 constexpr int kMaxSplits = 8;  // portable cluster size
 constexpr int kSmemLimit = 200 * 1024;
 // CTAs of `smem` bytes of dynamic shared memory that fit on one SM (Hopper: 228 KB, each CTA also
@@ -601,7 +601,8 @@ KernelChoice choice_n(int ntok, bool narrow) {
       case 5: return choice<F, true, 5>();
       case 6: return choice<F, true, 6>();
       case 7: return choice<F, true, 7>();
-      default: return choice<F, true, 8>();
+      case 8: return choice<F, true, 8>();
+      default: return choice<F, true, 9>();
     }
   } else if (narrow) {
     switch (ntok) {
@@ -851,11 +852,12 @@ void check_matrix(const DeviceMatrix& w) {
                "linear: fp8 scale offsets must lie inside a 128-block");
 }
 
-// All m rows for parts that share a launch: the tensor-core path covers 64 tokens per launch; the rows
+// All m rows for parts that share a launch: the tensor-core path covers 72 tokens per launch; the rows
 // of x are independent. A long K (the DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down
-// projection) can leave no plan whose x slice of 64 tokens fits in shared memory: then fewer tokens per
-// launch. The launches take equal shares (within one row), so that none is small enough (<=
-// kLinearFp32MaxM rows) to leave the tensor cores: every row of a call gets the same precision.
+// projection) can leave no plan whose x slice of 72 tokens fits in shared memory: then fewer tokens per
+// launch, the most that fit in steps of an n-tile (halving from 72 would make the drafter's down at 64 rows
+// four launches of 16 instead of two of 32). The launches take equal shares (within one row), so that none is
+// small enough (<= kLinearFp32MaxM rows) to leave the tensor cores: every row of a call gets the same precision.
 void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
                  const LinearPlan& plan, cudaStream_t stream) {
   const DeviceMatrix& w0 = parts[0].w;
@@ -865,8 +867,8 @@ void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool 
     auto fits = [&](int n) {
       return choose_launch(w0.format, n, fp32_activations, all, plan).pc.plan.splits > 0;
     };
-    int most = kMaxMmaTokens;
-    while (most > 8 && !fits(most)) most /= 2;
+    int most = std::min(kMaxMmaTokens, (m + 7) / 8 * 8);
+    while (most > 8 && !fits(most)) most -= 8;
     chunks = (m + most - 1) / most;
   }
   LinearPart shifted[kMaxLinearParts];

@@ -109,8 +109,8 @@ void check_linear(const MatrixView& view, const cuda::DeviceMatrix& dev, const C
 
 }  // namespace
 
-TEST_CASE("gpu linear equals the CPU reference in every format, m = 1..70, ragged shapes, epilogues") {
-  const std::vector<int> ms = {1, 2, 3, 8, 16, 33, 64, 70};
+TEST_CASE("gpu linear equals the CPU reference in every format, m = 1..100, ragged shapes, epilogues") {
+  const std::vector<int> ms = {1, 2, 3, 8, 16, 33, 64, 70, 72, 100};
   uint64_t seed = 100;
   for (WeightFormat f : {WeightFormat::F32, WeightFormat::BF16, WeightFormat::FP8, WeightFormat::MXFP4}) {
     // Row strides that are and are not 16-byte multiples, K tails inside a chunk, rows not a multiple of 16.
@@ -200,6 +200,34 @@ TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x
   CHECK(cuda::linear_split_x_applies(probe.get(), 16, ok.matrix()));
   for (int m : {2, 4, 17})
     check_linear(odd_host.matrix(), odd.matrix(), Case{WeightFormat::BF16, m, true, false, {}, true}, seed++, "declined");
+}
+
+TEST_CASE("gpu linear: a router's logits for a token are the same bits at every row count of the split-x path") {
+  // A verify step's router runs at (sequences x block) rows and a plain decode step's at the batch's rows: within
+  // the split-x path (3-16 rows) a token's logits must not depend on the rows beside it (one n-tile or two).
+  const int rows = 384, cols = 6144, m_max = cuda::kSplitXMaxRows;
+  const auto values = test::random_floats(static_cast<size_t>(rows) * cols, 2700);
+  const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::BF16);
+  const cuda::DeviceWeight dev(host);
+  const auto x = test::random_floats(static_cast<size_t>(m_max) * cols, 2701);
+  auto dx = DeviceBuffer<float>::from(x);
+  cuda::LinearEpilogue e;
+  e.fp32_activations = true;
+  auto logits_at = [&](int m) {
+    REQUIRE(cuda::linear_split_x_applies(dx.get(), m, dev.matrix()));
+    DeviceBuffer<float> dy(static_cast<size_t>(m) * rows);
+    test::poison(dy.get(), dy.size());
+    cuda::linear(dx.get(), m, dev.matrix(), dy.get(), e, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return dy.download();
+  };
+  const auto full = logits_at(m_max);
+  for (int m : {cuda::kSplitXMinRows, 5, 8, 9, 15}) {
+    const auto part = logits_at(m);
+    size_t differ = 0;
+    for (size_t i = 0; i < part.size(); ++i) differ += part[i] != full[i];
+    CHECK_MESSAGE(differ == 0, differ, " of ", part.size(), " logits differ between m = ", m, " and m = ", m_max);
+  }
 }
 
 TEST_CASE("gpu linear: every finite E4M3 code decodes exactly, subnormals and signs included") {
