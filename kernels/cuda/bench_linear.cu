@@ -168,7 +168,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     for (int seqs : {1, 2, 8}) add_rows(sh, WeightFormat::BF16, ws, x.get(), y.get(), (head ? 7 : 8) * seqs, sweep_drafter);
   }
   // Routers: BF16 weights against FP32 activations, as the step runs them (a BF16-rounded input could flip
-  // the top-k): linear_split_x at 3-16 rows, the FMA path otherwise. Whole on every GPU.
+  // the top-k): linear_split_x at 3-128 rows, the FMA path otherwise. Whole on every GPU.
   const Shape routers[] = {{"MiMo-V2.5-Pro", "router", 384, 6144}, {"Qwen3-235B-A22B", "router", 128, 4096},
                            {"gpt-oss-120b", "router", 128, 2880}};
   for (const Shape& sh : profile ? std::span<const Shape>() : std::span<const Shape>(routers)) {

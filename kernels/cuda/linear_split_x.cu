@@ -66,6 +66,8 @@ __global__ void __launch_bounds__(kThreads, 2) linear_split_x_kernel(const Split
   const int gw = rank * kWarps + warp, nw = S * kWarps;
   const int c0 = gw * a.chunks / nw, nc = (gw + 1) * a.chunks / nw - c0;
   const int row_g = tile * 16 + g;
+  // This CTA's rows of x: group blockIdx.y of NT * 8 (one group up to 16 rows).
+  const int n0 = blockIdx.y * NT * 8, group_rows = min(NT * 8, a.m - n0);
 
   uint32_t wv[C][2][4];
 #pragma unroll
@@ -83,7 +85,7 @@ __global__ void __launch_bounds__(kThreads, 2) linear_split_x_kernel(const Split
   for (int c = 0; c < C; ++c)
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
-      const int n = nt * 8 + g, k = (c0 + c) * kChunkK + 8 * t;
+      const int n = n0 + nt * 8 + g, k = (c0 + c) * kChunkK + 8 * t;
       xv[c][nt][0] = xv[c][nt][1] = make_float4(0.f, 0.f, 0.f, 0.f);
       if (c < nc && n < a.m && k < a.K) {
         const float4* p = reinterpret_cast<const float4*>(a.x + static_cast<size_t>(n) * a.K + k);
@@ -140,13 +142,13 @@ __global__ void __launch_bounds__(kThreads, 2) linear_split_x_kernel(const Split
   }
   cluster.sync();
   // The tile's outputs, dealt over the cluster; each sums the CTAs' partials in rank order.
-  for (int i = rank * kThreads + threadIdx.x; i < a.m * 16; i += S * kThreads) {
+  for (int i = rank * kThreads + threadIdx.x; i < group_rows * 16; i += S * kThreads) {
     const int tok = i / 16, r = i % 16, row = tile * 16 + r;
     if (row >= a.rows) continue;
     float s = 0.0f;
     for (int j = 0; j < S; ++j) s += cluster.map_shared_rank(&cta_part[0][0], j)[tok * 16 + r];
     if (a.bias) s += a.bias[row];
-    float* out = a.y + static_cast<size_t>(tok) * a.rows + row;
+    float* out = a.y + static_cast<size_t>(n0 + tok) * a.rows + row;
     *out = a.accumulate ? *out + s : s;
   }
   cluster.sync();  // peers may still be reading this CTA's partials
@@ -188,7 +190,8 @@ void linear_split_x(const float* x, int m, const DeviceMatrix& w, float* y, cons
   a.splits = splits_for(w.cols);
   a.chunks = chunks_of(w.cols);
   const int tiles = (w.rows + 15) / 16;
-  const LaunchShape shape{dim3(static_cast<unsigned>(tiles * a.splits)), dim3(kThreads), 0,
+  const int groups = m <= 16 ? 1 : (m + 15) / 16;  // groups of 16 rows along grid y beyond 16
+  const LaunchShape shape{dim3(static_cast<unsigned>(tiles * a.splits), static_cast<unsigned>(groups)), dim3(kThreads), 0,
                           static_cast<unsigned>(a.splits)};
   if (m <= 8) launch(linear_split_x_kernel<1>, shape, stream, a);
   else launch(linear_split_x_kernel<2>, shape, stream, a);

@@ -4,14 +4,16 @@
 // accumulation differs from FP32 FMA: each 32-wide chunk's products are summed in the tensor core's adder
 // into fresh registers, then added to FP32 accumulators.
 //
-// What it is for: the MoE routers (LinearEpilogue::fp32_activations) at a verify block's or a batch's rows (3-16).
-// Their FMA path is bound by its per-token FMA work at 3-16 rows (docs/benchmarks.md, sessions 15 and 19),
+// What it is for: the MoE routers (LinearEpilogue::fp32_activations) at a verify block's or a batch's rows (3-128).
+// Their FMA path is bound by its per-token FMA work at these rows (docs/benchmarks.md, sessions 15, 19 and 34),
 // and the standard tensor-core path would round x to BF16, which can flip a close top-k.
 //
 // Layout: a CTA (8 warps) owns a 16-row tile and one K slice; the warps of the tile's cluster (S CTAs,
 // S <= 8) take its 32-wide chunks in k order, at most kSplitXMaxChunks each, and every weight load of a
 // warp is issued before the PDL wait. Warp partials are summed in shared memory in warp order, then the
-// cluster's in rank order (deterministic). linear() takes this path by itself where it applies.
+// cluster's in rank order (deterministic). Beyond 16 rows, groups of 16 rows of x along grid y, each as a launch of
+// 16 would run it: a token's sums take the same order whatever m is (3-128). linear() takes this path by itself
+// where it applies.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -20,10 +22,11 @@
 
 namespace tachyon::cuda {
 
-// x rows a launch takes: up to two n-tiles of 8; from 3, since at one or two rows the FMA path's narrow tiles
-// are as fast or faster (2 x H200, docs/benchmarks.md session 25: with this path at one row the MiMo-V2.5-Pro
-// slice's 1 x 1 step was 0.987x).
-inline constexpr int kSplitXMinRows = 3, kSplitXMaxRows = 16;
+// x rows a launch takes: from 3, since at one or two rows the FMA path's narrow tiles are as fast or faster (2 x
+// H200, docs/benchmarks.md session 25: with this path at one row the MiMo-V2.5-Pro slice's 1 x 1 step was 0.987x);
+// up to 128 (8 sequences' verify blocks of 16; prefill chunks beyond take the FMA path). Session 34: at the 72 rows
+// of 8 x 9 the FMA path took 25 us for MiMo-V2.5-Pro's router.
+inline constexpr int kSplitXMinRows = 3, kSplitXMaxRows = 128;
 inline constexpr int kSplitXMaxChunks = 4;   // 32-wide chunks a warp holds in registers at once
 
 // Whether this path takes m rows of x over w: BF16 weights in 16-byte aligned rows, cols a multiple of 8 and
