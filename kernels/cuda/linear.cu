@@ -555,9 +555,12 @@ struct KernelChoice {
 
 // Chunks in flight per lane: as many as the registers allow under two CTAs per SM (the loaded HBM
 // latency is ~2-3 us, so a CTA streams at about its bytes in flight / 2.5 us).
-template <bool kMma, int NTOK>
+// BF16 at 5-9 n-tiles (one CTA an SM by its launch bounds, so 255 registers a thread) keeps 4 chunks in flight: with
+// 2, a CTA's 32 KB in flight held the MiMo-V2.5 drafter's 64-row launches to 16-33% of the copy bandwidth (session 34).
+// FP8 there already holds ~250 registers (its per-block accumulators).
+template <bool kMma, int NTOK, WeightFormat F>
 constexpr int pipeline_depth() {
-  if constexpr (kMma) return NTOK == 1 ? 8 : NTOK == 2 ? 6 : NTOK <= 4 ? 4 : 2;
+  if constexpr (kMma) return NTOK == 1 ? 8 : NTOK == 2 ? 6 : NTOK <= 4 ? 4 : F == WeightFormat::BF16 ? 4 : 2;
   else return NTOK == 1 ? 4 : NTOK == 2 ? 3 : 2;  // 4 pieces (64 bytes) per lane and chunk
 }
 
@@ -565,7 +568,7 @@ template <WeightFormat F, bool kMma, int NTOK, int FP = 4>
 KernelChoice choice() {
   constexpr int MT = kMma && NTOK > 4 ? 2 : 1;
   // Narrow FMA tiles keep the bytes in flight per lane: 4 times the chunks of one piece each.
-  constexpr int D = pipeline_depth<kMma, NTOK>() * (kMma ? 1 : 4 / FP);
+  constexpr int D = pipeline_depth<kMma, NTOK, F>() * (kMma ? 1 : 4 / FP);
   KernelChoice c;
   c.fn = reinterpret_cast<const void*>(&linear_kernel<F, kMma, NTOK, MT, D, FP>);
   c.mma = kMma;
