@@ -1,8 +1,8 @@
 // Benchmark rows for the dense linear kernel: BF16 and FP8 weights at the per-GPU dense shapes of 8-GPU
 // tensor-parallel deployments (q_proj slice, o_proj slice, LM-head vocabulary slice) of MiMo-V2.5-Pro,
-// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 and 2 (decode), 8 and 9 (verify blocks), 64 and 72 rows (8 x 9: a verify step of
-// 8 sequences) (one and two rows on both paths, the row stream and the K-split clusters, linear_stream.h); the DFlash
-// drafter's matrices (BF16, whole) at its block's rows; the routers (FP32 activations).
+// Qwen3-235B-A22B and gpt-oss-120b, for m = 1 and 2 (decode), 8 and 9 (verify blocks), 64 and 72 rows (72: a verify
+// step of 8 sequences) (one and two rows on both paths, the row stream and the K-split clusters, linear_stream.h); the
+// DFlash drafter's matrices (BF16, whole) at its block's rows; the routers (FP32 activations).
 // Weights are random but valid values (no NaN codes; timing does not depend on the values, but zeros
 // could hide work), with enough copies of each matrix that the set is well over the L2 size: every
 // timed launch streams its weight from HBM, as in a real step. Each sample times all copies back to back
@@ -142,7 +142,8 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
-      for (int m : {1, 2, 8, 9, 64, 72}) {  // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile); 72: 8 x 9
+      // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile); 72: 8 sequences x 9
+      for (int m : {1, 2, 8, 9, 64, 72}) {
         if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
           if (m >= 64 || sh.rows != 152576 / 8) continue;
           linear(x.get(), m, ws.views[0], y.get(), {}, stream);
