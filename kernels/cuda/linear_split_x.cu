@@ -190,7 +190,7 @@ void linear_split_x(const float* x, int m, const DeviceMatrix& w, float* y, cons
   a.splits = splits_for(w.cols);
   a.chunks = chunks_of(w.cols);
   const int tiles = (w.rows + 15) / 16;
-  const int groups = m <= 16 ? 1 : (m + 15) / 16;  // groups of 16 rows along grid y beyond 16
+  const int groups = (m + 15) / 16;  // rows of x in groups of 16 along grid y (one group up to 16 rows)
   const LaunchShape shape{dim3(static_cast<unsigned>(tiles * a.splits), static_cast<unsigned>(groups)), dim3(kThreads), 0,
                           static_cast<unsigned>(a.splits)};
   if (m <= 8) launch(linear_split_x_kernel<1>, shape, stream, a);
