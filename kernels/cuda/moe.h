@@ -83,6 +83,8 @@ void moe_route(const float* logits, int m, const RouterDeviceParams& p, int32_t*
 // Fills `routing` from expert_ids [m, top_k]. The order of pairs inside one expert is ascending pair index.
 void moe_align(const int32_t* expert_ids, int m, int top_k, const MoeRouting& routing, cudaStream_t stream);
 
+// x must have been written at least two launches before (kernels/cuda/launch.cuh): the one-token kernel stages it
+// before it waits for the launch just before (the routing's).
 void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, const DeviceExperts& gate,
                  const DeviceExperts& up, const float* gate_bias, const float* up_bias, const cpu::SwigluParams& act,
                  float* act_out, cudaStream_t stream);

@@ -74,48 +74,62 @@ struct OneTokenPairs {
   __device__ __forceinline__ int expert(int pair) const { return __shfl_sync(kFullMask, bucket, pair); }
 };
 
-// One 16-row m-tile of one token's product, k-iterations [k0, k1) (4 blocks of 32 values a quad each), added
-// to acc in the block-column kernel's order (MmaCta::compute): row r of the tile at rows + r * row_bytes, its
-// scale bytes at scales + r * scale_bytes, x from stage_one_token_x at xrow. Lane (gid, tig) feeds x into column
-// gid of the B fragment only where gid = 2 tig, every other lane a zero row: column 2 tig then sums exactly the
-// lane's own block (mma_steps_mxfp4_unscaled). acc[0] / acc[2]: the lane's block partials of rows gid / gid + 8.
+// One k-iteration (4 blocks of 32 values a quad) of a 16-row m-tile of one token's product, added to acc in the
+// block-column kernel's order (MmaCta::compute): this lane's block kb of tile row r at w + r * row_bytes (w already
+// at the lane's block), its scale byte at scales + r * scale_bytes + kb, x from stage_one_token_x at xrow. Lane
+// (gid, tig) feeds x into column gid of the B fragment only where gid = 2 tig, every other lane a zero row: column
+// 2 tig then sums exactly the lane's own block (mma_steps_mxfp4_unscaled). acc[0] / acc[2]: the lane's block
+// partials of rows gid / gid + 8.
+__device__ __forceinline__ void one_token_kstep(const uint8_t* w, int row_bytes, const uint8_t* scales, int scale_bytes,
+                                                const uint8_t* xrow, int nb, int kb, float (&acc)[4]) {
+  const int gid = (threadIdx.x % 32) / 4;
+  // mma_steps_mxfp4_unscaled computes kMT m-tiles; this tile is slot 0 (slot 1 gets zero weights and is
+  // dropped), so that the product of each element is the one the block-column kernel makes. The 8 rows a
+  // fragment reads are row_bytes apart, so their 16 bytes may share banks (8 shared-memory passes where 4
+  // would do); padding them apart would take a copy a row, which costs more (session 21).
+  uint32_t wv[kMT][2][4] = {};
+  uint32_t sc[2] = {0, 0};
+  if (kb < nb) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = h * 8 + gid;
+      lds_weight_block(w + r * row_bytes, wv[0][h]);
+      sc[h] = scales[r * scale_bytes + kb];
+    }
+  }
+  float t[kMT][4];
+  mma_steps_mxfp4_unscaled(wv, xrow + min(kb, nb - 1) * 8, nb * 8, t);
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    // The block's value is the sum * 2^(b - 127), the sum being E2M1 * 2^-126 * x * 2^64 (MmaCta::compute).
+    const uint32_t b = sc[h];
+    float f = __uint_as_float((b + 62u) << 23);  // 2^(b - 65), b <= 192
+    float t0 = t[0][2 * h], t1 = t[0][2 * h + 1];
+    if (b > 192u) {
+      f = b == 0xFFu ? __uint_as_float(0x7fc00000u) : __uint_as_float(b << 23);
+      t0 *= 0x1p62f;
+      t1 *= 0x1p62f;
+    }
+    acc[2 * h] = fmaf(t0, f, acc[2 * h]);
+    acc[2 * h + 1] = fmaf(t1, f, acc[2 * h + 1]);
+  }
+}
+
+// The lane's x row: column gid of the B fragment takes x only where gid = 2 tig (one_token_kstep).
+__device__ __forceinline__ const uint8_t* one_token_xrow(const uint8_t* xs, const uint8_t* zero) {
+  const int lane = threadIdx.x % 32;
+  return lane / 4 == 2 * (lane % 4) ? xs : zero;
+}
+
+// One 16-row m-tile over k-iterations [k0, k1), rows whole in shared memory: row r at rows + r * row_bytes.
 __device__ __forceinline__ void one_token_tile(const uint8_t* rows, const uint8_t* scales, int row_bytes, int scale_bytes,
                                                const uint8_t* xs, const uint8_t* zero, int nb, int k0, int k1,
                                                float (&acc)[4]) {
-  const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
-  const uint8_t* xrow = gid == 2 * tig ? xs : zero;
+  const int tig = threadIdx.x % 4;
+  const uint8_t* xrow = one_token_xrow(xs, zero);
   for (int kit = k0; kit < k1; ++kit) {
     const int kb = kit * 4 + tig;
-    // mma_steps_mxfp4_unscaled computes kMT m-tiles; this tile is slot 0 (slot 1 gets zero weights and is
-    // dropped), so that the product of each element is the one the block-column kernel makes. The 8 rows a
-    // fragment reads are row_bytes apart, so their 16 bytes may share banks (8 shared-memory passes where 4
-    // would do); padding them apart would take a copy a row, which costs more (session 21).
-    uint32_t w[kMT][2][4] = {};
-    uint32_t sc[2] = {0, 0};
-    if (kb < nb) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int r = h * 8 + gid;
-        lds_weight_block(rows + r * row_bytes + kb * 16, w[0][h]);
-        sc[h] = scales[r * scale_bytes + kb];
-      }
-    }
-    float t[kMT][4];
-    mma_steps_mxfp4_unscaled(w, xrow + min(kb, nb - 1) * 8, nb * 8, t);
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      // The block's value is the sum * 2^(b - 127), the sum being E2M1 * 2^-126 * x * 2^64 (MmaCta::compute).
-      const uint32_t b = sc[h];
-      float f = __uint_as_float((b + 62u) << 23);  // 2^(b - 65), b <= 192
-      float t0 = t[0][2 * h], t1 = t[0][2 * h + 1];
-      if (b > 192u) {
-        f = b == 0xFFu ? __uint_as_float(0x7fc00000u) : __uint_as_float(b << 23);
-        t0 *= 0x1p62f;
-        t1 *= 0x1p62f;
-      }
-      acc[2 * h] = fmaf(t0, f, acc[2 * h]);
-      acc[2 * h + 1] = fmaf(t1, f, acc[2 * h + 1]);
-    }
+    one_token_kstep(rows + kb * 16, row_bytes, scales, scale_bytes, xrow, nb, kb, acc);
   }
 }
 

@@ -1,7 +1,7 @@
 // Hopper's bulk copies (TMA, cp.async.bulk) from global into shared memory, and the mbarriers they complete
 // on. One thread issues a copy of up to a whole weight row with one instruction and goes on, so a CTA can
 // have its whole share of a launch in flight without the per-thread loads that hold warps at issue (used by
-// the engine's GEMV chain and the one-token expert GEMM).
+// the engine's GEMV chain and the one-token expert GEMMs).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +38,17 @@ __device__ __forceinline__ void bulk_copy(void* dst, const void* src, unsigned b
                    smem_addr(dst)),
                "l"(src), "r"(bytes), "r"(smem_addr(bar))
                : "memory");
+}
+
+// Global -> shared copy of one box of a 3-D tensor map (tensor_map.h) at element coordinates (c0, c1, c2),
+// completing on `bar`'s transaction count with the whole box's bytes (elements outside the tensor are zeros).
+// `map` is the address of a __grid_constant__ kernel parameter.
+__device__ __forceinline__ void tensor_copy_3d(void* dst, const void* map, int c0, int c1, int c2, uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(
+          smem_addr(dst)),
+      "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(smem_addr(bar))
+      : "memory");
 }
 
 }  // namespace tachyon::cuda

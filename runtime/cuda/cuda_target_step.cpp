@@ -451,9 +451,10 @@ void CudaTargetStep::moe_ep_block(int l, const Shape& s) {
     sent_h[r] = sent[r] * H;
     received_h[r] = received[r] * H;
   }
+  // x first: moe_gate_up reads it two launches later at the earliest (moe.h), the ids and weights after.
+  comm_->all_to_all_v(send_x_.get(), sent_h, recv_x_.get(), received_h, DType::F32);
   comm_->all_to_all_v(send_ids_.get(), sent, recv_ids_.get(), received, DType::I32);
   comm_->all_to_all_v(send_weights_.get(), sent, recv_weights_.get(), received, DType::F32);
-  comm_->all_to_all_v(send_x_.get(), sent_h, recv_x_.get(), received_h, DType::F32);
   // The owner computes each received pair whole (bias included) and weights it; empty slots give zeros.
   run_experts(l, recv_x_.get(), static_cast<int>(total), 1, recv_ids_.get(), recv_weights_.get(), 1.0f, moe_out_.get());
   // Back in the layout they were sent in (send_x_ is free again), then into this rank's tokens.
