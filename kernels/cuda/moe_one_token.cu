@@ -56,9 +56,9 @@ struct OneTokenConfig {
   static constexpr int kBoxBytes = kUnitRows * kChunkBytes;
   static_assert(kThreads <= 1024, "a CTA of at most 1024 threads");
 
-  // k-iterations a split (the last may be shorter) and chunks a split, for K values a row.
-  __host__ __device__ static constexpr int split_its(int K) { return (K / 128 + S - 1) / S; }
-  __host__ __device__ static constexpr int chunks(int K) { return (split_its(K) + kChunk - 1) / kChunk; }
+  // k-iterations a split (the last may be shorter) of n_it in all, and chunks a split for K values a row.
+  __host__ __device__ static constexpr int split_its(int n_it) { return (n_it + S - 1) / S; }
+  __host__ __device__ static constexpr int chunks(int K) { return (split_its(K / 128) + kChunk - 1) / kChunk; }
   __host__ __device__ static constexpr int boxes(int K) { return 2 * S * chunks(K); }
   // Shared memory, bytes: the boxes (chunk-major, then split, then matrix), the unit's scale bytes (gate, then up),
   // x and a zero row (BF16 in the decoder's order), the K splits' partials, and the mbarriers (the two matrices'
@@ -70,7 +70,7 @@ struct OneTokenConfig {
   }
   // The k-iterations [k0, k1) (4 blocks of 32 values a quad each) of K split ks.
   __device__ static int2 split(int n_it, int ks) {
-    const int J = (n_it + S - 1) / S;
+    const int J = split_its(n_it);
     return make_int2(min(ks * J, n_it), min((ks + 1) * J, n_it));
   }
 };
@@ -102,7 +102,7 @@ __global__ void __launch_bounds__(C::kThreads, 1)
   constexpr int T = C::kTiles, S = C::kSplits, kRows = C::kUnitRows;
   extern __shared__ __align__(128) uint8_t smem[];
   const int K = p.K, nb = p.nb, n_it = nb / 4;  // K % 512 == 0: whole k-iterations
-  const int J = C::split_its(K), n_boxes = C::boxes(K);
+  const int n_boxes = C::boxes(K);
   const size_t scale_bytes = K / 32;
   uint8_t* boxes = smem;  // [box (chunk c, split ks, matrix m) = (c S + ks) 2 + m][kRows][kChunkBytes]
   uint8_t* scales = boxes + static_cast<size_t>(n_boxes) * C::kBoxBytes;  // [matrix][kRows][K / 32]
@@ -134,8 +134,9 @@ __global__ void __launch_bounds__(C::kThreads, 1)
     }
     for (int i = lane; i < n_boxes; i += 32) {
       const int m = i % 2, ks = (i / 2) % S, c = i / (2 * S);
-      const int kit0 = ks * J + c * kChunk;
-      if (kit0 < min((ks + 1) * J, n_it)) {
+      const int2 sp = C::split(n_it, ks);  // the compute warps' own bounds: the boxes they wait for
+      const int kit0 = sp.x + c * kChunk;
+      if (kit0 < sp.y) {
         mbar_arrive_expect_tx(&bars[2 + i], C::kBoxBytes);
         tensor_copy_3d(boxes + static_cast<size_t>(i) * C::kBoxBytes, m == 0 ? &gate_map : &up_map, kit0 * 16, row,
                        u.expert, &bars[2 + i]);
