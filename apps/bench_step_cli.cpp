@@ -49,7 +49,7 @@ int run_bench_step(int argc, char** argv) {
   int context = 0, slice_of = 0, reps = 0, draws = 0, timeline_steps = 0;
   uint32_t seed = 0;
   bool no_graphs = false, no_pdl = false, no_peer = false, no_fused_router = false, no_fused_combine = false,
-       no_one_token = false, profile = false;
+       no_one_token = false, no_down_tail = false, profile = false;
   std::string few_token_down;
   bool no_linear_stream = false;
   opts.add_options()
@@ -75,6 +75,9 @@ int run_bench_step(int argc, char** argv) {
       ("no-fused-combine", po::bool_switch(&no_fused_combine),
        "tp over several ranks: moe_combine, then the all-reduce + add + norm, instead of the combine inside the "
        "all-reduce's kernel (to measure what it gives)")
+      ("no-down-tail", po::bool_switch(&no_down_tail),
+       "one rank, steps of one token: the combine + add + norm after the experts as a launch of its own instead of in "
+       "moe_down's last CTA (to measure what it gives)")
       ("no-one-token-moe", po::bool_switch(&no_one_token),
        "steps of one token: the block-column expert GEMMs instead of the kernels that bulk-copy each CTA's whole "
        "share of the weights (to measure what they give)")
@@ -115,6 +118,7 @@ int run_bench_step(int argc, char** argv) {
   o.peer_all_reduce = !no_peer;
   o.fuse_norm_router = !no_fused_router;
   o.fuse_combine = !no_fused_combine;
+  o.fuse_down_tail = !no_down_tail;
   o.one_token_moe = !no_one_token;
   TACHYON_REQUIRE(few_token_down == "auto" || few_token_down == "always" || few_token_down == "never",
                   "--few-token-down: auto, always or never, not '{}'", few_token_down);

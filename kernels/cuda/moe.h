@@ -89,12 +89,32 @@ void moe_gate_up(const float* x, int m, int top_k, const MoeRouting& routing, co
                  const DeviceExperts& up, const float* gate_bias, const float* up_bias, const cpu::SwigluParams& act,
                  float* act_out, cudaStream_t stream);
 
+// What a step of one token on one rank does right after moe_down (no all-reduce between them): x += delta (if set),
+// x += the sum of the token's slot rows, y = rmsnorm(x) * norm, with combine_add_rmsnorm's bits (moe_down_tail).
+struct MoeDownTail {
+  float* x = nullptr;             // [hidden]: the residual, updated
+  const float* delta = nullptr;   // [hidden] or null: added first (the attention's output, when its add was deferred)
+  const float* norm = nullptr;    // [hidden]: the next norm's weight
+  float eps = 0.0f;
+  float* y = nullptr;             // [hidden]: the normed row
+  uint32_t* counter = nullptr;    // one word, zero before the launch (the launch leaves it zero)
+};
+
 // `down_bias` [local_experts, hidden] or null; `bias_scale` multiplies it (0 on all but one rank under
 // tp, so that the all-reduce counts the bias once). The routing (moe_align's arrays, or the expert ids and
 // `weights`) must have been written at least two launches before (moe_gate_up sits between): moe_down
 // reads it before it waits for the launch just before (kernels/cuda/launch.cuh).
 void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, const DeviceExperts& down,
               const float* down_bias, float bias_scale, const float* weights, float* out, cudaStream_t stream);
+// moe_down of a step of one token (out gets its k slot rows) whose last CTA also runs `tail` on them, so that the
+// combine + add + norm is not a launch of its own: only where moe_down_tail_fits allows it.
+void moe_down_tail(const float* act, int top_k, const MoeRouting& routing, const DeviceExperts& down,
+                   const float* down_bias, float bias_scale, const float* weights, float* out, const MoeDownTail& tail,
+                   cudaStream_t stream);
+// Whether moe_down_tail takes these arguments: a step of m = 1 token where moe_down_one_token takes it, rows of 512 to 8704 floats (one
+// CTA's row layout, as combine_add_rmsnorm's), 16-byte aligned, and the kernel's shared memory.
+bool moe_down_tail_fits(int m, int top_k, const MoeRouting& routing, const float* act, const DeviceExperts& down,
+                        const float* weights, const MoeDownTail& tail);
 
 // accumulate = false stores the sum instead (no need to clear y first). With `rows`, slot j of token t
 // is out row rows[t*k + j] (the ep plan: the outputs come back in the layout they were sent in).

@@ -35,6 +35,11 @@ __host__ __device__ constexpr size_t one_token_down_smem_bytes(int K, int tiles)
          (kDownMaxPairs + 1) * 2 * static_cast<size_t>(K) + kDownMaxPairs * sizeof(uint64_t);
 }
 
+// The tail's shared memory (one_token_tail_bytes) past the rest.
+__host__ __device__ constexpr size_t one_token_down_tail_offset(int K, int tiles) {
+  return (one_token_down_smem_bytes(K, tiles) + 15) / 16 * 16;
+}
+
 // A CTA's run of tiles [t0, t1) and the (at most two) pairs it spans: tiles [t0, split) of the first, [split, t1)
 // of the second. Every lane of the warp computes it.
 struct DownRun {
@@ -63,7 +68,8 @@ struct DownRun {
   }
 };
 
-__global__ void __launch_bounds__(kDownThreads, 1) moe_down_one_token_kernel(const MoeGemmParams p, int max_tiles) {
+__global__ void __launch_bounds__(kDownThreads, 1)
+    moe_down_one_token_kernel(const MoeGemmParams p, int max_tiles, const MoeDownTail tail) {
   extern __shared__ __align__(16) uint8_t smem[];
   const int K = p.K, nb = p.nb, n_it = (nb + 3) / 4;
   const int row_bytes = K / 2, scale_bytes = K / 32;
@@ -92,6 +98,7 @@ __global__ void __launch_bounds__(kDownThreads, 1) moe_down_one_token_kernel(con
     bulk_copy(scales + dst_row * scale_bytes, p.w0.first.scales + e * p.w0.expert_scale_stride + src_row * scale_bytes,
               n_rows * scale_bytes, &bars[s]);
   }
+  if (tail.counter) one_token_tail_prologue(tail, p.rows);
   pdl_enter();  // gate_up's outputs (x) are the launch before's
 
   // Zero rows for the pairs of other ranks' experts (ep), a share of each such row a CTA.
@@ -102,14 +109,14 @@ __global__ void __launch_bounds__(kDownThreads, 1) moe_down_one_token_kernel(con
     const int r1 = static_cast<int>(static_cast<int64_t>(p.rows) * (blockIdx.x + 1) / gridDim.x);
     for (int r = r0 + tid; r < r1; r += blockDim.x) p.out[static_cast<size_t>(pr) * p.rows + r] = 0.0f;
   }
-  if (run.n == 0) return;
-  if (warp < kDownComputeWarps)
-    for (int s = 0; s < run.n; ++s)
-      stage_one_token_x(p.in + static_cast<size_t>(run.pair_of(s)) * K, nb, xs + s * 2 * K, tid, kDownComputeWarps * 32);
-  __syncthreads();
-  if (warp >= kDownComputeWarps) return;
-
-  for (int t = run.t0 + warp; t < run.t1; t += kDownComputeWarps) {
+  if (run.n > 0) {
+    if (warp < kDownComputeWarps)
+      for (int s = 0; s < run.n; ++s)
+        stage_one_token_x(p.in + static_cast<size_t>(run.pair_of(s)) * K, nb, xs + s * 2 * K, tid, kDownComputeWarps * 32);
+    __syncthreads();
+  }
+  const int t_end = warp < kDownComputeWarps ? run.t1 : run.t0;  // the producer warp computes nothing
+  for (int t = run.t0 + warp; t < t_end; t += kDownComputeWarps) {
     const int s = t < run.split ? 0 : 1;
     mbar_wait(&bars[s], 0);
     const int local_tile = t - run.t0;
@@ -123,6 +130,8 @@ __global__ void __launch_bounds__(kDownThreads, 1) moe_down_one_token_kernel(con
     if ((tig & 1) == 0)
       p.out[static_cast<size_t>(pair) * p.rows + row] = epilogue_value<Proj::Down>(p, e, row, v, 0.0f, p.pair_weight[pair]);
   }
+  if (tail.counter)
+    one_token_down_tail(tail, p.out, p.n_pairs, p.rows, smem + one_token_down_tail_offset(K, max_tiles));
 }
 
 // The most tiles a CTA's run can hold for p: a share of n_pairs x row_tiles over the SMs.
@@ -143,15 +152,30 @@ bool one_token_down_applies(const MoeGemmParams& p) {
          one_token_down_smem_bytes(p.K, max_tiles) <= static_cast<size_t>(device_limits().smem_optin);
 }
 
-void launch_down_one_token(const MoeGemmParams& p, cudaStream_t stream) {
+size_t one_token_down_launch_smem(const MoeGemmParams& p, const MoeDownTail& tail) {
+  const int max_tiles = one_token_down_max_tiles(p);
+  return tail.counter ? one_token_down_tail_offset(p.K, max_tiles) + one_token_tail_bytes(p.rows)
+                      : one_token_down_smem_bytes(p.K, max_tiles);
+}
+
+bool one_token_down_tail_fits(const MoeGemmParams& p, const MoeDownTail& t) {
+  // Rows of at least 512 floats: where combine_add_rmsnorm norms in the row layout too (narrower rows take one warp's
+  // sum there, other bits); the layout's threads within the CTA's.
+  const int hidden = p.rows;
+  if (!one_token_down_applies(p) || !t.counter || !t.x || !t.norm || !t.y) return false;
+  if (hidden < 512 || hidden % 4 != 0 || row_block_threads(hidden) > kDownThreads) return false;
+  if (!aligned16(t.x) || !aligned16(t.norm) || !aligned16(t.y) || (t.delta && !aligned16(t.delta))) return false;
+  return one_token_down_launch_smem(p, t) <= static_cast<size_t>(device_limits().smem_optin);
+}
+
+void launch_down_one_token(const MoeGemmParams& p, const MoeDownTail& tail, cudaStream_t stream) {
   static bool configured = false;
   if (!configured) {
     use_whole_shared_memory(moe_down_one_token_kernel, device_limits().smem_optin);
     configured = true;
   }
-  const int max_tiles = one_token_down_max_tiles(p);
-  launch(moe_down_one_token_kernel,
-         {dim3(device_limits().sms), dim3(kDownThreads), one_token_down_smem_bytes(p.K, max_tiles)}, stream, p, max_tiles);
+  launch(moe_down_one_token_kernel, {dim3(device_limits().sms), dim3(kDownThreads), one_token_down_launch_smem(p, tail)},
+         stream, p, one_token_down_max_tiles(p), tail);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -201,7 +201,7 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
                  "moe: too many pairs x weight rows for one expert GEMM launch");
     if (one_token && (P == Proj::GateUp ? one_token_gate_up_applies(p) : one_token_down_applies(p))) {
       if constexpr (P == Proj::GateUp) launch_gate_up_one_token(p, stream);
-      else launch_down_one_token(p, stream);
+      else launch_down_one_token(p, {}, stream);
       return;
     }
     if constexpr (P == Proj::Down)

@@ -16,8 +16,10 @@ bool one_token_moe_enabled();
 bool one_token_gate_up_applies(const MoeGemmParams& p);
 void launch_gate_up_one_token(const MoeGemmParams& p, cudaStream_t stream);
 
-// The one-token down projection (moe_down_one_token.cu), the same.
+// The one-token down projection (moe_down_one_token.cu), the same; with tail.counter set, its last CTA also runs the
+// tail (moe.h's moe_down_tail), where one_token_down_tail_fits.
 bool one_token_down_applies(const MoeGemmParams& p);
-void launch_down_one_token(const MoeGemmParams& p, cudaStream_t stream);
+void launch_down_one_token(const MoeGemmParams& p, const MoeDownTail& tail, cudaStream_t stream);
+bool one_token_down_tail_fits(const MoeGemmParams& p, const MoeDownTail& tail);
 
 }  // namespace tachyon::cuda::moe_detail

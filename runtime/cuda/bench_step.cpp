@@ -173,7 +173,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   TACHYON_REQUIRE(max_tokens <= kMaxBlock, "--tokens: at most {} per sequence (the attention kernel's block)", kMaxBlock);
   const int chunk = kMaxBlock;
   const CudaStepLimits limits{max_seqs, o.context + max_tokens, max_seqs * chunk, max_seqs * max_tokens, o.graphs,
-                              o.fuse_norm_router, o.fuse_combine};
+                              o.fuse_norm_router, o.fuse_combine, o.fuse_down_tail};
   const auto t0 = Clock::now();
   CudaTargetStep step(c, plan, random_device_weights(specs, o.seed + 1000u * world.rank), nccl, limits);
   const double made_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -208,6 +208,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
                                : "--few-token-down always: steps of 2-16 tokens take the several-token down kernel at every K");
   if (!o.linear_stream)
     result.notes.push_back("--no-linear-stream: one- and two-row linears take the K-split clusters");
+  if (!o.fuse_down_tail)
+    result.notes.push_back("--no-down-tail: one rank, steps of one token: the combine + add + norm as a launch of its own");
   if (!o.fuse_combine)
     result.notes.push_back("--no-fused-combine: moe_combine, then the all-reduce + add + norm (tp over several ranks)");
   if (world.size > 1)

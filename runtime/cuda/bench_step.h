@@ -37,6 +37,7 @@ struct BenchStepOptions {
   bool peer_all_reduce = true;  // several ranks: the fused peer all-reduce (kernels/cuda/peer_reduce.h)
   bool fuse_norm_router = true;  // CudaStepLimits::fuse_norm_router
   bool fuse_combine = true;      // CudaStepLimits::fuse_combine
+  bool fuse_down_tail = true;    // CudaStepLimits::fuse_down_tail
   bool one_token_moe = true;     // cuda::set_moe_one_token_kernel
   cuda::FewTokenDown few_token_down = cuda::FewTokenDown::Auto;  // cuda::set_moe_few_token_down
   bool linear_stream = true;     // cuda::set_linear_stream

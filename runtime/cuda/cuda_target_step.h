@@ -40,6 +40,9 @@ struct CudaStepLimits {
   // (the fused peer all-reduce, or combine_add_rmsnorm where one process holds the step); off: moe_combine,
   // then the all-reduce + add + norm.
   bool fuse_combine = true;
+  // One rank, steps of one token, MoE layers: the combine + add + norm after the experts run by moe_down's last CTA
+  // (moe.h's moe_down_tail) instead of a launch of its own.
+  bool fuse_down_tail = true;
 };
 
 class CudaTargetStep final : public TargetStep {
@@ -64,6 +67,9 @@ class CudaTargetStep final : public TargetStep {
   size_t graphs() const { return graphs_.size(); }
   // Whether the layers' all-reduces take the fused peer all-reduce (kernels/cuda/peer_reduce.h).
   bool peer_all_reduce() const { return peers_ && peers_->available(); }
+  // moe_down launches enqueued so far that ran the combine + add + norm (CudaStepLimits::fuse_down_tail): for tests,
+  // that the path was taken.
+  int down_tail_launches() const { return down_tail_launches_; }
   // The fused peer all-reduce's buffers (bench step times the kernel alone on them); null where the step
   // all-reduces through NCCL.
   const comm::PeerBuffers* peer_buffers() const { return peer_all_reduce() ? peers_.get() : nullptr; }
@@ -82,13 +88,17 @@ class CudaTargetStep final : public TargetStep {
   void attention_block(int layer, const Shape& s, float* partial);
   void dense_mlp(int layer, const Shape& s, float* partial);
   // Tokens replicated on every rank. partial = null leaves the weighted expert outputs in moe_out_ [tokens,
-  // top_k, hidden] for combine_add_rmsnorm (one rank: no all-reduce between the combine and the residual).
-  void moe_block(int layer, const Shape& s, float* partial, bool logits_ready = false);
+  // top_k, hidden] for combine_add_rmsnorm (one rank: no all-reduce between the combine and the residual);
+  // returns top_k, or 0 where moe_down also ran `tail` (the combine + add + norm: CudaStepLimits::fuse_down_tail).
+  int moe_block(int layer, const Shape& s, float* partial, bool logits_ready = false,
+                const cuda::MoeDownTail* tail = nullptr);
   void moe_ep_block(int layer, const Shape& s);  // ep over several ranks: token shares, all-to-all (updates x_)
   // Router logits (unless logits_ready: add_rmsnorm_router made them) and top-k into expert_ids_, route_weights_.
   void route(int layer, const float* h, int m, bool logits_ready = false);
-  void run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
-                   float* out);
+  // out [m, k, hidden]; with a tail, where it fits, moe_down also runs it: returns the slot rows a token left in out
+  // for a combine (k), or 0 (the tail ran).
+  int run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
+                  float* out, const cuda::MoeDownTail* tail = nullptr);
   void copy_taps(int layer, const Shape& s);
   // partial_ summed over the ranks, added to x_, and x_ normed with `norm` into h_ (rows tokens). With k > 0
   // this rank's partial is the sum of moe_out_'s k slot rows a token (only where reduce_sums_slots said so).
@@ -137,6 +147,8 @@ class CudaTargetStep final : public TargetStep {
   cuda::GraphCache<std::tuple<int, int, int, int, int>> graphs_;
   cuda::DeviceBuffer<int32_t> active_by_layer_;  // set only inside count_active_experts
   bool count_active_ = false;
+  int down_tail_launches_ = 0;
+  cuda::DeviceBuffer<uint32_t> tail_counter_;  // MoeDownTail::counter (zero between launches)
 };
 
 // Loads this rank's shard onto its GPU (cudaSetDevice done by the caller).

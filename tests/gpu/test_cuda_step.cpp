@@ -207,6 +207,59 @@ TEST_CASE("cuda step: one rank of a tp plan gives the same bits with the MoE com
   }
 }
 
+// Steps of one token on one rank: the combine + add + norm after the experts in moe_down's last CTA
+// (CudaStepLimits::fuse_down_tail) gives the bits of the launch of its own, the norm + router fused or not. The tail
+// needs rows of at least 512 (the fixtures' are 64), so a random model of hidden 512 with MXFP4 experts and FP8 dense
+// weights: one sequence's prefill, then its decode steps of one token, every logit compared bit for bit.
+TEST_CASE("cuda step: the combine + add + norm in moe_down's last CTA gives the bits of its own launch") {
+  comm::NcclComm nccl(0);
+  test::TempDir tmp("cuda-step-down-tail");
+  {
+    std::ofstream cfg(tmp.file("config.json"));
+    cfg << json{{"model_type", "qwen3_moe"}, {"vocab_size", 300}, {"hidden_size", 512}, {"num_hidden_layers", 3},
+                {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 64}, {"intermediate_size", 256},
+                {"moe_intermediate_size", 64}, {"num_experts", 8}, {"num_experts_per_tok", 2}, {"norm_topk_prob", true},
+                {"mlp_only_layers", {0}}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0},
+                {"max_position_embeddings", 512}, {"tie_word_embeddings", false}}
+               .dump();
+  }
+  std::string log;
+  REQUIRE_MESSAGE(test::run_tachyon("convert --random-config " + tmp.file("config.json") + " --seed 5 --dense fp8 --experts mxfp4 --to " +
+                                        tmp.file("m.h5"),
+                                    &log) == 0,
+                  log);
+  CheckpointReader reader(tmp.file("m.h5"));
+  const ModelConfig c = parse_model_config(reader.config_json(), "down-tail model");
+  const ShardPlan plan = make_shard_plan(c, 0, 1, MoeParallel::Tp);
+  for (const bool fuse_router : {true, false}) {
+    std::vector<int32_t> prompt(kPromptLen);
+    std::mt19937 rng(7);
+    for (auto& t : prompt) t = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
+    CudaStepLimits tail_limits{2, 64, 64, 64, true}, launch_limits = tail_limits;
+    tail_limits.fuse_norm_router = launch_limits.fuse_norm_router = fuse_router;
+    launch_limits.fuse_down_tail = false;
+    CudaTargetStep with_tail(c, plan, load_device_weights(reader, c, plan), nccl, tail_limits);
+    CudaTargetStep without(c, plan, load_device_weights(reader, c, plan), nccl, launch_limits);
+    StepBatch batch;  // one sequence, so that its decode steps are of one token
+    batch.seqs = {{0, 0, kPromptLen, 0}};
+    batch.tokens = prompt;
+    size_t compared = 0, differing = 0;
+    for (int step = 0; step <= kDecodeSteps; ++step) {
+      StepOutput a, b;
+      with_tail.run(batch, a);
+      without.run(batch, b);
+      REQUIRE(a.logits.size() == b.logits.size());
+      for (size_t i = 0; i < a.logits.size(); ++i) differing += std::memcmp(&a.logits[i], &b.logits[i], sizeof(float)) != 0;
+      compared += a.logits.size();
+      batch = next_batch(batch, a, c.vocab_size);
+    }
+    CHECK(with_tail.down_tail_launches() > 0);  // the decode steps' two MoE layers
+    CHECK(without.down_tail_launches() == 0);
+    MESSAGE("fused router ", fuse_router, ": ", compared, " logits compared");
+    CHECK_MESSAGE(differing == 0, "fused router ", fuse_router, ": ", differing, " of ", compared, " logits differ");
+  }
+}
+
 using test::lines_of;
 
 TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens, 1, 2, 4 and 8 GPUs (those visible), both plans") {

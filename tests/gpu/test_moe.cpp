@@ -26,6 +26,7 @@
 #include "kernels/cpu/router.h"
 #include "kernels/cpu/swiglu.h"
 #include "kernels/cuda/device_weight.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/moe.h"
 #include "model/bf16.h"
 #include "model/fp8.h"
@@ -339,6 +340,10 @@ struct FewTokenDownMode {
   FewTokenDownMode& operator=(const FewTokenDownMode&) = delete;
 };
 
+// check_experts' comparisons of moe_down_tail against moe_down + combine_add_rmsnorm (steps of one MXFP4 token, rows of
+// at least 512).
+int down_tail_checks = 0;
+
 // one_token: the step is one token whose gate_up, routed in-kernel, must take the one-token kernel
 // (moe_one_token.cu): 1 where it must also give the block-column kernel's bits (both split K eight ways),
 // 2 where it is checked against the CPU only.
@@ -416,6 +421,33 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
                    d_out.get(), nullptr);
     l_act = d_act.download();
     l_out = d_out.download();
+    // On one rank the combine + add + norm after a step of one token may run in moe_down's last CTA (moe_down_tail):
+    // the bits of combine_add_rmsnorm over the slot rows, with and without the deferred attention output added first,
+    // and the slot rows of moe_down.
+    const auto x0 = test::random_floats(H, seed + 20), delta = test::random_floats(H, seed + 21);
+    const auto norm = test::random_floats(H, seed + 22, 0.5f, 1.5f);
+    auto d_delta = DeviceBuffer<float>::from(delta), d_norm = DeviceBuffer<float>::from(norm);
+    DeviceBuffer<uint32_t> d_counter(1);
+    CUDA_CHECK(cudaMemset(d_counter.get(), 0, sizeof(uint32_t)));
+    for (const float* dl : {static_cast<const float*>(nullptr), static_cast<const float*>(d_delta.get())}) {
+      auto xa = DeviceBuffer<float>::from(x0), xb = DeviceBuffer<float>::from(x0);
+      DeviceBuffer<float> ya(H), yb(H), rowsa(static_cast<size_t>(n) * H);
+      test::poison(ya.get(), H);
+      test::poison(yb.get(), H);
+      const cuda::MoeDownTail tail{xa.get(), dl, d_norm.get(), 1e-6f, ya.get(), d_counter.get()};
+      const bool fits = cuda::moe_down_tail_fits(m, top_k, lr, d_actin.get(), ddown.experts(), d_rw.get(), tail);
+      CHECK(fits == (m == 1 && f == WeightFormat::MXFP4 && H >= 512));
+      if (!fits) continue;
+      cuda::moe_down_tail(d_actin.get(), top_k, lr, ddown.experts(), biases ? d_db.get() : nullptr, bias_scale, d_rw.get(),
+                          rowsa.get(), tail, nullptr);
+      cuda::combine_add_rmsnorm(d_out.get(), top_k, xb.get(), d_norm.get(), 1, H, 1e-6f, yb.get(), nullptr, dl);
+      const auto gxa = xa.download(), gxb = xb.download(), gya = ya.download(), gyb = yb.download(), grows = rowsa.download();
+      CHECK_MESSAGE(std::memcmp(gxa.data(), gxb.data(), H * sizeof(float)) == 0, "down tail: x differs, delta ", dl != nullptr);
+      CHECK_MESSAGE(std::memcmp(gya.data(), gyb.data(), H * sizeof(float)) == 0, "down tail: y differs, delta ", dl != nullptr);
+      CHECK_MESSAGE(std::memcmp(grows.data(), l_out.data(), grows.size() * sizeof(float)) == 0, "down tail: its slot rows differ");
+      CHECK(d_counter.download()[0] == 0u);  // left for the next launch
+      ++down_tail_checks;
+    }
     if (!one_token_kernel || one_token == 1)
       CHECK_MESSAGE(std::memcmp(l_act.data(), g_act.data(), l_act.size() * sizeof(float)) == 0,
                     "gate_up with in-kernel routing differs from moe_align's routing");
@@ -574,6 +606,7 @@ TEST_CASE("gpu moe gate_up at one token (the whole share by bulk copies) equals 
   // 512), with a CTA for every unit of 16 rows, run moe_one_token.cu's kernel; moe_align's routing keeps the
   // block-column kernel.
   uint64_t seed = 2700;
+  const int tail_before = down_tail_checks;
   std::vector<int> eight(16, 0);
   for (int e = 0; e < 16; e += 2) eight[e] = 1;
   // The MiMo-V2.5-Pro tp slice's shape (K = 6144, 256 rows an expert, top-8 over 8 of 16 experts): both kernels
@@ -595,6 +628,9 @@ TEST_CASE("gpu moe gate_up at one token (the whole share by bulk copies) equals 
   check_experts(WeightFormat::MXFP4, kStandard, 16, 0, 16, 512, 2048, eight, 8, ++seed, true, 0, 64.0f, 0);
   // Scale bytes above 192 (weights x 2^80): the slow factor path; K = 1536 (12 blocks a warp's 3 k-iterations).
   check_experts(WeightFormat::MXFP4, kGptOss, 16, 0, 16, 1536, 96, eight, 8, ++seed, true, 2, 0x1p80f, 2);
+  // Every case above also ran down with the combine + add + norm in its last CTA, with and without a delta (rows of at
+  // least 512 each, MiMo-V2.5-Pro's and Qwen3-30B-A3B's among them), against combine_add_rmsnorm bit for bit.
+  CHECK(down_tail_checks - tail_before == 16);
 }
 
 TEST_CASE("gpu moe in-kernel routing at its limits: 512 pairs over 384 experts, ep ranges with invalid ids") {
