@@ -146,9 +146,11 @@ __device__ __forceinline__ float one_token_quad_value(float a0, float a2) {
 }
 
 // The tail of a one-token down projection (moe.h's MoeDownTail, moe_down_tail), run by the CTA that finds every other
-// CTA's rows written (the last to count itself in): x (+ delta) + the sum of the token's k slot rows into x, and x normed into y, as combine_add_rmsnorm makes them (elementwise.cu, rows of at least 512):
-// the new x float4 by float4 (x, + delta, + (0 + row 0 + ... + row k-1)), then the norm in the row layout of row_ops.cuh
-// (T = row_block_threads(dim) <= this CTA's threads; its other warps add zeros to the block sum), so the same bits.
+// CTA's rows written (the last to count itself in): x (+ delta) + the sum of the token's k slot rows into x, and x
+// normed into y, as combine_add_rmsnorm makes them (elementwise.cu, rows of at least 512): the new x float4 by float4
+// (x, + delta, + (0 + row 0 + ... + row k-1): slot_sum's order, read through the L2 since other CTAs wrote the rows),
+// then the norm in the row layout of row_ops.cuh (T = row_block_threads(dim) <= this CTA's threads; its other warps
+// add zeros to the block sum), so the same bits.
 // space: dim + 33 floats of shared memory that nothing reads once every thread is here. Every thread of every CTA calls
 // it after writing its rows.
 __device__ __forceinline__ void one_token_down_tail(const MoeDownTail& tail, const float* rows, int k, int dim,
@@ -173,7 +175,7 @@ __device__ __forceinline__ void one_token_down_tail(const MoeDownTail& tail, con
     float4 r = x4[i];
     if (tail.delta) r = add_groups(r, reinterpret_cast<const float4*>(tail.delta)[i]);
     float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int j = 0; j < k; ++j) a = add_groups(a, __ldcg(rows4 + static_cast<size_t>(j) * d4 + i));  // L2: other CTAs'
+    for (int j = 0; j < k; ++j) a = add_groups(a, __ldcg(rows4 + static_cast<size_t>(j) * d4 + i));
     r = add_groups(r, a);
     x4[i] = r;
     new_x[i] = r;
@@ -188,11 +190,14 @@ __device__ __forceinline__ void one_token_down_tail(const MoeDownTail& tail, con
 // Before the PDL wait of a kernel with a tail: CTA 0 warms the L2 with the norm's weight for the CTA that will run it.
 __device__ __forceinline__ void one_token_tail_prologue(const MoeDownTail& tail, int dim) {
   if (blockIdx.x == 0)
-    for (int i = threadIdx.x * 32; i < dim; i += blockDim.x * 32) asm volatile("prefetch.global.L2 [%0];" ::"l"(tail.norm + i));
+    for (int i = threadIdx.x * 32; i < dim; i += blockDim.x * 32)
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(tail.norm + i));
 }
 
 // Shared memory of the tail: dim floats of the new x, 32 of the block sum's scratch, the flag.
-__host__ __device__ constexpr size_t one_token_tail_bytes(int dim) { return (static_cast<size_t>(dim) + 33) * sizeof(float); }
+__host__ __device__ constexpr size_t one_token_tail_bytes(int dim) {
+  return (static_cast<size_t>(dim) + 33) * sizeof(float);
+}
 
 // Host: lets `kernel` take up to the device's opt-in shared memory a CTA, and asks for the whole carveout as
 // shared memory, so that a one-token down CTA fits beside a one-token gate_up CTA on the same SM (and issues its

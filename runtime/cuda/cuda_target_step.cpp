@@ -277,20 +277,19 @@ void CudaTargetStep::forward(const Shape& s) {
     // (docs/benchmarks.md "Session 20"): the MiMo-V2.5-Pro slice's step 1.027x at 1 x 1, 1.017x at 1 x 9.
     const bool combine_in_reduce =
         c.layers[l].moe && !fuse_combine && limits_.fuse_combine && reduce_sums_slots(s.tokens);
-    int slots = 0;  // moe_out_'s rows a token (0: moe_down ran the tail below)
     const cuda::MoeDownTail tail{x_.get(), fuse_router ? partial_.get() : nullptr, next_norm, c.rms_norm_eps, h_.get(),
                                  tail_counter_.get()};
+    bool tail_ran = false;  // moe_down's last CTA made x_ and h_
     if (c.layers[l].moe)
-      slots = moe_block(l, s, fuse_combine || combine_in_reduce ? nullptr : partial_.get(), fuse_router,
-                        fuse_combine && limits_.fuse_down_tail ? &tail : nullptr);
+      tail_ran = moe_block(l, s, fuse_combine || combine_in_reduce ? nullptr : partial_.get(), fuse_router,
+                           fuse_combine && limits_.fuse_down_tail ? &tail : nullptr);
     else dense_mlp(l, s, partial_.get());
-    if (fuse_combine && slots == 0) {
-      // moe_down's last CTA made x_ and h_.
-    } else if (fuse_combine) {
-      cuda::combine_add_rmsnorm(moe_out_.get(), slots, x_.get(), next_norm, s.tokens, H, c.rms_norm_eps, h_.get(), st,
-                                fuse_router ? partial_.get() : nullptr);
+    if (fuse_combine) {
+      if (!tail_ran)
+        cuda::combine_add_rmsnorm(moe_out_.get(), c.top_k, x_.get(), next_norm, s.tokens, H, c.rms_norm_eps, h_.get(), st,
+                                  fuse_router ? partial_.get() : nullptr);
     } else {
-      reduce_add_norm(next_norm, s.tokens, combine_in_reduce ? slots : 0);
+      reduce_add_norm(next_norm, s.tokens, combine_in_reduce ? c.top_k : 0);
     }
     copy_taps(l, s);
   }
@@ -406,7 +405,7 @@ void CudaTargetStep::route(int l, const float* h, int m, bool logits_ready) {
   cuda::moe_route(router_logits_.get(), m, rp, expert_ids_.get(), route_weights_.get(), st);
 }
 
-int CudaTargetStep::run_experts(int l, const float* x, int m, int k, const int32_t* ids, const float* weights,
+bool CudaTargetStep::run_experts(int l, const float* x, int m, int k, const int32_t* ids, const float* weights,
                                 float bias_scale, float* out, const cuda::MoeDownTail* tail) {
   const ModelConfig& c = config_;
   const MoeWeightsT<cuda::DeviceWeight>& w = w_.layers[l].moe;
@@ -425,23 +424,23 @@ int CudaTargetStep::run_experts(int l, const float* x, int m, int k, const int32
   if (tail && cuda::moe_down_tail_fits(m, k, routing, moe_act_.get(), w.down.experts(), weights, *tail)) {
     cuda::moe_down_tail(moe_act_.get(), k, routing, w.down.experts(), w.down_bias.f32(), bias_scale, weights, out, *tail, st);
     ++down_tail_launches_;
-    return 0;
+    return true;
   }
   cuda::moe_down(moe_act_.get(), m, k, routing, w.down.experts(), w.down_bias.f32(), bias_scale, weights, out, st);
-  return k;
+  return false;
 }
 
-int CudaTargetStep::moe_block(int l, const Shape& s, float* partial, bool logits_ready, const cuda::MoeDownTail* tail) {
+bool CudaTargetStep::moe_block(int l, const Shape& s, float* partial, bool logits_ready, const cuda::MoeDownTail* tail) {
   const int M = s.tokens, K = config_.top_k, H = config_.hidden_size;
   cudaStream_t st = stream_.get();
   route(l, h_.get(), M, logits_ready);
   // tp: every rank holds every expert's slice and the whole down bias: count the bias on rank 0 only.
   // One rank under ep: it owns every expert and adds every bias.
   const float bias_scale = plan_.moe == MoeParallel::Ep || plan_.rank == 0 ? 1.0f : 0.0f;
-  const int slots = run_experts(l, h_.get(), M, K, expert_ids_.get(), route_weights_.get(), bias_scale, moe_out_.get(),
-                                partial ? nullptr : tail);
-  if (partial) cuda::moe_combine(moe_out_.get(), M, slots, H, partial, st, /*accumulate=*/false);
-  return slots;
+  const bool tail_ran = run_experts(l, h_.get(), M, K, expert_ids_.get(), route_weights_.get(), bias_scale,
+                                    moe_out_.get(), partial ? nullptr : tail);
+  if (partial) cuda::moe_combine(moe_out_.get(), M, K, H, partial, st, /*accumulate=*/false);
+  return tail_ran;
 }
 
 void CudaTargetStep::moe_ep_block(int l, const Shape& s) {

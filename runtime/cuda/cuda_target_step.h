@@ -89,15 +89,14 @@ class CudaTargetStep final : public TargetStep {
   void dense_mlp(int layer, const Shape& s, float* partial);
   // Tokens replicated on every rank. partial = null leaves the weighted expert outputs in moe_out_ [tokens,
   // top_k, hidden] for combine_add_rmsnorm (one rank: no all-reduce between the combine and the residual);
-  // returns top_k, or 0 where moe_down also ran `tail` (the combine + add + norm: CudaStepLimits::fuse_down_tail).
-  int moe_block(int layer, const Shape& s, float* partial, bool logits_ready = false,
+  // returns whether moe_down also ran `tail` (the combine + add + norm: CudaStepLimits::fuse_down_tail).
+  bool moe_block(int layer, const Shape& s, float* partial, bool logits_ready = false,
                 const cuda::MoeDownTail* tail = nullptr);
   void moe_ep_block(int layer, const Shape& s);  // ep over several ranks: token shares, all-to-all (updates x_)
   // Router logits (unless logits_ready: add_rmsnorm_router made them) and top-k into expert_ids_, route_weights_.
   void route(int layer, const float* h, int m, bool logits_ready = false);
-  // out [m, k, hidden]; with a tail, where it fits, moe_down also runs it: returns the slot rows a token left in out
-  // for a combine (k), or 0 (the tail ran).
-  int run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
+  // out [m, k, hidden]; with a tail, where it fits, moe_down also runs it: returns whether it did.
+  bool run_experts(int layer, const float* x, int m, int k, const int32_t* ids, const float* weights, float bias_scale,
                   float* out, const cuda::MoeDownTail* tail = nullptr);
   void copy_taps(int layer, const Shape& s);
   // partial_ summed over the ranks, added to x_, and x_ normed with `norm` into h_ (rows tokens). With k > 0
