@@ -729,10 +729,12 @@ __device__ __forceinline__ void build_tables(const MoeGemmParams& p, const MmaSm
   __syncthreads();
 }
 
-// The K split S (the same on every CTA): the least items per CTA (the largest share) x iterations per item
-// per warp. Thread 0 writes it to *out; the CTA is synchronized after it.
+// The K split S (the same on every CTA): the least items per CTA (the largest share) x (iterations per item
+// per warp + item_cost). item_cost counts what an item costs besides its k-iterations (its K-split sum, epilogue
+// and ring turn-over) in k-iterations: so that fewer, longer items win where the largest share alone ties or
+// nearly ties. Thread 0 writes S to *out; the CTA is synchronized after it.
 template <int W, int D>
-__device__ __forceinline__ void choose_split(int passes, int T, int n_it, int* out) {
+__device__ __forceinline__ void choose_split(int passes, int T, int n_it, int item_cost, int* out) {
   if (threadIdx.x == 0) {
     int best_s = 1;
     int best = INT_MAX;
@@ -743,8 +745,8 @@ __device__ __forceinline__ void choose_split(int passes, int T, int n_it, int* o
       const int items = passes * ((T + R - 1) / R);
       const int per_cta = (items + gridDim.x - 1) / gridDim.x;
       const int J = ((n_it + S - 1) / S + D - 1) / D * D;
-      if (per_cta * J < best) {
-        best = per_cta * J;
+      if (per_cta * (J + item_cost) < best) {
+        best = per_cta * (J + item_cost);
         best_s = S;
       }
     }
@@ -784,7 +786,15 @@ struct MmaRun {
     c.rs = p.rs;
     c.n_it = (p.nb + 3) / 4;  // k-iterations of a whole row: one 16-byte block per quad thread
     c.T = (p.rows + Cta::kTR - 1) / Cta::kTR;
-    choose_split<W, D>(m.s_misc[0], c.T, c.n_it, &m.s_misc[1]);
+    // The shared-memory-ring gate_up over short rows (at most 24 k-iterations: Qwen3-30B-A3B's K = 2048) counts 2
+    // k-iterations an item. One H200, the same binary with a switch, then against the code before (docs/benchmarks.md,
+    // session 38): Qwen3-30B-A3B's step 1.03x at 1 x 9, 1.005x at 8 x 1, 1.05x at 8 x 9 (gate_up 38.9 -> 35.9 and
+    // 117.9 -> 95.9 us a launch); costs of 3 and 5 did no better, and forcing any one split on every layer did less
+    // well (the passes, so the best split, vary from layer to layer). Not taken: the long rows (the MiMo-V2.5-Pro
+    // slice's K = 6144 gained nothing, 0.996-1.00x), the down projections (2, 3 or 5 did not move the step), and the
+    // block-column kernel, whose split the one-token kernels reproduce bit for bit.
+    const int item_cost = kSmemRing && P == Proj::GateUp && c.n_it <= 24 ? 2 : 0;
+    choose_split<W, D>(m.s_misc[0], c.T, c.n_it, item_cost, &m.s_misc[1]);
     c.S = m.s_misc[1];
     c.R = W / c.S;
     c.RG = (c.T + c.R - 1) / c.R;
