@@ -672,7 +672,12 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
     return (rows + rows_per_cta - 1) / rows_per_cta;
   };
   auto launch_row_blocks = [&](int row_blocks) { return static_cast<long>(batch.num_seqs) * cache.kv_heads * row_blocks; };
-  sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : 1;
+  // Key groups: one row tile a CTA takes all 4 warps on its keys; up to 72 rows (a verify block of 9 queries at 8
+  // query heads a KV head) two a CTA, in 32-row blocks: 72 rows then make 3 blocks of 32 + 32 + 8 instead of 2 of
+  // 64 + 8, more CTAs with half the rows each. One H200, the same binary with a switch (docs/benchmarks.md, session
+  // 38): Qwen3-30B-A3B's step 1.01x at 1 x 9 and 1.015x at 8 x 9; 4 key groups (five 16-row blocks) were 0.99x and
+  // 0.95x. More rows a KV head (16 query heads: 144 at 9 queries) keep one key group: not measured with two.
+  sp.key_groups = rows <= 16 ? 4 : rows <= 72 ? 2 : 1;
   sp.row_blocks = row_blocks_at(sp.key_groups);
   plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
   const AttnKernel& k = plan.kernel;
