@@ -672,12 +672,14 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
     return (rows + rows_per_cta - 1) / rows_per_cta;
   };
   auto launch_row_blocks = [&](int row_blocks) { return static_cast<long>(batch.num_seqs) * cache.kv_heads * row_blocks; };
-  // Key groups: one row tile a CTA takes all 4 warps on its keys; up to 72 rows (a verify block of 9 queries at 8
-  // query heads a KV head) two a CTA, in 32-row blocks: 72 rows then make 3 blocks of 32 + 32 + 8 instead of 2 of
-  // 64 + 8, more CTAs with half the rows each. One H200, the same binary with a switch (docs/benchmarks.md, session
-  // 38): Qwen3-30B-A3B's step 1.01x at 1 x 9 and 1.015x at 8 x 9; 4 key groups (five 16-row blocks) were 0.99x and
-  // 0.95x. More rows a KV head (16 query heads: 144 at 9 queries) keep one key group: not measured with two.
-  sp.key_groups = rows <= 16 ? 4 : rows <= 72 ? 2 : 1;
+  // Key groups: up to 16 rows all 4 warps split the keys of the CTA's one row tile, up to 32 two; beyond, one, in
+  // 64-row blocks, except where that leaves a second block at most half full (65-96 rows: a verify block of 9
+  // queries at 8 query heads a KV head, 72): two key groups then, in 32-row blocks (72 rows: 32 + 32 + 8 instead of
+  // 64 + 8), more CTAs with half the rows each. One H200 (docs/benchmarks.md, session 38), the same binary with a
+  // switch, then against the rule before built in the same call: Qwen3-30B-A3B's step 1.007x at 1 x 9 and 1.015x at
+  // 8 x 9. A whole 64-row block keeps one key group: the drafter's 8 queries x 8 heads took 0.98-0.99x with two
+  // (two blocks, each reading every key). Four key groups (five 16-row blocks) were 0.99x and 0.95x at 72 rows.
+  sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : rows > 64 && rows <= 96 ? 2 : 1;
   sp.row_blocks = row_blocks_at(sp.key_groups);
   plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
   const AttnKernel& k = plan.kernel;

@@ -199,6 +199,12 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
     // 9 queries x 8 heads = 72 rows: three 32-row blocks of two key groups (plan_attention).
     CHECK(gqa8.key_groups == (verify ? 2 : 4));
     CHECK(gqa8.row_blocks == (verify ? 3 : 1));
+    // 8 queries x 8 heads = 64 rows: one whole block of one key group (the drafter's block).
+    if (verify) {
+      const cuda::AttentionSplit block8 = check_attention({128, 128, 1, 8, 0, false, false, 4200, {{0, 4000, 8}}}, seed++);
+      CHECK(block8.key_groups == 1);
+      CHECK(block8.row_blocks == 1);
+    }
     check_attention({64, 64, 2, 8, 0, true, false, 4200, {{1, 4100 - n, n}}}, seed++);
     check_attention({192, 128, 1, 16, 128, true, false, 4200, {{0, 4000, n}, {1, 77, n}}}, seed++);
     check_attention({64, 64, 1, 8, 128, true, false, 4200, {{1, 4100 - n, n}}}, seed++);
