@@ -788,7 +788,7 @@ struct MmaRun {
     c.T = (p.rows + Cta::kTR - 1) / Cta::kTR;
     // The shared-memory-ring gate_up over short rows (at most 24 k-iterations: Qwen3-30B-A3B's K = 2048) counts 2
     // k-iterations an item. One H200, the same binary with a switch, then against the code before (docs/benchmarks.md,
-    // session 38): Qwen3-30B-A3B's step 1.03x at 1 x 9, 1.005x at 8 x 1, 1.05x at 8 x 9 (gate_up 38.9 -> 35.9 and
+    // session 38): Qwen3-30B-A3B's step 1.03x at 1 x 9, 1.006x at 8 x 1, 1.06x at 8 x 9 (gate_up 38.9 -> 35.9 and
     // 117.9 -> 95.9 us a launch); costs of 3 and 5 did no better, and forcing any one split on every layer did less
     // well (the passes, so the best split, vary from layer to layer). Not taken: the long rows (the MiMo-V2.5-Pro
     // slice's K = 6144 gained nothing, 0.996-1.00x), the down projections (2, 3 or 5 did not move the step), and the

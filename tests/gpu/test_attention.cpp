@@ -194,7 +194,8 @@ TEST_CASE("gpu attention: MiMo-like head (192/128, 16 query heads per KV head), 
   // 4k contexts: many 64-key tiles per CTA and every rank of a cluster busy.
   for (bool verify : {false, true}) {
     const int n = verify ? 9 : 1;
-    const cuda::AttentionSplit gqa8 = check_attention({128, 128, 1, 8, 0, false, false, 4200, {{0, 4096 - n, n}, {1, 1500, n}}}, seed++);
+    const cuda::AttentionSplit gqa8 =
+        check_attention({128, 128, 1, 8, 0, false, false, 4200, {{0, 4096 - n, n}, {1, 1500, n}}}, seed++);
     CHECK(gqa8.clusters > 1);
     // 9 queries x 8 heads = 72 rows: three 32-row blocks of two key groups (plan_attention).
     CHECK(gqa8.key_groups == (verify ? 2 : 4));
