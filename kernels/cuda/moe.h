@@ -111,8 +111,9 @@ void moe_down(const float* act, int m, int top_k, const MoeRouting& routing, con
 void moe_down_tail(const float* act, int top_k, const MoeRouting& routing, const DeviceExperts& down,
                    const float* down_bias, float bias_scale, const float* weights, float* out, const MoeDownTail& tail,
                    cudaStream_t stream);
-// Whether moe_down_tail takes these arguments: a step of m = 1 token where moe_down_one_token takes it, rows of 512 to
-// 8704 floats (one CTA's row layout, as combine_add_rmsnorm's), 16-byte aligned, and the kernel's shared memory.
+// Whether moe_down_tail takes these arguments: a step of m = 1 token of top-k <= 8 where moe_down_one_token takes it,
+// rows of 512 to 8704 floats (one CTA's row layout, as combine_add_rmsnorm's), 16-byte aligned, and the kernel's
+// shared memory.
 bool moe_down_tail_fits(int m, int top_k, const MoeRouting& routing, const float* act, const DeviceExperts& down,
                         const float* weights, const MoeDownTail& tail);
 

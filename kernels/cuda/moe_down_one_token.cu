@@ -160,9 +160,10 @@ size_t one_token_down_launch_smem(const MoeGemmParams& p, const MoeDownTail& tai
 
 bool one_token_down_tail_fits(const MoeGemmParams& p, const MoeDownTail& t) {
   // Rows of at least 512 floats: where combine_add_rmsnorm norms in the row layout too (narrower rows take one warp's
-  // sum there, other bits); the layout's threads within the CTA's.
+  // sum there, other bits); the layout's threads within the CTA's; at most kMaxSlotRows slot rows (slot_sum's bound,
+  // as combine_add_rmsnorm's).
   const int hidden = p.rows;
-  if (!one_token_down_applies(p) || !t.counter || !t.x || !t.norm || !t.y) return false;
+  if (!one_token_down_applies(p) || !t.counter || !t.x || !t.norm || !t.y || p.n_pairs > kMaxSlotRows) return false;
   if (hidden < 512 || hidden % 4 != 0 || row_block_threads(hidden) > kDownThreads) return false;
   if (!aligned16(t.x) || !aligned16(t.norm) || !aligned16(t.y) || (t.delta && !aligned16(t.delta))) return false;
   return one_token_down_launch_smem(p, t) <= static_cast<size_t>(device_limits().smem_optin);

@@ -148,7 +148,7 @@ __device__ __forceinline__ float one_token_quad_value(float a0, float a2) {
 // The tail of a one-token down projection (moe.h's MoeDownTail, moe_down_tail), run by the CTA that finds every other
 // CTA's rows written (the last to count itself in): x (+ delta) + the sum of the token's k slot rows into x, and x
 // normed into y, as combine_add_rmsnorm makes them (elementwise.cu, rows of at least 512): the new x float4 by float4
-// (x, + delta, + (0 + row 0 + ... + row k-1): slot_sum's order, read through the L2 since other CTAs wrote the rows),
+// (x, + delta, + row_ops.cuh's slot_sum of the k <= kMaxSlotRows rows, read through the L2 since other CTAs wrote them),
 // then the norm in the row layout of row_ops.cuh (T = row_block_threads(dim) <= this CTA's threads; its other warps
 // add zeros to the block sum), so the same bits.
 // space: dim + 33 floats of shared memory that nothing reads once every thread is here. Every thread of every CTA calls
@@ -169,14 +169,11 @@ __device__ __forceinline__ void one_token_down_tail(const MoeDownTail& tail, con
   const int d4 = dim / 4, T = row_block_threads(dim);
   float4 g[kRowVec];
   load_row_weight(tail.norm, dim, T, g);
-  const float4* rows4 = reinterpret_cast<const float4*>(rows);
   float4* x4 = reinterpret_cast<float4*>(tail.x);
   for (int i = threadIdx.x; i < d4; i += blockDim.x) {
     float4 r = x4[i];
     if (tail.delta) r = add_groups(r, reinterpret_cast<const float4*>(tail.delta)[i]);
-    float4 a = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int j = 0; j < k; ++j) a = add_groups(a, __ldcg(rows4 + static_cast<size_t>(j) * d4 + i));
-    r = add_groups(r, a);
+    r = add_groups(r, slot_sum<float4, true>(rows, k, 0, d4, i));
     x4[i] = r;
     new_x[i] = r;
   }

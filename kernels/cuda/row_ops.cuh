@@ -113,6 +113,8 @@ __device__ __forceinline__ void store_normed_row(const float4 (&v)[kRowVec], flo
 // The MoE's slot rows: element group i (a float2 or a float4) of the sum of row r's k slot rows, slots [rows,
 // k, per_row groups] (the weighted expert outputs), from zero in slot order as moe_combine sums them (the same
 // bits), all k loads issued before the first add. k <= kMaxSlotRows (the top-k of the supported models).
+// kThroughL2: the loads read the L2 (ld.cg), never a stale L1 line: for rows that other CTAs of the same launch wrote
+// (moe_one_token.cuh's one_token_down_tail).
 constexpr int kMaxSlotRows = 8;
 
 __device__ __forceinline__ float2 add_groups(float2 a, float2 b) { return make_float2(a.x + b.x, a.y + b.y); }
@@ -120,13 +122,17 @@ __device__ __forceinline__ float4 add_groups(float4 a, float4 b) {
   return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
 }
 
-template <typename V>
+template <typename V, bool kThroughL2 = false>
 __device__ __forceinline__ V slot_sum(const float* slots, int k, int r, int per_row, int i) {
   const V* rows = reinterpret_cast<const V*>(slots);
   V got[kMaxSlotRows];
 #pragma unroll
   for (int j = 0; j < kMaxSlotRows; ++j)
-    if (j < k) got[j] = rows[(static_cast<size_t>(r) * k + j) * per_row + i];
+    if (j < k) {
+      const V* at = rows + (static_cast<size_t>(r) * k + j) * per_row + i;
+      if constexpr (kThroughL2) got[j] = __ldcg(at);
+      else got[j] = *at;
+    }
   V sum{};  // zeros
 #pragma unroll
   for (int j = 0; j < kMaxSlotRows; ++j)
