@@ -261,11 +261,11 @@ __device__ void combine_rows_upto(int n, const AttnArgs& a, const ClusterRows& c
   else combine_rows<NMAX, DV, kFinal>(a, cr, n, src, rec, heads, row_weight);
 }
 
-// Pipeline stages of key tiles a CTA (kTileKeys keys of K and V each): three where that still lets as many CTAs
-// share an SM as two would. Rows of at most 16 (KW = 4: decode at up to 16 query heads a KV head) at 256 dims (K
-// 128 + V 128) take two: 64 KB a CTA, three CTAs an SM (its registers allow three) instead of two at 96 KB, more
-// warps to hide the latency chains of the batch-decode launches, whose profile (docs/benchmarks.md, session 39: 2
-// warps a scheduler, 0.23 issued a cycle) was latency-bound. One H200, the same code with two stages everywhere
+// Pipeline stages of key tiles a CTA (kTileKeys keys of K and V each): three, but two above 256 dims (K + V: the
+// shared memory) and for rows of at most 16 (KW = 4: decode at up to 16 query heads a KV head) at 256 dims (K 128 +
+// V 128): 64 KB a CTA, three CTAs an SM (its registers allow three) instead of two at 96 KB, more warps to hide the
+// latency chains of the batch-decode launches, whose profile (docs/benchmarks.md, session 39: 2 warps a scheduler,
+// 0.23 issued a cycle) was latency-bound. One H200, the same code with two stages everywhere
 // against three, in one call: the kernel bench's Qwen3-235B-A22B decode row at batch 32 1.20x (29.6 -> 24.6 us),
 // Qwen3-30B-A3B's step 1.06x at 8 x 1; but the verify rows (KW 1-2) lost (Qwen3-235B-A22B verify-9 at batch 8 0.83x,
 // Qwen3-30B-A3B 8 x 9 0.988x), and at 128 dims (gpt-oss-120b, 48 KB a CTA, three already) two stages were 0.97-0.98x
