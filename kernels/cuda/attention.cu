@@ -268,8 +268,8 @@ __device__ void combine_rows_upto(int n, const AttnArgs& a, const ClusterRows& c
 // 0.23 issued a cycle) was latency-bound. One H200, the same code with two stages everywhere
 // against three, in one call: the kernel bench's Qwen3-235B-A22B decode row at batch 32 1.20x (29.6 -> 24.6 us),
 // Qwen3-30B-A3B's step 1.06x at 8 x 1; but the verify rows (KW 1-2) lost (Qwen3-235B-A22B verify-9 at batch 8 0.83x,
-// Qwen3-30B-A3B 8 x 9 0.988x), and at 128 dims (gpt-oss-120b, 48 KB a CTA, three already) two stages were 0.97-0.98x
-// at batch 8 and 32: those keep three.
+// Qwen3-30B-A3B 8 x 9 0.988x), and at 128 dims (gpt-oss-120b: 48 KB a CTA, three or more an SM already) two stages
+// were 0.97-0.98x at batch 8 and 32: those keep three.
 template <int D, int DV, int KW>
 constexpr int attn_stages() {
   return (D + DV) <= 128 || ((D + DV) <= 256 && KW < 4) ? 3 : 2;
