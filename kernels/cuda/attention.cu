@@ -228,6 +228,15 @@ __device__ __forceinline__ void combine_rows(const AttnArgs& a, const ClusterRow
   }
 }
 
+// Floats between two rows of a CTA's partial O (cw below): DV + 8, so that the float2 stores of a warp's
+// accumulators (rows g, lanes' columns 2t) fall on distinct banks in each half-warp. At DV floats a row every
+// row starts on bank 0: Nsight Compute (docs/benchmarks.md, session 39's profiles) counted 6.3-6.4-way
+// conflicts on the kernel's shared stores, 65-69% of their wavefronts.
+template <int DV>
+constexpr int partial_row_stride() {
+  return DV + 8;
+}
+
 // The cluster ranks' partials, read through distributed shared memory: (max, sum) per row in cM/cL, O in cw.
 template <int DV>
 struct ClusterSource {
@@ -236,7 +245,7 @@ struct ClusterSource {
   __device__ float m(int j, int rr) const { return cluster.map_shared_rank(cM, j)[rr]; }
   __device__ float l(int j, int rr) const { return cluster.map_shared_rank(cL, j)[rr]; }
   __device__ float4 o4(int j, int rr, int d) const {
-    return *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * DV + d);
+    return *reinterpret_cast<const float4*>(cluster.map_shared_rank(cw, j) + rr * partial_row_stride<DV>() + d);
   }
 };
 
@@ -496,8 +505,11 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   __syncthreads();
 
   // ---- combine: the KW key groups of a row tile, then the cluster's ranks ----
-  float* cw = reinterpret_cast<float*>(smem);  // [kWarps][16][DV]
-  float* cm = cw + kWarps * 16 * DV;           // [kWarps][16]
+  constexpr int kRowStride = partial_row_stride<DV>();
+  static_assert((kWarps * 16 * (kRowStride + 2) + RW * 16 * (2 + KW)) * 4 <= NS * kStageElems * 2,
+                "the combine's partials fit in the pipeline stages");
+  float* cw = reinterpret_cast<float*>(smem);  // [kWarps][16][kRowStride]
+  float* cm = cw + kWarps * 16 * kRowStride;   // [kWarps][16]
   float* cl = cm + kWarps * 16;
   float* cM = cl + kWarps * 16;  // [RW][16]: combined over key groups
   float* cL = cM + RW * 16;
@@ -508,7 +520,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     const int row = g + 8 * h2;
 #pragma unroll
     for (int nv = 0; nv < NV; ++nv)
-      *reinterpret_cast<float2*>(cw + (warp * 16 + row) * DV + nv * 8 + 2 * t) = make_float2(o[nv][2 * h2], o[nv][2 * h2 + 1]);
+      *reinterpret_cast<float2*>(cw + (warp * 16 + row) * kRowStride + nv * 8 + 2 * t) =
+          make_float2(o[nv][2 * h2], o[nv][2 * h2 + 1]);
     if (t == 0) {
       cm[warp * 16 + row] = warp_active ? m_run[h2] : -INFINITY;
       cl[warp * 16 + row] = warp_active ? l_run[h2] : 0.0f;
@@ -542,10 +555,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 #pragma unroll
       for (int k = 0; k < KW; ++k) {  // key group k's warp of this row tile: k * RW + tile
         const float w = wk[k * RW * 16 + rr];
-        const float4 v = *reinterpret_cast<const float4*>(cw + (k * RW * 16 + rr) * DV + d);
+        const float4 v = *reinterpret_cast<const float4*>(cw + (k * RW * 16 + rr) * kRowStride + d);
         acc.x += w * v.x, acc.y += w * v.y, acc.z += w * v.z, acc.w += w * v.w;
       }
-      *reinterpret_cast<float4*>(cw + rr * DV + d) = acc;  // key group 0's slot; only this thread touches it
+      *reinterpret_cast<float4*>(cw + rr * kRowStride + d) = acc;  // key group 0's slot; only this thread touches it
     }
   } else {
     for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) cM[rr] = cm[rr], cL[rr] = cl[rr];
