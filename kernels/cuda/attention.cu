@@ -506,7 +506,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 
   // ---- combine: the KW key groups of a row tile, then the cluster's ranks ----
   constexpr int kRowStride = partial_row_stride<DV>();
-  static_assert((kWarps * 16 * (kRowStride + 2) + RW * 16 * (2 + KW)) * 4 <= NS * kStageElems * 2,
+  static_assert((kWarps * 16 * (kRowStride + 2) + RW * 16 * 2) * 4 <= NS * kStageElems * 2,
                 "the combine's partials fit in the pipeline stages");
   float* cw = reinterpret_cast<float*>(smem);  // [kWarps][16][kRowStride]
   float* cm = cw + kWarps * 16 * kRowStride;   // [kWarps][16]
@@ -529,36 +529,27 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   }
   __syncthreads();
   if constexpr (KW > 1) {
-    // Each row's weight per key group, once (exp2 of its max against the row's max); then every output
-    // element is KW multiply-adds of float4s, in key-group order.
-    float* wk = cL + RW * 16;  // [KW][RW * 16]
-    for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) {
+    // Every output element is KW multiply-adds of float4s in key-group order, each weighted by exp2 of the key group's
+    // max against the row's; each thread works its rows' weights out itself (a few exp2), so no pass and barrier of
+    // their own; the thread of a row's first quad also keeps the row's (max, sum) for the cluster's combine.
+    constexpr int kQuadsKw = DV / 4;
+    for (int idx = threadIdx.x; idx < RW * 16 * kQuadsKw; idx += kThreads) {
+      const int rr = idx / kQuadsKw, d = (idx % kQuadsKw) * 4;  // rr = row-tile * 16 + row
       float M = -INFINITY;
 #pragma unroll
       for (int k = 0; k < KW; ++k) M = fmaxf(M, cm[k * RW * 16 + rr]);
       const float Mu = M == -INFINITY ? 0.0f : M;
+      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
       float L = 0.0f;
 #pragma unroll
-      for (int k = 0; k < KW; ++k) {
-        const float w = exp2f(cm[k * RW * 16 + rr] - Mu);
-        wk[k * RW * 16 + rr] = w;
-        L += w * cl[k * RW * 16 + rr];
-      }
-      cM[rr] = M;
-      cL[rr] = L;
-    }
-    __syncthreads();
-    constexpr int kQuadsKw = DV / 4;
-    for (int idx = threadIdx.x; idx < RW * 16 * kQuadsKw; idx += kThreads) {
-      const int rr = idx / kQuadsKw, d = (idx % kQuadsKw) * 4;  // rr = row-tile * 16 + row
-      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
       for (int k = 0; k < KW; ++k) {  // key group k's warp of this row tile: k * RW + tile
-        const float w = wk[k * RW * 16 + rr];
+        const float w = exp2f(cm[k * RW * 16 + rr] - Mu);
+        L += w * cl[k * RW * 16 + rr];
         const float4 v = *reinterpret_cast<const float4*>(cw + (k * RW * 16 + rr) * kRowStride + d);
         acc.x += w * v.x, acc.y += w * v.y, acc.z += w * v.z, acc.w += w * v.w;
       }
       *reinterpret_cast<float4*>(cw + rr * kRowStride + d) = acc;  // key group 0's slot; only this thread touches it
+      if (d == 0) cM[rr] = M, cL[rr] = L;
     }
   } else {
     for (int rr = threadIdx.x; rr < RW * 16; rr += kThreads) cM[rr] = cm[rr], cL[rr] = cl[rr];
@@ -579,10 +570,12 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   float* recs = a.records + static_cast<size_t>(block) * a.outer * kMaxRecordRows * kRecordFloats;
   combine_rows_upto<kMaxCluster, DV, false>(C, a, cr, ranks, recs + static_cast<size_t>(outer) * kMaxRecordRows * kRecordFloats,
                                             heads, row_weight);
-  // The arrival: after the barrier (peers are done reading this CTA's partials, and every thread's
-  // records are ordered before it) one thread's GPU-scope fence publishes the CTA's records, as
-  // cooperative groups' grid barrier does; the last arriver's fence orders its reads after the others'.
-  cluster.sync();
+  // The arrival: after the CTA's barrier (every thread's records are ordered before it) one thread's GPU-scope
+  // fence publishes the CTA's records, as cooperative groups' grid barrier does; the last arriver's fence orders
+  // its reads after the others'. The cluster's barrier (peers done reading this CTA's partials) is only waited for
+  // at the end, so that its latency overlaps the arrival and the last cluster's combine.
+  cluster.barrier_arrive();
+  __syncthreads();
   __shared__ bool last;
   if (threadIdx.x == 0) {
     int32_t* arrived = a.arrivals + block * C + rank;
@@ -593,6 +586,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   }
   __syncthreads();
   if (last) combine_rows_upto<kMaxCluster, DV, true>(a.outer, a, cr, RecordSource{recs}, nullptr, heads, row_weight);
+  cluster.barrier_wait();  // no CTA leaves while a peer may still read its partials
 }
 
 __global__ void kv_write_kernel(const float* k, const float* v, const int32_t* row_slot, const int32_t* row_pos, int m,
