@@ -74,11 +74,20 @@ namespace tachyon::cuda {
 // same digits, so they are exact too). The caller folds 2^120 into the block scale. `lo` holds
 // elements 0 (low half) and 1, `hi` elements 2 and 3. E4M3 NaN codes decode to a finite 480 * 2^-120:
 // the quantizers never produce them.
+//
+// Three instructions a pair: prmt's sign-replicating selectors (selector bit 3: every bit of the output byte is the
+// source byte's bit 7) put each code in the low byte of its half with copies of its sign above, [s..s | s eeee mmm];
+// shifted left by 4 that half holds s at bit 15, eeee at bits 10..7 and mmm at 6..4, and the mask keeps exactly those
+// (bits 14..11 hold sign copies, bits 3..0 what the low half shifted in). Nsight Compute (docs/benchmarks.md, session
+// 33) had counted four a pair for the masks-then-shift form, 64 of the ~150 instructions of a 9-row FP8 linear's chunk.
+__device__ __forceinline__ uint32_t prmt_sign_replicating(uint32_t w, uint32_t selector) {
+  uint32_t d;
+  asm("prmt.b32 %0, %1, 0, %2;" : "=r"(d) : "r"(w), "r"(selector));
+  return d;
+}
 __device__ __forceinline__ void decode_e4m3x4_bf16_scaled(uint32_t w, uint32_t& lo, uint32_t& hi) {
-  const uint32_t a = __byte_perm(w, 0u, 0x1404u);  // bytes [0, e0, 0, e1]
-  const uint32_t b = __byte_perm(w, 0u, 0x3424u);  // bytes [0, e2, 0, e3]
-  lo = (a & 0x80008000u) | ((a & 0x7f007f00u) >> 4);
-  hi = (b & 0x80008000u) | ((b & 0x7f007f00u) >> 4);
+  lo = (prmt_sign_replicating(w, 0x9180u) << 4) & 0x87f087f0u;  // halves from codes 0 and 1
+  hi = (prmt_sign_replicating(w, 0xb3a2u) << 4) & 0x87f087f0u;  // codes 2 and 3
 }
 
 }  // namespace tachyon::cuda
