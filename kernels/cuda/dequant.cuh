@@ -78,8 +78,10 @@ namespace tachyon::cuda {
 // Three instructions a pair: prmt's sign-replicating selectors (selector bit 3: every bit of the output byte is the
 // source byte's bit 7) put each code in the low byte of its half with copies of its sign above, [s..s | s eeee mmm];
 // shifted left by 4 that half holds s at bit 15, eeee at bits 10..7 and mmm at 6..4, and the mask keeps exactly those
-// (bits 14..11 hold sign copies, bits 3..0 what the low half shifted in). Nsight Compute (docs/benchmarks.md, session
-// 33) had counted four a pair for the masks-then-shift form, 64 of the ~150 instructions of a 9-row FP8 linear's chunk.
+// (bits 14..11 hold sign copies; the high half's bits 3..0, what the low half shifted into it). Nsight Compute
+// (docs/benchmarks.md, session 33) had counted four a pair for the masks-then-shift form, 64 of the ~150 instructions of
+// a 9-row FP8 linear's chunk; one H200 (session 40), against that form in one call: the FP8 rows at 8-72 tokens
+// 1.01-1.17x, the step 1.02-1.03x at 1 x 9.
 __device__ __forceinline__ uint32_t prmt_sign_replicating(uint32_t w, uint32_t selector) {
   uint32_t d;
   asm("prmt.b32 %0, %1, 0, %2;" : "=r"(d) : "r"(w), "r"(selector));
