@@ -50,7 +50,7 @@ int run_bench_step(int argc, char** argv) {
   uint32_t seed = 0;
   bool no_graphs = false, no_pdl = false, no_peer = false, no_fused_router = false, no_fused_combine = false,
        no_one_token = false, no_down_tail = false, profile = false;
-  std::string few_token_down;
+  std::string few_token_down, token_table;
   bool no_linear_stream = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
@@ -84,6 +84,9 @@ int run_bench_step(int argc, char** argv) {
       ("few-token-down", po::value(&few_token_down)->default_value("auto"),
        "steps of 2-16 tokens: where down takes the kernel that streams each CTA's share through a ring of bulk copies "
        "(auto: where measured faster, K >= 512; always; never: the persistent expert GEMM's)")
+      ("gate-up-token-table", po::value(&token_table)->default_value("auto"),
+       "steps of at most 16 tokens: where gate_up stages every token once before its wait instead of each pass its own "
+       "(auto: where measured faster, K <= 2048; always; never)")
       ("no-linear-stream", po::bool_switch(&no_linear_stream),
        "one- and two-row linears take the K-split clusters instead of the persistent row stream (to measure what it "
        "gives)")
@@ -125,6 +128,11 @@ int run_bench_step(int argc, char** argv) {
   o.few_token_down = few_token_down == "never"    ? cuda::FewTokenDown::Never
                      : few_token_down == "always" ? cuda::FewTokenDown::Always
                                                   : cuda::FewTokenDown::Auto;
+  TACHYON_REQUIRE(token_table == "auto" || token_table == "always" || token_table == "never",
+                  "--gate-up-token-table: auto, always or never, not '{}'", token_table);
+  o.token_table = token_table == "never"    ? cuda::GateUpTokenTable::Never
+                  : token_table == "always" ? cuda::GateUpTokenTable::Always
+                                            : cuda::GateUpTokenTable::Auto;
   o.linear_stream = !no_linear_stream;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");

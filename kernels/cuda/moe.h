@@ -67,6 +67,17 @@ bool moe_down_few_tokens(int m, int top_k, const MoeRouting& routing, const floa
 // --few-token-down always` to measure it elsewhere); Never: not at all.
 enum class FewTokenDown { Never, Auto, Always };
 void set_moe_few_token_down(FewTokenDown mode);
+// Process-wide: where moe_gate_up's tensor-core kernel stages every token of a step of at most 16 once, before its
+// wait (the token table, moe_gemm_launch.cuh), instead of each pass staging its own tokens. Auto (the default): over K
+// of at most kTokenTableMaxK (2048), where it was measured faster; Always: at any K (`tachyon bench step
+// --gate-up-token-table always`, to measure it there); Never: not at all (the GPU tests compare the bits, which are the
+// same either way).
+enum class GateUpTokenTable { Never, Auto, Always };
+void set_moe_gate_up_token_table(GateUpTokenTable mode);
+// Whether moe_gate_up stages its token table for these arguments (its tensor-core kernel at a step of at most 16 tokens;
+// moe_gemm_launch.cuh's gate_up_table_tokens says which).
+bool moe_gate_up_token_table(int m, int top_k, const MoeRouting& routing, const float* x, const DeviceExperts& gate,
+                             const DeviceExperts& up);
 
 struct RouterDeviceParams {
   RouterKind kind = RouterKind::SoftmaxTopK;

@@ -165,8 +165,8 @@ __device__ __forceinline__ void few_token_tile(const MoeGemmParams& p, const uin
         }
     }
     const uint8_t* xb = xp + min(kb, nb - 1) * 8;
-    if (__any_sync(kFullMask, two)) mma_steps_mxfp4<true, NT>(wv, sc, xb, p.rs, nb * 8, acc);
-    else mma_steps_mxfp4<false, NT>(wv, sc, xb, p.rs, nb * 8, acc);
+    if (__any_sync(kFullMask, two)) mma_steps_mxfp4<true, NT>(wv, sc, xb, 8 * p.rs, nb * 8, acc);
+    else mma_steps_mxfp4<false, NT>(wv, sc, xb, 8 * p.rs, nb * 8, acc);
   }
   __syncwarp();  // every lane's reads of the slot are done
   if (lane == 0) mbar_arrive(empty_bar);
@@ -282,7 +282,7 @@ __global__ void __launch_bounds__(kFewThreads, 1)
   zero_nonlocal_rows(p, m.r_key);
   if (n == 0) return;
   for (int s = 0; s < n_pass; ++s)
-    stage_activations<WeightFormat::MXFP4, Proj::Down, NT>(p, s_pair + s * kNP, pass_ntok[s], NT, 1.0f,
+    stage_activations<WeightFormat::MXFP4, Proj::Down>(p, s_pair + s * kNP, pass_ntok[s], NT * 8, 1.0f,
                                                            xs + static_cast<size_t>(s) * kNP * rs);
   __syncthreads();
 

@@ -59,13 +59,24 @@ inline int pick_ntmax(const MoeGemmParams& p, int warps, int max_tiles, int rout
   return 0;
 }
 
+// gate_up's token table (moe_gemm_mma.cuh's MmaRun): the step's tokens where every one is staged once, before the
+// kernel's wait, and a pass reads its tokens' rows there; 0 where each pass stages its own. It takes steps of at most
+// 16 tokens that fit the staging rows of a pass (8 x ntmax), by default (GateUpTokenTable::Auto) over K of at most
+// kTokenTableMaxK: every CTA stages the whole table, while a pass stages only its expert's tokens. One H200, the same
+// bits, against each pass staging its own (docs/benchmarks.md, session 41): Qwen3-30B-A3B (K = 2048) 1.002-1.006x at
+// 1 x 9 and 1.006-1.007x at 8 x 1 in three calls; wider rows mixed, within about 1% either way except the Qwen3-235B-A22B
+// slice (K = 4096) at 8 x 1, 0.986x, and at 1 x 9, 1.03x; the MiMo-V2.5-Pro slice (K = 6144) 0.996x at 8 x 1.
+constexpr int kTokenTableMaxK = 2048;
+int gate_up_table_tokens(const MoeGemmParams& p, int ntmax);  // moe_gate_up.cu
+
 // kBlockCols: MXFP4 passes of one or two tokens take block columns (moe_gemm_mma.cuh's MmaCta).
 template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot, bool kBlockCols = P == Proj::Down,
           bool kSmemRing = false>
-bool launch_mma_tokens(const MoeGemmParams& p, cudaStream_t stream) {
+bool launch_mma_tokens(MoeGemmParams p, cudaStream_t stream) {
   constexpr int ring = kSmemRing ? D : 0;
   const int ntmax = pick_ntmax(p, W, kMaxTiles, routing_pairs(p), ring);
   const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts, routing_pairs(p), ring);
+  if constexpr (P == Proj::GateUp && !kBlockCols) p.table_tokens = gate_up_table_tokens(p, ntmax);
   if constexpr (kMaxTiles >= 4)
     if (ntmax == 4) return launch_mma<F, P, W, D, 4, kPerSlot, kBlockCols, kSmemRing>(p, smem, stream), true;
   if constexpr (kMaxTiles >= 2)
@@ -178,6 +189,14 @@ inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
   if (p.n_pairs > kInKernelRoutingMaxPairs || p.local_experts > kInKernelRoutingMaxExperts) return false;
   if (!with_mma_layout(p, two_matrices)) return false;
   return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs, mma_ring_depth(p, !two_matrices)) > 0;
+}
+
+// The n-tiles a pass of gate_up's tensor-core kernel (not a block-column one) holds for p, as launch_moe_gemm picks
+// its configuration: the shared-memory ring's, or where that does not fit, the register ring's 16 warps.
+inline int gate_up_ntmax(const MoeGemmParams& p) {
+  const int ring = mma_ring_depth(p, false);
+  const int ntmax = pick_ntmax(p, mma_warps(p, false), kMmaMaxTiles, routing_pairs(p), ring);
+  return ntmax > 0 || ring == 0 ? ntmax : pick_ntmax(p, 16, kMmaMaxTiles, routing_pairs(p));
 }
 
 template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>

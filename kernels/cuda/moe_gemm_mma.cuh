@@ -178,9 +178,11 @@ __device__ __forceinline__ void lds_weight_block(const uint8_t* src, uint32_t (&
 // h = s % 2 (see mxfp4_pair_bf16x2_scaled in mxfp4_decode_order.h); the staging below puts x in the same order. kTwoFactors:
 // some scale byte of the warp is above 128 and needs the second multiply (mxfp4_bf16x2_factors); the
 // common case builds only the single factor 2^(b-1).
+// xb: the lane's B row (column gid of n-tile 0) at its block; n-tile nt's is nt * ts bytes further (ts = 8 staged rows
+// in a pass's own staging, any distance in the token table: see MmaRun::run).
 template <bool kTwoFactors, int NT>
 __device__ __forceinline__ void mma_steps_mxfp4(const uint32_t (&w)[kMT][2][4], const uint32_t (&sc)[kMT][2],
-                                                const uint8_t* xb, int rs, int nb8, float (&acc)[kMT][NT][4]) {
+                                                const uint8_t* xb, int ts, int nb8, float (&acc)[kMT][NT][4]) {
   uint32_t f1[kMT][2], f2[kMT][2];
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt)
@@ -213,7 +215,7 @@ __device__ __forceinline__ void mma_steps_mxfp4(const uint32_t (&w)[kMT][2][4], 
     }
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
-      const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * 8 * rs + s * nb8);
+      const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * ts + s * nb8);
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt) mma_bf16(acc[mt][nt], a[mt], b.x, b.y);
     }
@@ -243,7 +245,7 @@ __device__ __forceinline__ void mma_steps_mxfp4_unscaled(const uint32_t (&w)[kMT
 
 // One k-iteration of BF16: 8 values per row, 2 MMA steps, no decoding (the natural K order).
 template <int NT>
-__device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], const uint8_t* xb, int rs, int nb8,
+__device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], const uint8_t* xb, int ts, int nb8,
                                                float (&acc)[kMT][NT][4]) {
 #pragma unroll
   for (int s = 0; s < 2; ++s) {
@@ -257,7 +259,7 @@ __device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], c
     }
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
-      const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * 8 * rs + s * nb8);
+      const uint2 b = *reinterpret_cast<const uint2*>(xb + nt * ts + s * nb8);
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt) mma_bf16(acc[mt][nt], a[mt], b.x, b.y);
     }
@@ -270,11 +272,12 @@ __device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], c
 // contiguous bytes, and rs = 32 (mod 128) puts the quads of a half-warp on distinct banks.
 // x_scale: 1, or 2^64 for MXFP4's block columns (their unscaled weights are E2M1 * 2^-126, see
 // mma_steps_mxfp4_unscaled): an exact power-of-two shift that keeps the products clear of FP32 subnormals.
-template <WeightFormat F, Proj P, int NTMAX>
-__device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int ntok, int nt_used, float x_scale,
+// Row n (< ntok) is pair s_pair[n]'s input row or, where s_pair is null, input row n (the token table: every token
+// of the step, MmaRun::run); rows ntok..nrows-1 are zeros (their MMA columns are discarded).
+template <WeightFormat F, Proj P>
+__device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int ntok, int nrows, float x_scale,
                                   uint8_t* xs) {
   const int K = p.K, nb = p.nb, rs = p.rs;
-  const int nrows = nt_used * 8;  // rows past ntok are zeros (their MMA columns are discarded)
   if constexpr (F == WeightFormat::MXFP4) {
     // Unit = (row n, word wi, block kb): 8 consecutive values -> chunks of steps 2wi and 2wi+1 as
     // (e0, e4, e1, e5) and (e2, e6, e3, e7), the decoder's pair order.
@@ -283,7 +286,8 @@ __device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int
       const int kb = u % nb, rest = u / nb, wi = rest % 4, n = rest / 4;
       uint2 c0 = make_uint2(0, 0), c1 = make_uint2(0, 0);
       if (n < ntok) {
-        const float* src = p.in + static_cast<size_t>(s_pair[n] / p.in_row_div) * K + kb * 32 + 8 * wi;
+        const int in_row = s_pair != nullptr ? s_pair[n] / p.in_row_div : n;
+        const float* src = p.in + static_cast<size_t>(in_row) * K + kb * 32 + 8 * wi;
         float4 f0 = __ldg(reinterpret_cast<const float4*>(src));
         float4 f1 = __ldg(reinterpret_cast<const float4*>(src + 4));
         f0 = make_float4(f0.x * x_scale, f0.y * x_scale, f0.z * x_scale, f0.w * x_scale);
@@ -302,7 +306,8 @@ __device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int
       const int kb = u % nb, rest = u / nb, s = rest % 2, n = rest / 2;
       uint2 c = make_uint2(0, 0);
       if (n < ntok) {
-        const float* src = p.in + static_cast<size_t>(s_pair[n] / p.in_row_div) * K + kb * 8 + 4 * s;
+        const int in_row = s_pair != nullptr ? s_pair[n] / p.in_row_div : n;
+        const float* src = p.in + static_cast<size_t>(in_row) * K + kb * 8 + 4 * s;
         const float4 f = __ldg(reinterpret_cast<const float4*>(src));
         c = make_uint2(pack_bf16x2(f.x, f.y), pack_bf16x2(f.z, f.w));
       }
@@ -347,6 +352,7 @@ struct MmaCta {
   int warp, lane, gid, tig;
   int rows, nb, nb8, rs, n_it, T, S, R, RG, J, r_local, ks;
   int brow;  // block columns: the staged row this lane's B fragment reads (token 0 or 1, or a zero row)
+  int xoff, xts;  // the lane's B row for n-tile 0 (byte offset in xs) and the bytes from it to n-tile 1's
   int i1;
   // load cursor
   int li;
@@ -487,9 +493,9 @@ struct MmaCta {
           acc[mt][0][2 * h + 1] = fmaf(t1, f, acc[mt][0][2 * h + 1]);
         }
     } else {
-      const uint8_t* xb = xs + gid * rs + kb * 8;
-      if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(w, sbuf[d], xb, rs, nb8, acc);
-      else mma_steps_bf16<NT>(w, xb, rs, nb8, acc);
+      const uint8_t* xb = xs + xoff + kb * 8;
+      if constexpr (F == WeightFormat::MXFP4) mma_steps_mxfp4<kTwo, NT>(w, sbuf[d], xb, xts, nb8, acc);
+      else mma_steps_bf16<NT>(w, xb, xts, nb8, acc);
     }
   }
 
@@ -502,6 +508,11 @@ struct MmaCta {
       issue(d);
     }
     advance();
+  }
+
+  // Waits for the S warps of this warp's row tile (the K-split sums' barrier).
+  __device__ __forceinline__ void tile_barrier() const {
+    asm volatile("bar.sync %0, %1;" ::"r"(1 + r_local), "r"(S * 32) : "memory");
   }
 
   // One item (expert e, row group g) over the staged pass of ntok tokens, NT n-tiles; kBlock: MXFP4 block
@@ -555,9 +566,11 @@ struct MmaCta {
     }
 
     // K-split partials, summed over a fixed tree of the splits (deterministic): in round `step`, split
-    // ks = step (mod 2 step) hands its partial to split ks - step through slot warp / 2.
+    // ks = step (mod 2 step) hands its partial to split ks - step through slot warp / 2. The S warps of a row tile
+    // (warps r_local S .. r_local S + S - 1) use slots of their own, so only they wait for each other: named barrier
+    // 1 + r_local (R <= W / 2 <= 8 row tiles when S >= 2).
     for (int step = 1; step < S; step *= 2) {
-      __syncthreads();  // the slots' previous readers are done
+      tile_barrier();  // the slots' previous readers are done
       if (ks % (2 * step) == step) {
         float* slot = red + (warp >> 1) * (kMT * NT * 128);
 #pragma unroll
@@ -567,7 +580,7 @@ struct MmaCta {
 #pragma unroll
             for (int i = 0; i < 4; ++i) slot[(mt * NT + nt) * 128 + i * 32 + lane] = acc[mt][nt][i];
       }
-      __syncthreads();
+      tile_barrier();
       if (ks % (2 * step) == 0) {
         const float* slot = red + ((warp + step) >> 1) * (kMT * NT * 128);
 #pragma unroll
@@ -762,8 +775,23 @@ struct MmaRun {
   using Cta = MmaCta<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
   Cta c;
   int i0 = 0, ca = 0;
+  // The token table (gate_up, no block columns, where the launcher sets MoeGemmParams::table_tokens): every token's
+  // input row is staged once, before the kernel's PDL wait (x was written two launches before: moe.h), and a pass's B
+  // fragments read its tokens' rows there, so that a pass needs no staging of its own. The rows of a pass's two
+  // n-tiles lie any multiple of rs apart, which mma_steps_* take as one distance: 16 tokens at most.
+  static constexpr int kTokenTableRows = Cta::kNP < 16 ? Cta::kNP : 16;
+  int table_tokens = 0;  // 0: no token table
 
-  __device__ __forceinline__ MmaRun(const MoeGemmParams& p) : c(p) {}
+  __device__ __forceinline__ MmaRun(const MoeGemmParams& p) : c(p) {
+    if constexpr (P == Proj::GateUp && !Cta::kBlockColumns && NTMAX <= 2)  // passes of at most two n-tiles
+      if (p.table_tokens <= kTokenTableRows) table_tokens = p.table_tokens;
+  }
+
+  // Stages the token table (every thread of the CTA; nothing if there is none). The CTA is synchronized before any
+  // thread reads it (build_tables ends in a barrier).
+  __device__ __forceinline__ void stage_token_table(uint8_t* xs) const {
+    if (table_tokens > 0) stage_activations<F, P>(c.p, nullptr, table_tokens, table_tokens, 1.0f, xs);
+  }
 
   // m's tables are built (build_tables); every thread of the CTA calls it.
   __device__ __forceinline__ void start(const MmaSmem& m) {
@@ -804,6 +832,8 @@ struct MmaRun {
     // (columns 2 tig and 2 tig + 1 sum the lane's own blocks), a zero row otherwise (staged rows past the
     // pass's <= 2 tokens, up to 8, are zeros).
     c.brow = c.gid / 2 == c.tig ? c.gid % 2 : 7;
+    c.xoff = c.gid * c.rs;  // a pass's own staging: column n of the pass is staged row n
+    c.xts = 8 * c.rs;
     c.ks = warp % c.S;
     const int items = m.s_misc[0] * c.RG;  // launch_moe_gemm bounds items * gridDim.x below INT_MAX
     i0 = items * blockIdx.x / gridDim.x;
@@ -843,8 +873,17 @@ struct MmaRun {
           m.s_wt[n] = (P == Proj::Down && p.pair_weight) ? p.pair_weight[pr] : 1.0f;
         }
         __syncthreads();
-        stage_activations<F, P, NTMAX>(p, m.s_pair, ntok, tiles, block_columns ? 0x1p64f : 1.0f, m.xs);
-        __syncthreads();
+        if (table_tokens > 0) {
+          // Column n of the pass reads its token's row of the table; columns past ntok any row (they are discarded).
+          const int n0 = c.gid, n1 = 8 + c.gid;
+          const int r0 = n0 < ntok ? m.s_pair[n0] / p.in_row_div : 0;
+          const int r1 = n1 < ntok ? m.s_pair[n1] / p.in_row_div : 0;
+          c.xoff = r0 * c.rs;
+          c.xts = (r1 - r0) * c.rs;
+        } else {
+          stage_activations<F, P>(p, m.s_pair, ntok, tiles * 8, block_columns ? 0x1p64f : 1.0f, m.xs);
+          __syncthreads();
+        }
         staged_a = ca;
         staged_q = q;
       }
@@ -878,13 +917,17 @@ __global__ void __launch_bounds__(W * 32, 1) moe_mma_kernel(const MoeGemmParams 
   // down reads nothing the launch just before (gate_up) writes until it stages its activations: the
   // routing and weights come from two or more launches back (moe.h), so its tables and first weight
   // loads go before the wait (launch.cuh). gate_up's routing is written by the launch just before.
+  // gate_up stages its token table (if it has one) before the wait.
   constexpr bool kEarly = P == Proj::Down;
-  if constexpr (!kEarly) pdl_enter();
   using Run = MmaRun<F, P, W, D, NTMAX, kPerSlot, kBlockCols, kSmemRing>;
   extern __shared__ __align__(16) uint8_t smem_all[];
   const MmaSmem m = carve_smem<W, NTMAX, kSmemRing ? D : 0>(smem_all, p.rs, p.local_experts, p.n_pairs);
-  build_tables<Run::Cta::kNP>(p, m);
   Run run(p);
+  if constexpr (!kEarly) {
+    run.stage_token_table(m.xs);
+    pdl_enter();
+  }
+  build_tables<Run::Cta::kNP>(p, m);
   run.start(m);
   if constexpr (kEarly) pdl_enter();
 

@@ -51,6 +51,8 @@ struct MoeGemmParams {
   // one staged BF16 activation row in shared memory.
   int nb = 0;
   int rs = 0;
+  // gate_up's token table (MmaRun): the step's tokens, each staged once before the wait; 0: a pass stages its own.
+  int table_tokens = 0;
 };
 
 __device__ __forceinline__ float swiglu_value(float g, float u, const cpu::SwigluParams& a) {

@@ -140,6 +140,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   cuda::set_programmatic_launch(o.pdl);
   cuda::set_moe_one_token_kernel(o.one_token_moe);
   cuda::set_moe_few_token_down(o.few_token_down);
+  cuda::set_moe_gate_up_token_table(o.token_table);
   cuda::set_linear_stream(o.linear_stream);
   comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0 && o.draws > 0,
@@ -206,6 +207,10 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     result.notes.push_back(o.few_token_down == cuda::FewTokenDown::Never
                                ? "--few-token-down never: steps of 2-16 tokens take the persistent down projection"
                                : "--few-token-down always: steps of 2-16 tokens take the several-token down kernel at every K");
+  if (o.token_table != cuda::GateUpTokenTable::Auto)
+    result.notes.push_back(o.token_table == cuda::GateUpTokenTable::Never
+                               ? "--gate-up-token-table never: gate_up's passes stage their own tokens"
+                               : "--gate-up-token-table always: gate_up stages its token table at every K");
   if (!o.linear_stream)
     result.notes.push_back("--no-linear-stream: one- and two-row linears take the K-split clusters");
   if (!o.fuse_down_tail)

@@ -40,6 +40,7 @@ struct BenchStepOptions {
   bool fuse_down_tail = true;    // CudaStepLimits::fuse_down_tail
   bool one_token_moe = true;     // cuda::set_moe_one_token_kernel
   cuda::FewTokenDown few_token_down = cuda::FewTokenDown::Auto;  // cuda::set_moe_few_token_down
+  cuda::GateUpTokenTable token_table = cuda::GateUpTokenTable::Auto;  // cuda::set_moe_gate_up_token_table
   bool linear_stream = true;     // cuda::set_linear_stream
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);

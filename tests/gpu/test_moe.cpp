@@ -344,6 +344,42 @@ struct FewTokenDownMode {
 // at least 512).
 int down_tail_checks = 0;
 
+// Sets where gate_up stages its token table for a scope (the default, Auto, after it).
+struct TokenTableMode {
+  explicit TokenTableMode(cuda::GateUpTokenTable mode) { cuda::set_moe_gate_up_token_table(mode); }
+  ~TokenTableMode() { cuda::set_moe_gate_up_token_table(cuda::GateUpTokenTable::Auto); }
+  TokenTableMode(const TokenTableMode&) = delete;
+  TokenTableMode& operator=(const TokenTableMode&) = delete;
+};
+
+// check_experts' steps whose gate_up staged its token table by default (Auto), and at any K (Always); each compared bit
+// for bit with every pass staging its own tokens (Never), under both routings where in-kernel routing applies.
+int token_table_checks = 0, token_table_any_k_checks = 0;
+
+// gate_up with routing r where it can take the token table: with it (at any K) and without, the bits of `got`, its
+// output under the default. Returns 2 where the default took the table, 1 where only Always does, 0 where neither.
+int check_token_table(int m, int top_k, const cuda::MoeRouting& r, const float* x, const cuda::DeviceWeight& gate,
+                       const cuda::DeviceWeight& up, const float* gb, const float* ub, const cpu::SwigluParams& act,
+                       const std::vector<float>& got, DeviceBuffer<float>& d_act) {
+  const bool by_default = cuda::moe_gate_up_token_table(m, top_k, r, x, gate.experts(), up.experts());
+  auto run = [&](cuda::GateUpTokenTable mode, bool table) {
+    const TokenTableMode scope(mode);
+    CHECK(cuda::moe_gate_up_token_table(m, top_k, r, x, gate.experts(), up.experts()) == table);
+    test::poison(d_act.get(), d_act.size());
+    cuda::moe_gate_up(x, m, top_k, r, gate.experts(), up.experts(), gb, ub, act, d_act.get(), nullptr);
+    const auto out = d_act.download();
+    CHECK_MESSAGE(std::memcmp(out.data(), got.data(), out.size() * sizeof(float)) == 0, "gate_up: token table ", table,
+                  " gives other bits than the default (in-kernel routing ", r.expert_ids != nullptr, ")");
+  };
+  {
+    const TokenTableMode always(cuda::GateUpTokenTable::Always);
+    if (!cuda::moe_gate_up_token_table(m, top_k, r, x, gate.experts(), up.experts())) return 0;
+  }
+  run(cuda::GateUpTokenTable::Always, true);
+  run(cuda::GateUpTokenTable::Never, false);
+  return by_default ? 2 : 1;
+}
+
 // one_token: the step is one token whose gate_up, routed in-kernel, must take the one-token kernel
 // (moe_one_token.cu): 1 where it must also give the block-column kernel's bits (both split K eight ways),
 // 2 where it is checked against the CPU only.
@@ -386,6 +422,10 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
   cuda::moe_down(d_actin.get(), m, top_k, dr.r, ddown.experts(), biases ? d_db.get() : nullptr, bias_scale, d_rw.get(),
                  d_out.get(), nullptr);
   const auto g_act = d_act.download(), g_out = d_out.download();
+  const int token_table = check_token_table(m, top_k, dr.r, d_x.get(), dgate, dup, biases ? d_gb.get() : nullptr,
+                                            biases ? d_ub.get() : nullptr, act_kind, g_act, d_act);
+  token_table_checks += token_table == 2;
+  token_table_any_k_checks += token_table >= 1;
 
   // In-kernel routing (MoeRouting::expert_ids, no moe_align) gives the same bits, wherever it applies;
   // it must apply to the tensor-core formats at these sizes.
@@ -421,6 +461,8 @@ void check_experts(WeightFormat f, const cpu::SwigluParams& act_kind, int E, int
                    d_out.get(), nullptr);
     l_act = d_act.download();
     l_out = d_out.download();
+    CHECK(check_token_table(m, top_k, lr, d_x.get(), dgate, dup, biases ? d_gb.get() : nullptr,
+                            biases ? d_ub.get() : nullptr, act_kind, l_act, d_act) == token_table);
     // On one rank the combine + add + norm after a step of one token may run in moe_down's last CTA (moe_down_tail):
     // the bits of combine_add_rmsnorm over the slot rows, with and without the deferred attention output added first,
     // and the slot rows of moe_down.
@@ -536,6 +578,7 @@ TEST_CASE("gpu moe_gate_up / moe_down equal the CPU per expert: every format, bo
 
 TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-oss width, big MXFP4 scales") {
   uint64_t seed = 2000;
+  const int tables_before = token_table_checks, any_k_before_case = token_table_any_k_checks;
   // BF16 with rows and K that are not multiples of the tiles (H = 200: 25 blocks of 8; I = 40).
   check_experts(WeightFormat::BF16, kGptOss, 8, 0, 8, 200, 40, {3, 0, 9, 1, 0, 0, 7, 4}, 8, ++seed, true);
   check_experts(WeightFormat::F32, kStandard, 8, 0, 8, 36, 20, {3, 0, 9, 1, 0, 0, 7, 4}, 8, ++seed, true);
@@ -561,6 +604,11 @@ TEST_CASE("gpu moe experts: ragged shapes (row and K tails), many experts, gpt-o
   // MiMo-V2.5-Pro's K = 6144 with the shared-memory ring: its staging leaves room for 8 tokens a pass, so
   // the expert with 12 takes two passes (the ring's cursor runs on across them).
   check_experts(WeightFormat::MXFP4, kStandard, 4, 0, 4, 6144, 64, {12, 1, 0, 3}, 2, ++seed, true, 2);
+  // gate_up's token table (at most 16 tokens, K <= 2048) took the BF16 step of 3 tokens (K = 200) and the MXFP4 steps
+  // of 4 tokens at K = 320 (big scales; and down's K = 2048); not 20 tokens, 2 (block columns) or K = 4608 and 6144.
+  // At any K (Always) also the 3 tokens at K = 4608 (the shared-memory ring) and the 8 at 6144 (passes of one n-tile).
+  CHECK(token_table_checks - tables_before == 3);
+  CHECK(token_table_any_k_checks - any_k_before_case == 5);
 }
 
 TEST_CASE("gpu moe gate_up at one or two tokens a step (MXFP4 block columns, a kernel of their own) equals the CPU") {
