@@ -19,7 +19,7 @@ for r in 1 2; do
   for p in none 2048:8:1 2048:8:2 2048:4:2 2048:2:2 4096:4:1 4096:8:2 4096:2:1; do
     [ $(( $(date +%s) - t0 )) -gt 540 ] && break
     if [ $p = none ]; then unset TACHYON_PLAN72; else export TACHYON_PLAN72=$p; fi
-    timeout 60 $B bench step --model qwen3-30b-a3b --moe-parallel tp --seqs 8 --tokens 9 --reps 20 > $R/step-$(echo $p | tr : _)-r$r.txt 2>&1; echo "r$r plan $p: $(row $R/step-$p-r$r.txt qwen3-30b-a3b)"
+    timeout 60 $B bench step --model qwen3-30b-a3b --moe-parallel tp --seqs 8 --tokens 9 --reps 20 > $R/step-$p-r$r.txt 2>&1; echo "r$r plan $p: $(row $R/step-$p-r$r.txt qwen3-30b-a3b)"
   done
 done
 unset TACHYON_PLAN72
