@@ -332,25 +332,21 @@ TEST_CASE("gpu moe_align: offsets, ascending pairs per expert, active list, non-
 // gate_up and down of local experts [begin, begin + L) of E, with `counts[e]` pairs for global expert e.
 namespace {
 
-// Sets where moe_down takes its several-token kernel for a scope (the default, Auto, after it).
-struct FewTokenDownMode {
-  explicit FewTokenDownMode(cuda::FewTokenDown mode) { cuda::set_moe_few_token_down(mode); }
-  ~FewTokenDownMode() { cuda::set_moe_few_token_down(cuda::FewTokenDown::Auto); }
-  FewTokenDownMode(const FewTokenDownMode&) = delete;
-  FewTokenDownMode& operator=(const FewTokenDownMode&) = delete;
+// Sets a process-wide kernel mode (moe.h's set_moe_* functions) for a scope, and its default, Auto, after it.
+template <typename Mode, void (*kSet)(Mode)>
+struct ScopedMode {
+  explicit ScopedMode(Mode mode) { kSet(mode); }
+  ~ScopedMode() { kSet(Mode::Auto); }
+  ScopedMode(const ScopedMode&) = delete;
+  ScopedMode& operator=(const ScopedMode&) = delete;
 };
+// Where moe_down takes its several-token kernel, and where gate_up stages its token table.
+using FewTokenDownMode = ScopedMode<cuda::FewTokenDown, cuda::set_moe_few_token_down>;
+using TokenTableMode = ScopedMode<cuda::GateUpTokenTable, cuda::set_moe_gate_up_token_table>;
 
 // check_experts' comparisons of moe_down_tail against moe_down + combine_add_rmsnorm (steps of one MXFP4 token, rows of
 // at least 512).
 int down_tail_checks = 0;
-
-// Sets where gate_up stages its token table for a scope (the default, Auto, after it).
-struct TokenTableMode {
-  explicit TokenTableMode(cuda::GateUpTokenTable mode) { cuda::set_moe_gate_up_token_table(mode); }
-  ~TokenTableMode() { cuda::set_moe_gate_up_token_table(cuda::GateUpTokenTable::Auto); }
-  TokenTableMode(const TokenTableMode&) = delete;
-  TokenTableMode& operator=(const TokenTableMode&) = delete;
-};
 
 // check_experts' steps whose gate_up staged its token table by default (Auto), and at any K (Always); each compared bit
 // for bit with every pass staging its own tokens (Never), under both routings where in-kernel routing applies.
