@@ -1,4 +1,6 @@
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <vector>
 
@@ -37,6 +39,22 @@ double graph_time_us(cudaStream_t stream, int calls, const std::function<void(cu
   CUDA_CHECK(cudaGraphExecDestroy(exec));
   CUDA_CHECK(cudaGraphDestroy(graph));
   return us / calls;
+}
+
+bool bench_digest_enabled() {
+  const char* env = std::getenv("TACHYON_BENCH_DIGEST");
+  return env && env[0] == '1';
+}
+
+std::string output_digest(const void* device_data, size_t bytes, cudaStream_t stream) {
+  std::vector<uint8_t> host(bytes);
+  CUDA_CHECK(cudaMemcpyAsync(host.data(), device_data, bytes, cudaMemcpyDeviceToHost, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64 bits
+  for (uint8_t b : host) h = (h ^ b) * 0x100000001b3ull;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
 }
 
 double copy_bandwidth_gbs(cudaStream_t stream, size_t bytes) {

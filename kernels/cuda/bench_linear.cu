@@ -123,6 +123,8 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     t.shape = head + (streamed ? " (row stream)" : clusters);
     t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
     t.median_us = time_plan({});
+    // The last copy's output (every copy writes y): the same bits for the same build whatever the timing.
+    if (bench_digest_enabled()) t.shape += " digest " + output_digest(y, sizeof(float) * m * sh.rows, stream);
     out.push_back(t);
     add_other_path(t, x, m, ws.views[0], head, clusters, [&] { return time_plan({}); });
     if (!sweep) return;

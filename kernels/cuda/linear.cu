@@ -346,7 +346,9 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
         for (int c = 0; c < 4; ++c) tmp[i][j][c] = 0.0f;
   }
 
-  auto compute = [&](const Frag<P>& f, int chunk) {
+  // block_start (FP8 tensor-core path): the chunk opens a 128-wide scale block, so its first MMA writes the block's
+  // temporary accumulators afresh instead of adding to zeros (the same sums, without 4 zeroing moves an accumulator).
+  auto compute = [&](const Frag<P>& f, int chunk, bool block_start) {
     if constexpr (kMma) {
       const __nv_bfloat16* xb_base = xs + static_cast<size_t>(g) * xs_stride + chunk * CK + E * t;
       if constexpr (F == WeightFormat::FP8) {
@@ -367,7 +369,10 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
               decode_e4m3x4_bf16_scaled(f.v[2 * mt][kstep], fr[0], fr[2]);
               decode_e4m3x4_bf16_scaled(f.v[2 * mt + 1][kstep], fr[1], fr[3]);
 #pragma unroll
-              for (int nt = 0; nt < NTOK; ++nt) mma_bf16(tmp[mt][nt], fr, xb[nt][2 * s], xb[nt][2 * s + 1]);
+              for (int nt = 0; nt < NTOK; ++nt) {
+                if (block_start && kstep == 0) mma_bf16_first(tmp[mt][nt], fr, xb[nt][2 * s], xb[nt][2 * s + 1]);
+                else mma_bf16(tmp[mt][nt], fr, xb[nt][2 * s], xb[nt][2 * s + 1]);
+              }
             }
           }
         }
@@ -436,7 +441,6 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
           acc[mt][nt][1] = fmaf(tmp[mt][nt][1], s0, acc[mt][nt][1]);
           acc[mt][nt][2] = fmaf(tmp[mt][nt][2], s1, acc[mt][nt][2]);
           acc[mt][nt][3] = fmaf(tmp[mt][nt][3], s1, acc[mt][nt][3]);
-          tmp[mt][nt][0] = tmp[mt][nt][1] = tmp[mt][nt][2] = tmp[mt][nt][3] = 0.0f;
         }
       }
     }
@@ -476,7 +480,7 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
 #pragma unroll
     for (int i = 0; i < D; ++i) {
       if (s0 + i < steps) {
-        compute(buf[i], c_chunk);
+        compute(buf[i], c_chunk, i % 2 == 0);  // chunk parity == slot parity (nck and D even)
         if (i % 2 == 1) fold_block(buf[i]);  // chunk parity == slot parity (nck and D even)
         if (c_chunk == nck - 1) flush(c_tile);
         advance(c_tile, c_chunk);
