@@ -129,6 +129,8 @@ std::vector<KernelTiming> bench_attention_kernels(cudaStream_t stream) {
                   std::to_string(batch) + split_label(attention_split({slot_sets[0].get(), dstart.get(), dcount.get(), dfirst.get(), batch, count}, cache, p));
         t.bytes = static_cast<double>(batch) * keys * key_bytes + 4.0 * m * cf.q_heads * (cf.head_dim + cf.v_head_dim);
         t.median_us = us;
+        // The last rotation's output: the same bits for the same build whatever the timing.
+        if (bench_digest_enabled()) t.shape += " digest " + output_digest(o.get(), o.bytes(), stream);
         out.push_back(t);
       }
     }

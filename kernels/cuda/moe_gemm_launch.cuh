@@ -191,13 +191,20 @@ inline bool in_kernel_routing_fits(MoeGemmParams p, bool two_matrices) {
   return pick_ntmax(p, mma_warps(p, !two_matrices), kMmaMaxTiles, p.n_pairs, mma_ring_depth(p, !two_matrices)) > 0;
 }
 
-// The n-tiles a pass of gate_up's tensor-core kernel (not a block-column one) holds for p, as launch_moe_gemm picks
-// its configuration: the shared-memory ring's, or where that does not fit, the register ring's 16 warps.
-inline int gate_up_ntmax(const MoeGemmParams& p) {
-  const int ring = mma_ring_depth(p, false);
-  const int ntmax = pick_ntmax(p, mma_warps(p, false), kMmaMaxTiles, routing_pairs(p), ring);
-  return ntmax > 0 || ring == 0 ? ntmax : pick_ntmax(p, 16, kMmaMaxTiles, routing_pairs(p));
+// Whether gate_up takes mxfp4_config's shared-memory ring for p: the configuration asks for it and a pass fits beside
+// the ring in shared memory (where it does not, the register ring's 16 warps run). launch_moe_gemm and gate_up_ntmax
+// both decide by it.
+inline bool gate_up_smem_ring(const MoeGemmParams& p) {
+  return mma_ring_depth(p, false) > 0 &&
+         pick_ntmax(p, kSmemRingWarps, kMmaMaxTiles, routing_pairs(p), kSmemRingDepth) > 0;
 }
+
+// The n-tiles a pass of gate_up's tensor-core kernel (not a block-column one) holds for p, in the configuration
+// launch_moe_gemm launches (the register ring's warps are mma_warps' 16 or 8; the ring's fallback is 16 too).
+inline int gate_up_ntmax(const MoeGemmParams& p) {
+  return pick_ntmax(p, mma_warps(p, false), kMmaMaxTiles, routing_pairs(p), gate_up_smem_ring(p) ? kSmemRingDepth : 0);
+}
+static_assert(kSmemRingWarps == 16, "gate_up_ntmax: the shared-memory ring's fallback runs as many warps as the ring");
 
 template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>
 bool launch_mxfp4(const MoeGemmParams& p, cudaStream_t stream) {
@@ -236,9 +243,9 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
         case Mxfp4Config::Warps16Depth2SmemRing:  // gate_up only
           // Where the ring and a pass do not fit in shared memory, the register ring's 16 warps.
           if constexpr (P == Proj::GateUp)
-            launched = launch_mma_tokens<WeightFormat::MXFP4, P, kSmemRingWarps, kSmemRingDepth, kMmaMaxTiles, true,
-                                         false, true>(p, stream) ||
-                       launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
+            launched = gate_up_smem_ring(p) ? launch_mma_tokens<WeightFormat::MXFP4, P, kSmemRingWarps, kSmemRingDepth,
+                                                                kMmaMaxTiles, true, false, true>(p, stream)
+                                            : launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
           break;
         case Mxfp4Config::Warps16Depth2:
           launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
