@@ -281,10 +281,11 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
   // (docs/benchmarks.md, session 22: BF16 at 8-64 rows 1.05-1.5x faster, FP8 1.03-1.18x). At 5-9 n-tiles (33-72 rows: up
   // to 9 batches of 4 a thread) 8 quads: one H200, same bits (session 41), the FP8 rows at 64-72 tokens 1.03-1.04x in
   // the kernel bench, the step 1.007x (Qwen3-30B-A3B) and 1.011x (MiMo slice) at 8 x 9; 8 at 2-4 n-tiles too made the
-  // 9-row launches slower (the MiMo slice 1 x 9 0.99x). The FMA path stages 1-4 rows (at most a quad or two a thread)
-  // and keeps one at a time.
+  // 9-row launches slower (the MiMo slice 1 x 9 0.99x). BF16 there takes 16 (session 42, same bits: its rows at 56-72
+  // tokens 1.01-1.06x, the MiMo-V2.5 drafter's 1.04-1.06x); FP8's 72-row launches were not faster with 16 (the step at
+  // 8 x 9 0.996-0.997x). The FMA path stages 1-4 rows (at most a quad or two a thread) and keeps one at a time.
   {
-    constexpr int kStageBatch = !kMma ? 1 : NTOK >= 5 ? 8 : 4;
+    constexpr int kStageBatch = !kMma ? 1 : NTOK < 5 ? 4 : F == WeightFormat::BF16 ? 16 : 8;
     const float xmul = kFp8Mma ? 18446744073709551616.0f : 1.0f;  // 2^64
     const int quads = a.ks / 4, items = kTokens * quads;
     for (int base = threadIdx.x; base < items; base += kThreads * kStageBatch) {
