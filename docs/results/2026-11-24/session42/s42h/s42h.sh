@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# s42h (one GPU): the tensor-core linear staging x with 16 quads a thread in flight at 5-9 n-tiles (X16) against 8 (new =
+# HEAD, build/): the kernel bench's linear rows with digests, the step at 8 x 9 (Qwen3-30B-A3B, the MiMo slice), two rounds.
+set -u
+source .devdeps/on-device.sh
+R=/tmp/s42h; mkdir -p $R
+t0=$(date +%s)
+trap 'tar czf $OUT/s42h.tgz -C /tmp s42h' EXIT
+nvidia-smi --query-gpu=name --format=csv,noheader
+for v in X16; do
+  rm -rf /tmp/src-$v && mkdir -p /tmp/src-$v && cp -r CMakeLists.txt apps runtime comm kernels model scripts tests cmake /tmp/src-$v/ 2>/dev/null
+  (cd .dev/$v && find . -type f | while read f; do cp $f /tmp/src-$v/$f; done)
+  (cmake -S /tmp/src-$v -B /tmp/build-$v -G Ninja -DTACHYON_CUDA=ON -DCMAKE_BUILD_TYPE=Release > $R/cmake-$v.log 2>&1 && cmake --build /tmp/build-$v -j 8 --target tachyon > $R/build-$v.log 2>&1) &
+done
+cmake -S . -B build -G Ninja -DTACHYON_CUDA=ON -DCMAKE_BUILD_TYPE=Release > $R/cmake.log 2>&1 && cmake --build build -j 8 --target tachyon > $R/build.log 2>&1 || { grep -B2 -A12 "error" $R/build.log | head -60; exit 1; }
+wait
+[ -x /tmp/build-X16/bin/tachyon ] || { tail -30 $R/build-X16.log; exit 1; }
+echo "builds $(( $(date +%s) - t0 )) s"
+declare -A BIN=([X16]=/tmp/build-X16/bin/tachyon [new]=build/bin/tachyon)
+for v in new X16; do TACHYON_BENCH_DIGEST=1 timeout 90 ${BIN[$v]} bench kernels --only linear > $R/linear-$v.txt 2>&1; echo "bench $v rc $?"; done
+paste -d'#' <(grep "^| linear" $R/linear-new.txt | grep -o "digest [0-9a-f]*") <(grep "^| linear" $R/linear-X16.txt | grep -o "digest [0-9a-f]*") | awk -F'#' '{n++; if ($1 != $2) d++} END {printf "digests new vs X16: %d rows, %d differ\n", n, d}'
+echo "columns: new # X16"
+paste -d'#' <(grep "^| linear" $R/linear-new.txt | awk -F'|' '{sub(/ digest.*/, "", $4); print $2 $3 $4 $5}') <(grep "^| linear" $R/linear-X16.txt | awk -F'|' '{print $5}') | grep -E "m=(64|72|56)" | grep -v "fp32 x" | sed 's/(splits \([0-9]\), tiles\/warp \([0-9]\))/(\1,\2)/' | cut -c1-130
+row() { grep "^| $2 " $1 | awk -F'|' '{printf "%s=%s (x%s) ", $5, $7, $14}'; }
+for r in 1 2; do
+  for m in qwen3-30b-a3b mimo-v2.5-pro-slice; do
+    for v in new X16; do
+      [ $(( $(date +%s) - t0 )) -gt 540 ] && break
+      timeout 60 ${BIN[$v]} bench step --model $m --moe-parallel tp --seqs 8 --tokens 9 --reps 20 > "$R/step-$v-$m-r$r.txt" 2>&1; echo "r$r $v $m: $(row $R/step-$v-$m-r$r.txt $m)"
+    done
+  done
+done
+echo "total $(( $(date +%s) - t0 )) s"
