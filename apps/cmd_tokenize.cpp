@@ -15,6 +15,7 @@
 #include "apps/options.h"
 #include "model/checkpoint.h"
 #include "model/error.h"
+#include "model/fnv1a.h"
 #include "model/text_file.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -49,9 +50,12 @@ double thread_cpu_seconds() {
 // FNV-1a over the ids as 4-byte little-endian words; scripts/bench/tokenizer_speed.py computes the same
 // over the ids of Hugging Face `tokenizers` to show both produced the same ids.
 uint64_t ids_fnv1a(const std::vector<int32_t>& ids) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (int32_t id : ids)
-    for (int k = 0; k < 4; ++k) h = (h ^ ((static_cast<uint32_t>(id) >> (8 * k)) & 0xFF)) * 0x100000001b3ull;
+  uint64_t h = kFnv1aBasis;
+  for (int32_t id : ids) {
+    unsigned char word[4];
+    for (int k = 0; k < 4; ++k) word[k] = static_cast<unsigned char>(static_cast<uint32_t>(id) >> (8 * k));
+    h = fnv1a64(word, h);
+  }
   return h;
 }
 

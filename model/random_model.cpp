@@ -17,6 +17,7 @@
 #include "model/config.h"
 #include "model/convert.h"
 #include "model/error.h"
+#include "model/fnv1a.h"
 #include "model/parallel_for.h"
 #include "model/tensor_names.h"
 
@@ -30,17 +31,11 @@ uint64_t mix(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-uint64_t hash_name(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
-
 // Normal(0, std) values from a counter-based generator (Box-Muller), the same on every machine and for
 // any number of threads (each pair of values depends on its index alone).
 std::unique_ptr<float[]> normal(uint64_t seed, const std::string& name, size_t n, double stddev, double mean = 0.0) {
   std::unique_ptr<float[]> v(new float[n]);  // not value-initialised: every element is written below
-  const uint64_t key = mix(seed ^ hash_name(name));
+  const uint64_t key = mix(seed ^ fnv1a64(name));
   parallel_for(n, size_t(1) << 16, [&](size_t begin, size_t end) {  // even grain: chunks start on a pair
     for (size_t i = begin; i < end; i += 2) {
       const double u1 = (static_cast<double>(mix(key + 2 * i + 1) >> 11) + 0.5) * 0x1.0p-53;

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "model/fnv1a.h"
 #include "runtime/rng.h"
 #include "runtime/sequence.h"
 
@@ -37,11 +38,7 @@ const std::set<std::string> kIgnored = {"model", "user", "metadata", "store", "s
                                         "skip_special_tokens", "spaces_between_special_tokens", "parallel_tool_calls",
                                         "add_generation_prompt", "return_token_ids", "priority", "request_id"};
 
-uint64_t hash_json(const json& j) {
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the canonical dump, then mixed
-  for (unsigned char c : j.dump()) h = (h ^ c) * 0x100000001b3ull;
-  return mix64(h);
-}
+uint64_t hash_json(const json& j) { return mix64(fnv1a64(j.dump())); }  // FNV-1a over the canonical dump, then mixed
 
 std::vector<int32_t> parse_prompt(const json& v) {
   if (v.is_string()) return {};

@@ -6,6 +6,7 @@
 
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/device_buffer.h"
+#include "model/fnv1a.h"
 #include "model/median.h"
 
 namespace tachyon::cuda {
@@ -50,8 +51,7 @@ std::string output_digest(const void* device_data, size_t bytes, cudaStream_t st
   std::vector<uint8_t> host(bytes);
   CUDA_CHECK(cudaMemcpyAsync(host.data(), device_data, bytes, cudaMemcpyDeviceToHost, stream));
   CUDA_CHECK(cudaStreamSynchronize(stream));
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64 bits
-  for (uint8_t b : host) h = (h ^ b) * 0x100000001b3ull;
+  const uint64_t h = fnv1a64(host);
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   return hex;

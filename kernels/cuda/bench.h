@@ -20,8 +20,9 @@ double median_time_us(const std::function<void(cudaStream_t)>& launch, cudaStrea
 // set-up), then captured into a CUDA graph whose replays are timed (median), as a step runs them.
 double graph_time_us(cudaStream_t stream, int calls, const std::function<void(cudaStream_t)>& enqueue);
 
-// TACHYON_BENCH_DIGEST=1: rows name an FNV-1a digest of their kernel's output, so that two builds (a kernel change
-// meant to keep every bit) can be compared row by row. Empty when the variable is not set.
+// TACHYON_BENCH_DIGEST=1 (bench_digest_enabled): the linear rows of the cost model's plans and the attention rows name
+// an FNV-1a digest of their kernel's output (output_digest: 16 hex digits of the device bytes), so that two builds (a
+// kernel change meant to keep every bit) can be compared row by row.
 bool bench_digest_enabled();
 std::string output_digest(const void* device_data, size_t bytes, cudaStream_t stream);
 

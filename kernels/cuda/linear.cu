@@ -481,8 +481,9 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
 #pragma unroll
     for (int i = 0; i < D; ++i) {
       if (s0 + i < steps) {
-        compute(buf[i], c_chunk, i % 2 == 0);  // chunk parity == slot parity (nck and D even)
-        if (i % 2 == 1) fold_block(buf[i]);  // chunk parity == slot parity (nck and D even)
+        // chunk parity == slot parity (nck and D even): even slots open a scale block, odd ones close it
+        compute(buf[i], c_chunk, i % 2 == 0);
+        if (i % 2 == 1) fold_block(buf[i]);
         if (c_chunk == nck - 1) flush(c_tile);
         advance(c_tile, c_chunk);
         if (s0 + i + D < steps) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "model/fnv1a.h"
 #include "model/tokenizer/tokenizer.h"
 #include "model/tokenizer/utf8.h"
 #include "test_util.h"
@@ -65,12 +66,6 @@ std::string sweep_chunk_text(const std::vector<char32_t>& cps, size_t begin, siz
     text += "x" + c + c + " " + c + "1" + c + "\n";
   }
   return text;
-}
-
-uint64_t fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (unsigned char b : bytes) h = (h ^ b) * 0x100000001B3ull;
-  return h;
 }
 
 std::string hex(uint64_t h) { return fmt::format("{:016x}", h); }
