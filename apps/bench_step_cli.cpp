@@ -41,6 +41,14 @@ std::vector<int> int_list(const std::string& text, const char* option) {
   return out;
 }
 
+// A kernel-mode switch's value (cuda::FewTokenDown, cuda::GateUpTokenTable: each {Never, Auto, Always}).
+template <typename Mode>
+Mode kernel_mode(const std::string& value, const char* option) {
+  TACHYON_REQUIRE(value == "auto" || value == "always" || value == "never", "--{}: auto, always or never, not '{}'", option,
+                  value);
+  return value == "never" ? Mode::Never : value == "always" ? Mode::Always : Mode::Auto;
+}
+
 }  // namespace
 
 int run_bench_step(int argc, char** argv) {
@@ -123,16 +131,8 @@ int run_bench_step(int argc, char** argv) {
   o.fuse_combine = !no_fused_combine;
   o.fuse_down_tail = !no_down_tail;
   o.one_token_moe = !no_one_token;
-  TACHYON_REQUIRE(few_token_down == "auto" || few_token_down == "always" || few_token_down == "never",
-                  "--few-token-down: auto, always or never, not '{}'", few_token_down);
-  o.few_token_down = few_token_down == "never"    ? cuda::FewTokenDown::Never
-                     : few_token_down == "always" ? cuda::FewTokenDown::Always
-                                                  : cuda::FewTokenDown::Auto;
-  TACHYON_REQUIRE(token_table == "auto" || token_table == "always" || token_table == "never",
-                  "--gate-up-token-table: auto, always or never, not '{}'", token_table);
-  o.token_table = token_table == "never"    ? cuda::GateUpTokenTable::Never
-                  : token_table == "always" ? cuda::GateUpTokenTable::Always
-                                            : cuda::GateUpTokenTable::Auto;
+  o.few_token_down = kernel_mode<cuda::FewTokenDown>(few_token_down, "few-token-down");
+  o.token_table = kernel_mode<cuda::GateUpTokenTable>(token_table, "gate-up-token-table");
   o.linear_stream = !no_linear_stream;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");

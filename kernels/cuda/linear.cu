@@ -338,6 +338,8 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
     for (int j = 0; j < kAccB; ++j)
 #pragma unroll
       for (int c = 0; c < kAccC; ++c) acc[i][j][c] = 0.0f;
+  // FP8: each scale block's first MMA writes tmp (compute); these zeros only stand in on the unrolled ring's paths the
+  // compiler cannot rule out (an odd slot with no even one before it), so that no register is read unset there.
   if constexpr (kFp8Mma) {
 #pragma unroll
     for (int i = 0; i < MT; ++i)
