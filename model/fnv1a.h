@@ -21,4 +21,16 @@ inline uint64_t fnv1a64(std::string_view s, uint64_t h = kFnv1aBasis) {
   return fnv1a64(std::span(reinterpret_cast<const unsigned char*>(s.data()), s.size()), h);
 }
 
+// The hash of 32-bit values as 4-byte little-endian words, whatever the host's byte order: how token ids are hashed
+// (`tachyon tokenize`'s ids_fnv1a, the tokenizer parity test; scripts/bench/tokenizer_speed.py hashes Hugging Face's
+// ids the same way).
+inline uint64_t fnv1a64_le32(std::span<const int32_t> values, uint64_t h = kFnv1aBasis) {
+  for (int32_t v : values) {
+    unsigned char word[4];
+    for (int k = 0; k < 4; ++k) word[k] = static_cast<unsigned char>(static_cast<uint32_t>(v) >> (8 * k));
+    h = fnv1a64(word, h);
+  }
+  return h;
+}
+
 }  // namespace tachyon

@@ -17,3 +17,10 @@ TEST_CASE("fnv1a64: the published test vectors, and a hash continued piece by pi
   CHECK(fnv1a64(bytes) == fnv1a64("foobar"));
   static_assert(fnv1a64(std::span<const unsigned char>()) == kFnv1aBasis);
 }
+
+TEST_CASE("fnv1a64_le32: 32-bit values hash as their 4-byte little-endian words") {
+  const int32_t words[] = {0x64636261, 0x00006665, -1};  // "abcd", "ef\0\0", 0xff x 4
+  const unsigned char bytes[] = {'a', 'b', 'c', 'd', 'e', 'f', 0, 0, 0xff, 0xff, 0xff, 0xff};
+  CHECK(fnv1a64_le32(words) == fnv1a64(bytes));
+  CHECK(fnv1a64_le32(std::span(words, 1)) == fnv1a64("abcd"));
+}

@@ -70,12 +70,7 @@ std::string sweep_chunk_text(const std::vector<char32_t>& cps, size_t begin, siz
 
 std::string hex(uint64_t h) { return fmt::format("{:016x}", h); }
 
-std::string ids_hash(const std::vector<int32_t>& ids) {
-  std::string bytes;
-  for (int32_t id : ids)
-    for (int k = 0; k < 4; ++k) bytes += static_cast<char>((static_cast<uint32_t>(id) >> (8 * k)) & 0xFF);
-  return hex(fnv1a64(bytes));
-}
+std::string ids_hash(const std::vector<int32_t>& ids) { return hex(fnv1a64_le32(ids)); }
 
 }  // namespace
 
