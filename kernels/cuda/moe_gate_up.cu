@@ -31,8 +31,7 @@ bool moe_gate_up_token_table(int m, int top_k, const MoeRouting& routing, const 
   if (m <= 0 || top_k <= 0 || gate.first.rows == 0) return false;
   moe_detail::MoeGemmParams p = moe_detail::gate_up_params(x, m, top_k, routing, gate, up, nullptr, nullptr, {}, nullptr);
   if (!moe_detail::with_mma_layout(p, true)) return false;
-  if (m == 1 && moe_detail::one_token_gate_up_applies(p)) return false;  // the one-token kernel
-  if (p.w0.first.format == WeightFormat::MXFP4 && moe_detail::gate_up_block_columns(p)) return false;
+  if (moe_detail::gate_up_kernel(p, m) != moe_detail::GateUpKernel::Tiles) return false;
   return moe_detail::gate_up_table_tokens(p, moe_detail::gate_up_ntmax(p)) > 0;
 }
 

@@ -206,10 +206,22 @@ inline int gate_up_ntmax(const MoeGemmParams& p) {
 }
 static_assert(kSmemRingWarps == 16, "gate_up_ntmax: the shared-memory ring's fallback runs as many warps as the ring");
 
+// The kernel launch_moe_gemm<Proj::GateUp> runs for p at a step of `tokens` tokens, where the tensor-core path applies
+// (with_mma_layout(p, true) holds): the one-token kernel (moe_one_token.cu), the block-column kernel (MXFP4 at one or
+// two tokens, compiled only into the 8-warp configurations), or the tensor-core kernel over n-tiles, the one that may
+// stage a token table. The launcher and moe_gate_up_token_table both ask this, so they cannot disagree.
+enum class GateUpKernel { OneToken, BlockColumns, Tiles };
+inline GateUpKernel gate_up_kernel(const MoeGemmParams& p, int tokens) {
+  if (tokens == 1 && one_token_gate_up_applies(p)) return GateUpKernel::OneToken;
+  if (gate_up_block_columns(p) && mma_warps(p, false) == 8) return GateUpKernel::BlockColumns;
+  return GateUpKernel::Tiles;
+}
+
+// block_columns: gate_up_kernel said BlockColumns (only the 8-warp configurations have that kernel).
 template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>
-bool launch_mxfp4(const MoeGemmParams& p, cudaStream_t stream) {
-  if constexpr (P == Proj::GateUp && W == 8)  // at most 2 x top-k pairs: never mxfp4_config's 16 warps
-    if (gate_up_block_columns(p)) return launch_mma_tokens<F, P, W, D, 1, kPerSlot, true>(p, stream);
+bool launch_mxfp4(const MoeGemmParams& p, bool block_columns, cudaStream_t stream) {
+  if constexpr (P == Proj::GateUp && W == 8)
+    if (block_columns) return launch_mma_tokens<F, P, W, D, 1, kPerSlot, true>(p, stream);
   return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot>(p, stream);
 }
 
@@ -217,7 +229,6 @@ bool launch_mxfp4(const MoeGemmParams& p, cudaStream_t stream) {
 // projection at 2-16 tokens, where moe_down_few_tokens.cu's kernel takes p, that one.
 template <Proj P>
 void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
-  const bool one_token = tokens == 1;
   CUDA_REQUIRE(!p.expert_ids || in_kernel_routing_fits(p, P == Proj::GateUp),
                "moe: in-kernel routing (MoeRouting::expert_ids) where moe_routes_in_kernel does not allow it");
   if (with_mma_layout(p, P == Proj::GateUp)) {
@@ -225,16 +236,24 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
     // multiplies them by the CTA count to split them.
     CUDA_REQUIRE(static_cast<int64_t>(p.n_pairs) * ((p.rows + 15) / 16) * device_limits().sms < INT_MAX,
                  "moe: too many pairs x weight rows for one expert GEMM launch");
-    if (one_token && (P == Proj::GateUp ? one_token_gate_up_applies(p) : one_token_down_applies(p))) {
-      if constexpr (P == Proj::GateUp) launch_gate_up_one_token(p, stream);
-      else launch_down_one_token(p, {}, stream);
-      return;
-    }
-    if constexpr (P == Proj::Down)
+    bool block_columns = false;
+    if constexpr (P == Proj::GateUp) {
+      const GateUpKernel kernel = gate_up_kernel(p, tokens);
+      if (kernel == GateUpKernel::OneToken) {
+        launch_gate_up_one_token(p, stream);
+        return;
+      }
+      block_columns = kernel == GateUpKernel::BlockColumns;
+    } else {
+      if (tokens == 1 && one_token_down_applies(p)) {
+        launch_down_one_token(p, {}, stream);
+        return;
+      }
       if (few_token_down_applies(p, tokens)) {
         launch_down_few_tokens(p, tokens, stream);
         return;
       }
+    }
     bool launched = false;
     if (p.w0.first.format != WeightFormat::MXFP4) {
       launched = launch_mma_tokens<WeightFormat::BF16, P, kMmaWarpsBf16, 2, kMmaMaxTiles, false>(p, stream);
@@ -245,16 +264,16 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
           if constexpr (P == Proj::GateUp)
             launched = gate_up_smem_ring(p) ? launch_mma_tokens<WeightFormat::MXFP4, P, kSmemRingWarps, kSmemRingDepth,
                                                                 kMmaMaxTiles, true, false, true>(p, stream)
-                                            : launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
+                                            : launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, block_columns, stream);
           break;
         case Mxfp4Config::Warps16Depth2:
-          launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, block_columns, stream);
           break;
         case Mxfp4Config::Warps8Depth2:
-          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 2, false>(p, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 2, false>(p, block_columns, stream);
           break;
         case Mxfp4Config::Warps8Depth4:
-          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 4, true>(p, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 4, true>(p, block_columns, stream);
           break;
       }
     }

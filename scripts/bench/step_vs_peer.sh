@@ -5,7 +5,9 @@
 # same context and batch sizes, one after the other. Prints tokens/s of both and their ratio per batch.
 #
 #   scripts/bench/step_vs_peer.sh [TACHYON] [OUT_DIR]
-#   environment: BATCH=1,8  CONTEXT=4096  PEER_TIMEOUT=300 (seconds; the peer's results so far are used)
+#   environment: BATCH=1,8  CONTEXT=4096  PEER_TIMEOUT=600 (seconds; the peer's results so far are used). The
+#   default leaves room for torch.compile: on one H200 (2026-11-24) the whole peer took about 260 s, its compiled
+#   first steps 77 s at batch 1 and 133 s at batch 8.
 set -euo pipefail
 tachyon=${1:-build/bin/tachyon}
 out=${2:-results/step-vs-peer}
@@ -16,7 +18,7 @@ mkdir -p "$out"
 
 "$tachyon" bench step --model qwen3-30b-a3b --tokens 1 --seqs "$batch" --context "$context" --json "$out/step.json"
 # A peer stopped by the time limit (torch.compile can take minutes) still leaves its finished lines.
-timeout "${PEER_TIMEOUT:-300}" python3 "$here/peer_transformers.py" --batch "$batch" --context "$context" \
+timeout "${PEER_TIMEOUT:-600}" python3 "$here/peer_transformers.py" --batch "$batch" --context "$context" \
   | tee "$out/peer.jsonl" || echo "peer: stopped early (time limit or error); using the settings it finished"
 
 python3 - "$out/step.json" "$out/peer.jsonl" <<'PY'
