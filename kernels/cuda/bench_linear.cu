@@ -119,7 +119,8 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     t.model = sh.model;
     const std::string head = std::string(sh.name) + " [" + std::to_string(sh.rows) + ", " + std::to_string(sh.cols) + "] m=" +
                              std::to_string(m);
-    const std::string clusters = " (splits " + std::to_string(plan.splits) + ", tiles/warp " + std::to_string(plan.tiles_per_warp) + ")";
+    const std::string clusters = " (splits " + std::to_string(plan.splits) + ", tiles/warp " + std::to_string(plan.tiles_per_warp) +
+                                 (plan.token_groups > 1 ? ", token groups " + std::to_string(plan.token_groups) : "") + ")";
     t.shape = head + (streamed ? " (row stream)" : clusters);
     t.bytes = ws.bytes + 4.0 * m * (sh.cols + sh.rows);
     t.median_us = time_plan({});

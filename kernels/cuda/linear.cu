@@ -224,7 +224,7 @@ __global__ void __launch_bounds__(kThreads, kWide ? 3 : (kMma && NTOK * MT > 8) 
   const int nck = a.ks / CK;
   const int steps = tpw * nck;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  const int n0 = kMma ? 0 : blockIdx.y * NTOK;
+  const int n0 = blockIdx.y * kTokens;  // the CTA's token group (launch_group's groups along grid y)
   const int m_cta = min(a.m - n0, kTokens);
   const int xs_stride = a.ks + kXPad;
   XT* xs = reinterpret_cast<XT*>(smem);
@@ -799,6 +799,25 @@ Launch choose_launch(WeightFormat f, int m, bool fp32_activations, const DeviceM
     any.tile_rows = 0;
     return choose_launch(f, m, fp32_activations, w, any);
   }
+  // Tensor-core path over a matrix of few row blocks: the rows of x in groups of fewer n-tiles along grid y, each
+  // group's CTAs streaming the whole matrix (the later groups mostly from the L2), where the cost model prefers
+  // that. Only where one group would leave most SMs idle (fewer CTAs than two fifths of them) and no plan is
+  // asked for. One H200 (docs/benchmarks.md, session 44), the kernel bench's rows against one group, same call:
+  // one-group launches of 16-48 CTAs 1.19-2.53x faster (gpt-oss-120b's q_proj [512, 2880] at 64-72 rows 1.9-2.5x,
+  // Qwen3-235B-A22B's q_proj [1024, 4096] 1.4-1.8x); of 64-600 CTAs, where the model also chose groups, mostly
+  // slower (0.59-0.96x: Qwen3-235B-A22B's o_proj [4096, 1024], MiMo-V2.5-Pro's q_proj, o_proj and LM head), so
+  // those keep one. Each token's arithmetic is the same in any group: at the same K slices, the same bits.
+  const bool planned = want.splits || want.tiles_per_warp || want.tile_rows;
+  if (best.c.mma && !planned && best.pc.plan.splits > 0 && 5 * best.pc.ctas < 2L * device_sm_count()) {
+    const int tiles = (m + 7) / 8;
+    for (int groups = 2; groups <= tiles; ++groups) {
+      const int nt = (tiles + groups - 1) / groups;           // n-tiles a group
+      if ((tiles + nt - 1) / nt != groups) continue;          // no split into exactly this many groups
+      const KernelChoice c = kernel_choice(f, nt * 8, fp32_activations, false, w.rows);
+      const PlanCost pc = choose_plan(c, w, std::min(m, nt * 8), groups, want);
+      if (pc.us < best.pc.us) best = {c, pc, groups};
+    }
+  }
   return best;
 }
 
@@ -906,7 +925,10 @@ bool share_a_launch(const DeviceMatrix& a, const DeviceMatrix& b) {
 
 LinearPlan linear_plan(int m, const DeviceMatrix& w) {
   const int mg = std::min(m, kMaxMmaTokens);
-  return choose_launch(w.format, mg, false, w, {}).pc.plan;
+  const Launch l = choose_launch(w.format, mg, false, w, {});
+  LinearPlan plan = l.pc.plan;
+  plan.token_groups = l.groups;
+  return plan;
 }
 
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,

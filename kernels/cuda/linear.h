@@ -40,6 +40,10 @@ struct LinearPlan {
   int splits = 0;
   int tiles_per_warp = 0;
   int tile_rows = 0;  // rows of a warp's tile: 16 or 32 (tensor cores, by the token count), 16 or 4 (FMA)
+  // What linear_plan reports, not asked for: the launch's groups of rows of x along grid y (the FMA path's 1-4
+  // rows a CTA; the tensor-core path's n-tiles, split into several groups only over a small matrix and only
+  // where no plan is asked for).
+  int token_groups = 0;
 };
 LinearPlan linear_plan(int m, const DeviceMatrix& w);
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
