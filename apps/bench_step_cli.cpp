@@ -62,7 +62,8 @@ int run_bench_step(int argc, char** argv) {
   bool no_linear_stream = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
-       fmt::format("model shape: {}", fmt::join(bench_model_names(), ", ")).c_str())
+       fmt::format("model shape: {}, or a target checkpoint (.h5) or config.json whose shape to bench",
+                   fmt::join(bench_model_names(), ", ")).c_str())
       ("tokens", po::value(&tokens)->default_value("1,8,9"), "tokens per sequence per step, comma-separated")
       ("seqs", po::value(&seqs)->default_value("1,8"), "sequences per step, comma-separated")
       ("context", po::value(&context)->default_value(4096), "positions already in each sequence's KV cache")

@@ -1,11 +1,15 @@
 #include "runtime/bench_models.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
+#include "model/checkpoint.h"
 #include "model/error.h"
+#include "model/text_file.h"
 
 namespace tachyon {
 
@@ -73,7 +77,14 @@ BenchModel bench_model(std::string_view name) {
     return {std::string(name), parse_model_config(qwen3_moe(94, 4096, 64, 128, 1536), "qwen3-235b-a22b preset"), 8, ""};
   if (name == "gpt-oss-120b") return {std::string(name), parse_model_config(gpt_oss_120b(), "gpt-oss-120b preset"), 1, ""};
   if (name == "mimo-v2.5-pro-slice") return mimo_v25_pro_slice();
-  throw Error(fmt::format("--model: '{}' is not a benchmark model ({})", name, fmt::join(bench_model_names(), ", ")));
+  // Any other shape: a checkpoint's config (its weights are not read: the bench makes random ones), or a
+  // config.json, for a shape of one's own (the embedded default pair's target, a fine-tune's config).
+  const std::string path(name);
+  const std::string stem = std::filesystem::path(path).stem().string();
+  if (path.ends_with(".h5")) return {stem, target_model_config(CheckpointReader(path)), 1, ""};
+  if (path.ends_with(".json")) return {stem, parse_model_config(read_text_file(path), path), 1, ""};
+  throw Error(fmt::format("--model: '{}' is not a benchmark model ({}), a checkpoint (.h5) or a config.json", name,
+                          fmt::join(bench_model_names(), ", ")));
 }
 
 }  // namespace tachyon

@@ -21,6 +21,8 @@ struct BenchModel {
 };
 
 std::vector<std::string> bench_model_names();
-BenchModel bench_model(std::string_view name);  // throws tachyon::Error naming the known presets
+// A preset's name, or the path of a target checkpoint (.h5: its config) or a config.json; throws tachyon::Error
+// naming the presets for anything else.
+BenchModel bench_model(std::string_view name);
 
 }  // namespace tachyon

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -147,6 +148,37 @@ TEST_CASE("bench model presets have the published sizes") {
   CHECK(bench_model("gpt-oss-120b").config.total_parameters() == doctest::Approx(116.8e9).epsilon(0.01));
   CHECK(bench_model("qwen3-235b-a22b").config.total_parameters() == doctest::Approx(235e9).epsilon(0.01));
   CHECK_THROWS_WITH_AS(bench_model("llama"), doctest::Contains("qwen3-30b-a3b"), Error);
+}
+
+TEST_CASE("bench model: a checkpoint's or a config.json's own shape") {
+  // The embedded default target: its checkpoint's config, the same as the checkpoint reader's.
+  const std::string target = test::default_model("target.h5");
+  const BenchModel d = bench_model(target);
+  const ModelConfig want = target_model_config(CheckpointReader(target));
+  CHECK(d.name == "target");
+  CHECK(d.slice_of == 1);
+  CHECK(d.config.num_layers == want.num_layers);
+  CHECK(d.config.hidden_size == want.hidden_size);
+  CHECK(d.config.total_parameters() == want.total_parameters());
+  // A config.json, named by its file.
+  test::TempDir tmp("bench-model");
+  const std::string path = tmp.file("tiny_moe.json");
+  {
+    std::ofstream f(path);
+    f << nlohmann::json{{"model_type", "qwen3_moe"}, {"vocab_size", 512}, {"hidden_size", 64}, {"num_hidden_layers", 3},
+                        {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 16},
+                        {"intermediate_size", 128}, {"moe_intermediate_size", 32}, {"num_experts", 8},
+                        {"num_experts_per_tok", 2}, {"rms_norm_eps", 1e-6}}
+             .dump();
+  }
+  const BenchModel t = bench_model(path);
+  CHECK(t.name == "tiny_moe");
+  CHECK(t.config.num_layers == 3);
+  CHECK(t.config.hidden_size == 64);
+  // A config.json that is not one names the file.
+  const std::string bad = tmp.file("bad.json");
+  std::ofstream(bad) << "{\"model_type\": \"qwen3_moe\", \"hidden_size\": ";
+  CHECK_THROWS_WITH_AS(bench_model(bad), doctest::Contains("bad.json"), Error);
 }
 
 TEST_CASE("bench report: step rows against the roofline, in markdown and JSON") {
