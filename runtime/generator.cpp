@@ -80,7 +80,7 @@ class Driver {
       const double step_s = std::chrono::duration<double>(Clock::now() - verify_start).count();
       summary_.verify_seconds += step_s;
       watchdog_.end();
-      // The first step pays for lazy set-up (CUDA graph capture, first touches of the weights).
+      // The first step pays for lazy set-up (first launches, first touches of the weights).
       if (summary_.steps == 0) spdlog::info("warm-up: first step ({} tokens) took {:.3f} s", plan.batch.tokens.size(), step_s);
       ++summary_.steps;
       ++metrics_.counters.steps;

@@ -118,7 +118,7 @@ std::vector<cuda::KernelTiming> bench_drafter() {
   for (int batch : {1, 2, 4, 8}) {
     std::vector<DraftRequest> reqs;
     for (int s = 0; s < batch; ++s) reqs.push_back({s, 1000 + s, kContext, kBlock});
-    d.draft(reqs);  // runs, then captures the graph of this shape
+    d.draft(reqs);  // runs directly; the first warm-up of the replays below captures the graph of this shape
     const std::string shape = fmt::format("{} layers H={} heads {}/{}x{} FFN {} V={}, block {}, context {}, batch {}",
                                           kLayers, kHidden, kHeads, kKvHeads, kHeadDim, kFfn, kVocab, kBlock, kContext, batch);
     const double replay_us = cuda::median_time_us([&](cudaStream_t) { d.enqueue_last_draft(); }, d.stream(), 5, 100);

@@ -92,7 +92,7 @@ double step_peer_reduces_us(const comm::PeerBuffers& peers, int count, int rows,
          });
 }
 
-// Median host-observed time of run(): metadata upload, graph replay (captured by the first warm-up),
+// Median host-observed time of run(): metadata upload, graph replay (captured by the second warm-up),
 // argmax back to the host; the steps take the batches in turn.
 double median_step_us(CudaTargetStep& step, const std::vector<StepBatch>& batches, int reps, MPI_Comm mpi) {
   StepOutput out;

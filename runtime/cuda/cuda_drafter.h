@@ -7,7 +7,7 @@
 // add_context uploads the host taps and runs eagerly, in pieces of at most kContextPiece rows (any
 // number of rows; vLLM likewise keeps the context K/V outside its graphs). draft() refreshes fixed
 // device buffers with the batch's metadata and replays a CUDA graph captured once per batch shape
-// (block rows, requests, longest block), as CudaTargetStep does.
+// (block rows, requests, longest block) the second time it comes, as CudaTargetStep does.
 //
 // Where the GPU differs from the CPU reference (tests/gpu/test_cuda_drafter.cpp bounds the effect): the
 // KV cache is BF16 (the target's is too); projections of more than kLinearFp32MaxM rows multiply

@@ -1,8 +1,10 @@
 // The target step on one GPU per rank: the same layer sequence as CpuTargetStep (the reference), built
 // from kernels/cuda and NCCL collectives on one stream. Weights stream from the checkpoint straight to
 // the GPU (one tensor in host memory at a time). The whole step is captured once per batch shape
-// (tokens, sequences, logit rows, longest chunk) as a CUDA graph and replayed: the step's metadata
-// lives in fixed device buffers that every kernel reads, so a replay only needs them refreshed.
+// (tokens, sequences, logit rows, longest chunk) as a CUDA graph, the second time the shape comes (a shape
+// seen once, such as most steps that carry a new request's prefill chunk, runs directly: graph_cache.h), and
+// replayed: the step's metadata lives in fixed device buffers that every kernel reads, so a replay only
+// needs them refreshed.
 #pragma once
 
 #include <cuda_runtime.h>
