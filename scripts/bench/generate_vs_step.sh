@@ -17,12 +17,7 @@ config=${3:-$(dirname "$0")/configs/qwen3_30b_a3b.json}
 bench_model=${4:-qwen3-30b-a3b}
 batch=${BATCH:-1,8} prompt=${PROMPT:-512} output=${OUTPUT:-512} device=${DEVICE:-cuda}
 mkdir -p "$out"
-model="$out/$(basename "$config" .json).h5"
-if [[ ! -f "$model" ]]; then
-  SECONDS=0
-  "$tachyon" convert --random-config "$config" --seed 1 --experts mxfp4 --dense fp8 --to "$model" > "$out/convert.log" 2>&1
-  echo "wrote $model ($(du -h "$model" | cut -f1)) in ${SECONDS} s"
-fi
+model=$("$(dirname "$0")/random_checkpoint.sh" "$tachyon" "$config" "$out")
 vocab=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["vocab_size"])' "$config")
 
 for b in ${batch//,/ }; do

@@ -11,12 +11,7 @@ set -euo pipefail
 tachyon=$1 out=$2 config=$3 ranks=$4
 shift 4
 mkdir -p "$out"
-model="$out/$(basename "$config" .json).h5"
-if [[ ! -f "$model" ]]; then
-  SECONDS=0
-  "$tachyon" convert --random-config "$config" --seed 1 --experts mxfp4 --dense fp8 --to "$model" > "$out/convert.log" 2>&1
-  echo "wrote $model ($(du -h "$model" | cut -f1)) in ${SECONDS} s"
-fi
+model=$("$(dirname "$0")/random_checkpoint.sh" "$tachyon" "$config" "$out")
 [[ $ranks -gt 0 ]] || exit 0
 mpirun -np "$ranks" --bind-to none "$tachyon" bench load --model "$model" --evict-cache --json "$out/load-$ranks.json" "$@" |
   tee "$out/load-$ranks.txt"
