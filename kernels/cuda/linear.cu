@@ -743,6 +743,10 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   return pc;
 }
 
+// Whether a caller asked for a plan (any field set): the launchers' own choices (token groups, the row stream,
+// the routers' split-x path) are then left out.
+bool plan_asked_for(const LinearPlan& p) { return p.splits || p.tiles_per_warp || p.tile_rows; }
+
 // The cheapest plan that matches `want` (its non-zero fields); when nothing matching fits in shared
 // memory, the cheapest plan of all.
 PlanCost choose_plan(const KernelChoice& c, const DeviceMatrix& w, int m_launch, int groups, const LinearPlan& want) {
@@ -807,8 +811,7 @@ Launch choose_launch(WeightFormat f, int m, bool fp32_activations, const DeviceM
   // Qwen3-235B-A22B's q_proj [1024, 4096] 1.4-1.8x); of 64-600 CTAs, where the model also chose groups, mostly
   // slower (0.59-0.96x: Qwen3-235B-A22B's o_proj [4096, 1024], MiMo-V2.5-Pro's q_proj, o_proj and LM head), so
   // those keep one. Each token's arithmetic is the same in any group: at the same K slices, the same bits.
-  const bool planned = want.splits || want.tiles_per_warp || want.tile_rows;
-  if (best.c.mma && !planned && best.pc.plan.splits > 0 && 5 * best.pc.ctas < 2L * device_sm_count()) {
+  if (best.c.mma && !plan_asked_for(want) && best.pc.plan.splits > 0 && 5 * best.pc.ctas < 2L * device_sm_count()) {
     const int tiles = (m + 7) / 8;
     for (int groups = 2; groups <= tiles; ++groups) {
       const int nt = (tiles + groups - 1) / groups;           // n-tiles a group
@@ -938,7 +941,7 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
   if (m == 0 || w.rows == 0) return;
   // FP32 activations over BF16 weights (the routers): the exact tensor-core path where it applies and no plan
   // of this kernel was asked for (linear_split_x.h).
-  const bool planned = plan.splits || plan.tiles_per_warp || plan.tile_rows;
+  const bool planned = plan_asked_for(plan);
   if (epilogue.fp32_activations && !planned && linear_split_x_applies(x, m, w)) {
     linear_split_x(x, m, w, y, epilogue.bias, epilogue.accumulate, stream);
     return;
@@ -962,7 +965,7 @@ void linear_grouped(const float* x, int m, std::span<const LinearPart> parts, co
   // Consecutive parts that can share a launch do; an empty matrix is skipped.
   LinearPart run[kMaxLinearParts];
   size_t n = 0;
-  const bool planned = plan.splits || plan.tiles_per_warp || plan.tile_rows;
+  const bool planned = plan_asked_for(plan);
   auto flush = [&] {
     const std::span<const LinearPart> parts(run, n);
     if (n > 0 && m > 0) {
