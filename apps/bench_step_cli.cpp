@@ -60,6 +60,7 @@ int run_bench_step(int argc, char** argv) {
        no_one_token = false, no_down_tail = false, profile = false;
   std::string few_token_down, token_table;
   bool no_linear_stream = false;
+  bool batch_invariant = false;
   opts.add_options()
       ("model", po::value(&model)->default_value("qwen3-30b-a3b"),
        fmt::format("model shape: {}, or a target checkpoint (.h5) or config.json whose shape to bench",
@@ -99,6 +100,9 @@ int run_bench_step(int argc, char** argv) {
       ("no-linear-stream", po::bool_switch(&no_linear_stream),
        "one- and two-row linears take the K-split clusters instead of the persistent row stream (to measure what it "
        "gives)")
+      ("batch-invariant", po::bool_switch(&batch_invariant),
+       "every kernel takes one arithmetic whatever the step's shape (kernels/cuda/batch_invariant.h; `tachyon generate "
+       "--batch-invariant`), to measure what it costs")
       ("profile", po::bool_switch(&profile),
        "after timing each shape, run one more step between cudaProfilerStart and Stop, for "
        "`ncu --profile-from-start off` (per-kernel times of one step)")
@@ -135,6 +139,7 @@ int run_bench_step(int argc, char** argv) {
   o.few_token_down = kernel_mode<cuda::FewTokenDown>(few_token_down, "few-token-down");
   o.token_table = kernel_mode<cuda::GateUpTokenTable>(token_table, "gate-up-token-table");
   o.linear_stream = !no_linear_stream;
+  o.batch_invariant = batch_invariant;
   o.profile = profile;
   TACHYON_REQUIRE(timeline_path.empty() || timeline_steps > 0, "--timeline-steps must be positive");
   o.timeline_steps = timeline_path.empty() ? 0 : timeline_steps;

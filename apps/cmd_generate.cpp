@@ -36,6 +36,7 @@ struct GenerateArgs {
   double step_timeout_s = 600;
   int64_t max_model_len = 0;
   bool no_cuda_graphs = false;
+  bool batch_invariant = false;
 };
 
 void configure_logging(const comm::World& world) {
@@ -110,6 +111,7 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   step_config.max_logit_rows = options.max_batch * std::max(1, options.block_size);
   step_config.tap_layers = drafter_config.target_layer_ids;
   step_config.cuda_graphs = !args.no_cuda_graphs;
+  step_config.batch_invariant = args.batch_invariant;
   std::unique_ptr<TargetRuntime> runtime =
       make_target_runtime(device, reader, config, plan, comm, mpi.world(), world, step_config, progress);
   spdlog::info("weights loaded in {:.2f} s; {}",
@@ -182,6 +184,9 @@ int run_generate(int argc, char** argv) {
       ("block-size", po::value(&args.block_size)->default_value(0), "speculative block, anchor included (2-16; 0: the drafter's)")
       ("device", po::value(&args.device)->default_value("auto"), "cpu, cuda or auto (cuda when a GPU is visible)")
       ("no-cuda-graphs", po::bool_switch(&args.no_cuda_graphs), "launch every kernel of a step instead of replaying a CUDA graph")
+      ("batch-invariant", po::bool_switch(&args.batch_invariant),
+       "GPU kernels take one arithmetic whatever the batch: the same greedy tokens at any --max-batch, with or without "
+       "--drafter (slower; see docs/benchmarks.md)")
       ("step-timeout", po::value(&args.step_timeout_s)->default_value(600), "seconds one step may take before the job is ended (0: off)");
   po::variables_map vm;
   if (!parse_options(argc, argv,

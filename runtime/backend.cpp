@@ -9,6 +9,7 @@
 #if TACHYON_HAVE_CUDA
 #include <cuda_runtime.h>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "runtime/cuda/cuda_drafter.h"
 #include "runtime/cuda/cuda_target_step.h"
 #endif
@@ -84,6 +85,7 @@ std::unique_ptr<TargetRuntime> make_target_runtime(Device device, const Checkpoi
 #if TACHYON_HAVE_CUDA
   TACHYON_CHECK(world.device >= 0, "no GPU assigned to rank {}", world.rank);
   if (cudaSetDevice(world.device) != cudaSuccess) throw Error(fmt::format("cudaSetDevice({}) failed", world.device));
+  cuda::set_batch_invariant(step.batch_invariant);  // process-wide, before any step is built (the drafter's too)
   return std::make_unique<CudaRuntime>(reader, config, plan, mpi, world.device, step, progress);
 #else
   (void)mpi;

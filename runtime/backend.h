@@ -32,6 +32,9 @@ struct StepConfig {
   int max_logit_rows = 8;
   std::vector<int> tap_layers;
   bool cuda_graphs = true;
+  // A token's bits whatever the batch around it (kernels/cuda/batch_invariant.h): greedy output then does not depend
+  // on --max-batch or on speculation. The CPU backend's kernels are so already (one arithmetic a row).
+  bool batch_invariant = false;
 };
 
 // Owns the step and whatever it needs to live (the NCCL communicator).

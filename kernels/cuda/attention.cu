@@ -33,6 +33,7 @@
 
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/attention_generic.cuh"
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cp_async.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
@@ -72,6 +73,9 @@ struct AttnArgs {
   float* records;         // AttentionWorkspace: the clusters' partial rows, when outer > 1
   int32_t* arrivals;      // AttentionWorkspace: clusters finished, per (row block, cluster rank)
   int prefetch_old_keys;  // AttentionParams::prefetch_old_keys
+  // Batch invariance (batch_invariant.h): key tiles at absolute multiples of kTileKeys, tile t to part t mod parts,
+  // instead of each part a contiguous share of the row block's visible range.
+  int absolute_tiles;
 };
 
 // a: a shared-memory address (__cvta_generic_to_shared).
@@ -335,14 +339,26 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     return;
   }
 
-  // This CTA's part of the visible keys [lo, hi]: part outer * C + rank of C * outer.
+  // This CTA's part of the visible keys [lo, hi]: part outer * C + rank of C * outer, its tiles kb + j * tile_step.
   const int hi = start + count - 1;
   const int lo = a.window > 0 ? max(0, start - a.window + 1) : 0;
-  const int parts = C * a.outer;
-  const int per = ((hi - lo + 1 + parts - 1) / parts + kTileKeys - 1) / kTileKeys * kTileKeys;
-  const int kb = lo + (outer * C + rank) * per;
-  const int ke = min(hi + 1, kb + per);
-  const int ntiles = kb < ke ? (ke - kb + kTileKeys - 1) / kTileKeys : 0;
+  const int parts = C * a.outer, part = outer * C + rank;
+  int kb, ke, ntiles, tile_step = kTileKeys;
+  if (a.absolute_tiles) {
+    // A query meets the same tiles, in the same part and order, whatever block it sits in: the tiles a longer block
+    // adds (before its window, after its position) are wholly masked for it and leave its sums as they were.
+    const int t_lo = lo / kTileKeys, t_hi = hi / kTileKeys;
+    const int t0 = t_lo + ((part - t_lo) % parts + parts) % parts;
+    kb = t0 * kTileKeys;
+    ke = hi + 1;
+    ntiles = t0 <= t_hi ? (t_hi - t0) / parts + 1 : 0;
+    tile_step = parts * kTileKeys;
+  } else {
+    const int per = ((hi - lo + 1 + parts - 1) / parts + kTileKeys - 1) / kTileKeys * kTileKeys;
+    kb = lo + part * per;
+    ke = min(hi + 1, kb + per);
+    ntiles = kb < ke ? (ke - kb + kTileKeys - 1) / kTileKeys : 0;
+  }
 
   // This warp's rows (g and g + 8 of its tile): query positions, and Q as BF16 A fragments (loaded
   // after the first KV tiles are in flight, so that the two latencies overlap).
@@ -361,7 +377,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   const __nv_bfloat16* v_head = a.v + slot_row0 * DV;
   auto load_tile = [&](int j, int st) {
     __nv_bfloat16* ks_ = reinterpret_cast<__nv_bfloat16*>(smem) + static_cast<size_t>(st) * kStageElems;
-    const int key0 = kb + j * kTileKeys;
+    const int key0 = kb + j * tile_step;
     copy_tile_rows<KC>(ks_, k_head, static_cast<size_t>(a.kv_heads) * D, key0, ke);
     copy_tile_rows<VC>(ks_ + kTileKeys * D, v_head, static_cast<size_t>(a.kv_heads) * DV, key0, ke);
   };
@@ -395,7 +411,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     // tiles are visible to every row of the warp whole (all but the last of a causal range and the first
     // of a window): those skip the per-score mask. Rows past `rows` then score against zero queries;
     // they are never written.
-    const int key_lo = kb + j * kTileKeys + kg * BKW;
+    const int key_lo = kb + j * tile_step + kg * BKW;
     const bool all_visible = key_lo + BKW <= ke && (!a.causal || key_lo + BKW - 1 <= q_first_pos) &&
                              (a.window <= 0 || key_lo > q_last_pos - a.window);
     float mx[2] = {-INFINITY, -INFINITY};
@@ -461,7 +477,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   // ---- pipeline over this CTA's key tiles ----
   int st0 = 0;  // the first pipeline stage loaded after the wait
   if (early) {
-    for (; st0 < NS - 1 && st0 < ntiles && min(ke, kb + (st0 + 1) * kTileKeys) <= start; ++st0) {
+    for (; st0 < NS - 1 && st0 < ntiles && min(ke, kb + st0 * tile_step + kTileKeys) <= start; ++st0) {
       load_tile(st0, st0);
       cp_async_commit();
     }
@@ -701,11 +717,23 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
   // 8 x 9. A whole 64-row block keeps one key group: the drafter's 8 queries x 8 heads took 0.98-0.99x with two
   // (two blocks, each reading every key). Four key groups (five 16-row blocks) were 0.99x and 0.95x at 72 rows.
   sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : rows > 64 && rows <= 96 ? 2 : 1;
+  // Batch invariance (batch_invariant.h): a row's sums depend on its key groups and on the parts of its keys, so
+  // both are fixed: 16 rows a CTA (four key groups) at any row count, and a cluster size set by the cache as a
+  // batch of one sequence of kMaxQueriesPerCall queries would take it (the keys then dealt out by absolute tile).
+  const bool invariant = batch_invariant();
+  if (invariant) sp.key_groups = kWarps;
   sp.row_blocks = row_blocks_at(sp.key_groups);
   plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
   const AttnKernel& k = plan.kernel;
   if (k.fn == nullptr) return plan;  // head dims the tuned kernel is not built for: the generic kernel
   sp.tuned = true;
+  if (invariant) {
+    const long keys = p.window > 0 ? std::min<long>(p.window + kMaxQueriesPerCall - 1, cache.capacity) : cache.capacity;
+    const long key_limit = std::max<long>(1, (keys + kTileKeys - 1) / kTileKeys);
+    while (sp.cluster < k.max_cluster && cache.kv_heads * sp.cluster < 2L * device_sm_count() && sp.cluster * 2 <= key_limit)
+      sp.cluster *= 2;
+    return plan;
+  }
 
   // Cluster size: enough CTAs to cover the SMs twice (two fit per SM), but each rank with >= 2 key tiles
   // of the longest possible range (the cache capacity for full attention), or >= 1 under a sliding window
@@ -818,6 +846,7 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   a.records = outer > 1 ? p.workspace->records() : nullptr;
   a.arrivals = outer > 1 ? p.workspace->arrivals() : nullptr;
   a.prefetch_old_keys = p.prefetch_old_keys ? 1 : 0;
+  a.absolute_tiles = batch_invariant() ? 1 : 0;
 
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * splits * outer), static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(batch.num_seqs)),

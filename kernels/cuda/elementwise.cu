@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cluster_row.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
@@ -293,7 +294,9 @@ void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, in
   // 1.10x at 16 than moe_combine + add_rmsnorm, where the kernel below (one CTA a row) was 0.99x at one row.
   // Qwen3-30B-A3B's 8 x 8 KB (64 KB) keep one CTA a row, which session 12 measured faster than two launches.
   const bool by_blocks = k <= kMaxSlotRows && norm_by_block(dim, slots, x, w, y) && (!delta || norm_by_block(dim, delta, x, w, y));
-  if (by_blocks && rows <= kCombineClusterMaxRows && static_cast<size_t>(k) * dim * sizeof(float) > kCombineOneCtaBytes) {
+  // Batch invariance (batch_invariant.h): one CTA a row at any row count.
+  if (by_blocks && rows <= kCombineClusterMaxRows && !batch_invariant() &&
+      static_cast<size_t>(k) * dim * sizeof(float) > kCombineOneCtaBytes) {
     launch(combine_add_rmsnorm_cluster_kernel,
            {dim3(rows * kCombineClusterCtas), dim3(cluster_row_threads<kCombineClusterCtas>(dim)), 0, static_cast<unsigned>(kCombineClusterCtas)},
            stream, slots, k, x, w, dim, eps, y, delta);

@@ -29,11 +29,13 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <span>
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/ldg_stream.cuh"
@@ -633,8 +635,10 @@ KernelChoice choice_n(int ntok, bool narrow) {
   }
 }
 
+// Batch invariance (batch_invariant.h) takes the tensor cores at every row count: one arithmetic for a token.
 bool uses_mma(WeightFormat f, int m, bool fp32_activations) {
-  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > kLinearFp32MaxM && !fp32_activations;
+  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && (m > kLinearFp32MaxM || batch_invariant()) &&
+         !fp32_activations;
 }
 
 // Routers (FP32 activations) over many experts at a verify block's rows (or 3-9 sequences') take one token a CTA
@@ -649,6 +653,7 @@ constexpr int kRouterOneTokenMaxM = 9, kRouterOneTokenMinRows = 256;
 // Tokens per launch group / per CTA for a call of m rows of x over a matrix of `rows` rows.
 int tokens_per_cta(WeightFormat f, int m, bool fp32_activations, int rows) {
   if (uses_mma(f, m, fp32_activations)) return (std::min(m, kMaxMmaTokens) + 7) / 8;  // n-tiles
+  if (batch_invariant()) return 1;  // the FMA path one token a CTA at any m (invariant_plan)
   if ((f == WeightFormat::BF16 || f == WeightFormat::FP8) && m <= kLinearFp32MaxM) return m;  // 1 or 2
   if (fp32_activations && m <= kRouterOneTokenMaxM && rows >= kRouterOneTokenMinRows) return 1;
   int mb = 1;
@@ -894,17 +899,43 @@ void check_matrix(const DeviceMatrix& w) {
 // launch, the most that fit in steps of an n-tile (halving from 72 would make the drafter's down at 64 rows
 // four launches of 16 instead of two of 32). The launches take equal shares (within one row), so that none is
 // small enough (<= kLinearFp32MaxM rows) to leave the tensor cores: every row of a call gets the same precision.
+// The most rows of x one tensor-core launch over `all` takes, up to `limit` (a multiple of 8 where below 72).
+int most_rows_a_launch(WeightFormat f, const DeviceMatrix& all, int limit, const LinearPlan& plan) {
+  auto fits = [&](int n) { return choose_launch(f, n, false, all, plan).pc.plan.splits > 0; };
+  int most = std::min(kMaxMmaTokens, (limit + 7) / 8 * 8);
+  while (most > 8 && !fits(most)) most -= 8;
+  return most;
+}
+
+// Batch invariance (batch_invariant.h): the plan every call over these matrices takes, whatever its rows, and the
+// rows a launch then takes. The tensor-core path keeps the K split its largest launch would choose (a token's sums
+// depend on the split, not on its n-tile or the launch's other tokens); the FMA path, one token a CTA, the whole plan
+// of a one-row launch.
+struct InvariantPlan {
+  LinearPlan plan;
+  int rows_a_launch = 0;
+};
+InvariantPlan invariant_plan(WeightFormat f, bool fp32_activations, const DeviceMatrix& all) {
+  if (uses_mma(f, 1, fp32_activations)) {
+    const int most = most_rows_a_launch(f, all, kMaxMmaTokens, {});
+    return {{choose_launch(f, most, false, all, {}).pc.plan.splits, 0, 0, 0}, most};
+  }
+  LinearPlan one = choose_launch(f, 1, fp32_activations, all, {}).pc.plan;
+  one.token_groups = 0;
+  return {one, INT_MAX};
+}
+
 void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
-                 const LinearPlan& plan, cudaStream_t stream) {
+                 const LinearPlan& asked, cudaStream_t stream) {
   const DeviceMatrix& w0 = parts[0].w;
+  LinearPlan plan = asked;
   int chunks = 1;
-  if (uses_mma(w0.format, m, fp32_activations)) {
-    const DeviceMatrix all = planned_matrix(parts);
-    auto fits = [&](int n) {
-      return choose_launch(w0.format, n, fp32_activations, all, plan).pc.plan.splits > 0;
-    };
-    int most = std::min(kMaxMmaTokens, (m + 7) / 8 * 8);
-    while (most > 8 && !fits(most)) most -= 8;
+  if (batch_invariant() && !plan_asked_for(asked)) {
+    const InvariantPlan inv = invariant_plan(w0.format, fp32_activations, planned_matrix(parts));
+    plan = inv.plan;
+    chunks = (m + inv.rows_a_launch - 1) / inv.rows_a_launch;
+  } else if (uses_mma(w0.format, m, fp32_activations)) {
+    const int most = most_rows_a_launch(w0.format, planned_matrix(parts), m, plan);
     chunks = (m + most - 1) / most;
   }
   LinearPart shifted[kMaxLinearParts];
@@ -944,6 +975,14 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
   const bool planned = plan_asked_for(plan);
   if (epilogue.fp32_activations && !planned && linear_split_x_applies(x, m, w)) {
     linear_split_x(x, m, w, y, epilogue.bias, epilogue.accumulate, stream);
+    return;
+  }
+  // Batch invariance: that path at every row count (a token's sums are the same in any launch of it), in launches
+  // of at most kSplitXMaxRows rows.
+  if (epilogue.fp32_activations && !planned && batch_invariant() && linear_split_x_takes(x, w)) {
+    for (int n0 = 0; n0 < m; n0 += kSplitXMaxRows)
+      linear_split_x(x + static_cast<size_t>(n0) * w.cols, std::min(kSplitXMaxRows, m - n0), w,
+                     y + static_cast<size_t>(n0) * w.rows, epilogue.bias, epilogue.accumulate, stream);
     return;
   }
   const LinearPart part{w, y, epilogue.bias};

@@ -168,7 +168,11 @@ int splits_for(int K) {
 }  // namespace
 
 bool linear_split_x_applies(const float* x, int m, const DeviceMatrix& w) {
-  if (w.format != WeightFormat::BF16 || m < kSplitXMinRows || m > kSplitXMaxRows || w.rows <= 0) return false;
+  return m >= kSplitXMinRows && m <= kSplitXMaxRows && linear_split_x_takes(x, w);
+}
+
+bool linear_split_x_takes(const float* x, const DeviceMatrix& w) {
+  if (w.format != WeightFormat::BF16 || w.rows <= 0) return false;
   if (w.cols <= 0 || w.cols % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0) return false;
   if (reinterpret_cast<uintptr_t>(w.data) % 16 != 0 || w.data_row_stride % 16 != 0) return false;
   return chunks_of(w.cols) <= kMaxSplits * kWarps * kSplitXMaxChunks;
@@ -176,7 +180,8 @@ bool linear_split_x_applies(const float* x, int m, const DeviceMatrix& w) {
 
 void linear_split_x(const float* x, int m, const DeviceMatrix& w, float* y, const float* bias, bool accumulate,
                     cudaStream_t stream) {
-  CUDA_REQUIRE(linear_split_x_applies(x, m, w), "linear_split_x: shape, format or alignment not taken");
+  CUDA_REQUIRE(m >= 1 && m <= kSplitXMaxRows && linear_split_x_takes(x, w),
+               "linear_split_x: rows, shape, format or alignment not taken");
   SplitXArgs a{};
   a.x = x;
   a.m = m;

@@ -34,7 +34,11 @@ inline constexpr int kSplitXMaxChunks = 4;   // 32-wide chunks a warp holds in r
 // kSplitXMaxRows.
 bool linear_split_x_applies(const float* x, int m, const DeviceMatrix& w);
 
-// y[m, w.rows] (= or +=) x[m, w.cols] . W^T (+ bias). linear_split_x_applies must hold.
+// The same, whatever m: what a launch of 1 to kSplitXMaxRows rows needs (batch invariance, batch_invariant.h, takes
+// this path at every row count, in launches of at most kSplitXMaxRows).
+bool linear_split_x_takes(const float* x, const DeviceMatrix& w);
+
+// y[m, w.rows] (= or +=) x[m, w.cols] . W^T (+ bias), 1 <= m <= kSplitXMaxRows. linear_split_x_takes must hold.
 void linear_split_x(const float* x, int m, const DeviceMatrix& w, float* y, const float* bias, bool accumulate,
                     cudaStream_t stream);
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -299,7 +300,8 @@ bool linear_stream_applies(const float* x, int m, std::span<const LinearPart> pa
 }
 
 bool linear_stream_chosen(const float* x, int m, std::span<const LinearPart> parts) {
-  return linear_stream_enabled() && linear_stream_applies(x, m, parts);
+  // Batch invariance (batch_invariant.h): one or two rows take the tensor cores like any other count.
+  return linear_stream_enabled() && !batch_invariant() && linear_stream_applies(x, m, parts);
 }
 
 void linear_stream(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, cudaStream_t stream) {

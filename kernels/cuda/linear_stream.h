@@ -36,7 +36,7 @@ bool linear_stream_enabled();
 // to stage it.
 bool linear_stream_applies(const float* x, int m, std::span<const LinearPart> parts);
 
-// Whether linear() / linear_grouped() take it: enabled and applies.
+// Whether linear() / linear_grouped() take it: enabled, applies, and batch invariance (batch_invariant.h) off.
 bool linear_stream_chosen(const float* x, int m, std::span<const LinearPart> parts);
 
 inline bool linear_stream_applies(const float* x, int m, const DeviceMatrix& w) {

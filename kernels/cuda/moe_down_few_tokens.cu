@@ -362,6 +362,7 @@ void launch_few(const MoeGemmParams& p, cudaStream_t stream) {
 bool few_token_down_applies(const MoeGemmParams& p, int m) {
   const FewTokenDown mode = g_few_token_down.load(std::memory_order_relaxed);
   if (mode == FewTokenDown::Never || (mode == FewTokenDown::Auto && p.K < kFewAutoMinK)) return false;
+  if (batch_invariant()) return false;  // a token's sums as the n-tile kernel makes them (batch_invariant.h)
   if (m < 2 || m > 16) return false;
   if (p.w0.first.format != WeightFormat::MXFP4 || p.expert_ids == nullptr || p.pair_weight == nullptr) return false;
   if (p.n_pairs == 0 || p.n_pairs > kInKernelRoutingMaxPairs) return false;

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/moe_gemm_mma.cuh"
@@ -70,9 +71,20 @@ constexpr int kTokenTableMaxK = 2048;
 int gate_up_table_tokens(const MoeGemmParams& p, int ntmax);  // moe_gate_up.cu
 
 // kBlockCols: MXFP4 passes of one or two tokens take block columns (moe_gemm_mma.cuh's MmaCta).
+// Batch invariance (batch_invariant.h): the K split a configuration of W warps and a ring of D k-iterations takes over
+// rows of n_it k-iterations, whatever the routed pairs: the largest that divides the warps (at most 8) and leaves
+// every split at least one whole round of the ring. The kernel otherwise chooses it from the amount of work
+// (moe_gemm_mma.cuh's choose_split), and a token's sums follow the split.
+constexpr int invariant_k_split(int W, int D, int n_it) {
+  int s = 1;
+  while (2 * s <= 8 && W % (2 * s) == 0 && 2 * s * D <= n_it) s *= 2;
+  return s;
+}
+
 template <WeightFormat F, Proj P, int W, int D, int kMaxTiles, bool kPerSlot, bool kBlockCols = P == Proj::Down,
           bool kSmemRing = false>
 bool launch_mma_tokens(MoeGemmParams p, cudaStream_t stream) {
+  if (batch_invariant()) p.fixed_split = invariant_k_split(W, D, (p.nb + 3) / 4);
   constexpr int ring = kSmemRing ? D : 0;
   const int ntmax = pick_ntmax(p, W, kMaxTiles, routing_pairs(p), ring);
   const size_t smem = mma_smem_bytes(W, ntmax, p.rs, p.local_experts, routing_pairs(p), ring);
@@ -115,7 +127,8 @@ inline bool bulk_copyable_rows(const DeviceExperts& w, int K) {
 // slice) at 1 x 1, 1.01x and 1.05x at 2 x 1. (Compiled into the usual kernel, the same path made every
 // other shape slower: Qwen3-30B-A3B's 8 x 1 0.94x.)
 inline bool gate_up_block_columns(const MoeGemmParams& p) {
-  return p.w0.first.format == WeightFormat::MXFP4 && p.in_row_div > 0 && p.n_pairs <= 2 * p.in_row_div;
+  // Batch invariance (batch_invariant.h): a token's sums as the n-tile kernel makes them at any token count.
+  return !batch_invariant() && p.w0.first.format == WeightFormat::MXFP4 && p.in_row_div > 0 && p.n_pairs <= 2 * p.in_row_div;
 }
 
 // Kernel configurations: warps per CTA, k-iterations in flight per warp (the register ring's depth D),
@@ -151,7 +164,9 @@ inline Mxfp4Config mxfp4_config(const MoeGemmParams& p, bool down) {
   const int k_iterations = (p.K / 32 + 3) / 4;  // one 32-value block per quad lane
   if (!down && (k_iterations > 32 || k_iterations <= 24) && !gate_up_block_columns(p))
     return Mxfp4Config::Warps16Depth2SmemRing;
-  if (down ? p.n_pairs >= 256 || p.rows >= 4096 : p.n_pairs > 256) return Mxfp4Config::Warps16Depth2;
+  // Batch invariance: the configuration (so the K ranges of a split) by the weight shape alone.
+  const bool many_pairs = !batch_invariant() && (down ? p.n_pairs >= 256 : p.n_pairs > 256);
+  if (many_pairs || (down && p.rows >= 4096)) return Mxfp4Config::Warps16Depth2;
   if (down ? k_iterations <= 12 : k_iterations > 32) return Mxfp4Config::Warps8Depth2;
   return Mxfp4Config::Warps8Depth4;
 }

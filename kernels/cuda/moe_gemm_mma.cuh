@@ -745,10 +745,11 @@ __device__ __forceinline__ void build_tables(const MoeGemmParams& p, const MmaSm
 // The K split S (the same on every CTA): the least items per CTA (the largest share) x (iterations per item
 // per warp + item_cost). item_cost counts what an item costs besides its k-iterations (its K-split sum, epilogue
 // and ring turn-over) in k-iterations: so that fewer, longer items win where the largest share alone ties or
-// nearly ties. Thread 0 writes S to *out; the CTA is synchronized after it.
+// nearly ties; `fixed` > 0 is taken as it is. Thread 0 writes S to *out; the CTA is synchronized after it.
 template <int W, int D>
-__device__ __forceinline__ void choose_split(int passes, int T, int n_it, int item_cost, int* out) {
-  if (threadIdx.x == 0) {
+__device__ __forceinline__ void choose_split(int passes, int T, int n_it, int item_cost, int fixed, int* out) {
+  if (threadIdx.x == 0 && fixed > 0) *out = fixed;  // MoeGemmParams::fixed_split
+  if (threadIdx.x == 0 && fixed <= 0) {
     int best_s = 1;
     int best = INT_MAX;
 #pragma unroll
@@ -822,7 +823,7 @@ struct MmaRun {
     // slice's K = 6144 gained nothing, 0.996-1.00x), the down projections (2, 3 or 5 did not move the step), and the
     // block-column kernel, whose split the one-token kernels reproduce bit for bit.
     const int item_cost = kSmemRing && P == Proj::GateUp && c.n_it <= 24 ? 2 : 0;
-    choose_split<W, D>(m.s_misc[0], c.T, c.n_it, item_cost, &m.s_misc[1]);
+    choose_split<W, D>(m.s_misc[0], c.T, c.n_it, item_cost, p.fixed_split, &m.s_misc[1]);
     c.S = m.s_misc[1];
     c.R = W / c.S;
     c.RG = (c.T + c.R - 1) / c.R;

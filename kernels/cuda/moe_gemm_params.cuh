@@ -53,6 +53,9 @@ struct MoeGemmParams {
   int rs = 0;
   // gate_up's token table (MmaRun): the step's tokens, each staged once before the wait; 0: a pass stages its own.
   int table_tokens = 0;
+  // The tensor-core kernel's K split where fixed (batch invariance: moe_gemm_launch.cuh's invariant_k_split); 0: the
+  // kernel chooses it from the amount of work.
+  int fixed_split = 0;
 };
 
 __device__ __forceinline__ float swiglu_value(float g, float u, const cpu::SwigluParams& a) {

@@ -221,7 +221,9 @@ void launch_one_token_config(const MoeGemmParams& p, cudaStream_t stream) {
 }
 }  // namespace
 
-bool one_token_moe_enabled() { return g_one_token_enabled.load(std::memory_order_relaxed); }
+// Batch invariance (batch_invariant.h) leaves both kernels out: their sums are the block-column kernel's, not the n-tile
+// kernel's that every other token count takes.
+bool one_token_moe_enabled() { return g_one_token_enabled.load(std::memory_order_relaxed) && !batch_invariant(); }
 
 // Whether the one-token gate_up kernel takes p (a step of one token: the caller knows m = 1): the kernels
 // enabled, MXFP4 weights, in-kernel routing of the token's pairs (distinct experts, at most 32), contiguous

@@ -14,6 +14,7 @@
 #include "comm/cuda/peer_buffers.h"
 #include "comm/mpi_session.h"
 #include "comm/world.h"
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/bench.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_buffer.h"
@@ -142,6 +143,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   cuda::set_moe_few_token_down(o.few_token_down);
   cuda::set_moe_gate_up_token_table(o.token_table);
   cuda::set_linear_stream(o.linear_stream);
+  cuda::set_batch_invariant(o.batch_invariant);
   comm::set_peer_all_reduce_enabled(o.peer_all_reduce);
   TACHYON_REQUIRE(!o.seqs.empty() && !o.tokens_per_seq.empty() && o.reps > 0 && o.context >= 0 && o.draws > 0,
                   "bench step: --seqs and --tokens need at least one value, --reps > 0, --draws > 0, --context >= 0");
@@ -213,6 +215,8 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
                                : "--gate-up-token-table always: gate_up stages its token table at every K");
   if (!o.linear_stream)
     result.notes.push_back("--no-linear-stream: one- and two-row linears take the K-split clusters");
+  if (o.batch_invariant)
+    result.notes.push_back("--batch-invariant: every kernel takes one arithmetic whatever the step's shape");
   if (!o.fuse_down_tail)
     result.notes.push_back("--no-down-tail: one rank, steps of one token: the combine + add + norm as a launch of its own");
   if (!o.fuse_combine)

@@ -42,6 +42,7 @@ struct BenchStepOptions {
   cuda::FewTokenDown few_token_down = cuda::FewTokenDown::Auto;  // cuda::set_moe_few_token_down
   cuda::GateUpTokenTable token_table = cuda::GateUpTokenTable::Auto;  // cuda::set_moe_gate_up_token_table
   bool linear_stream = true;     // cuda::set_linear_stream
+  bool batch_invariant = false;  // cuda::set_batch_invariant
   bool profile = false;    // one more step per shape inside cudaProfilerStart/Stop (for ncu)
   int timeline_steps = 0;  // > 0: trace this many more steps per shape with CUPTI (kernel_timeline.h);
                            // tracing is on for the whole run then, timed steps included

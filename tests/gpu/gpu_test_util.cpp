@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace tachyon::test {
@@ -53,6 +55,13 @@ void poison(float* device, size_t n) {
   std::vector<float> nans(n, std::numeric_limits<float>::quiet_NaN());
   CUDA_CHECK(cudaMemcpy(device, nans.data(), n * sizeof(float), cudaMemcpyHostToDevice));
   cuda::finish_setup_copies();
+}
+
+size_t differing_bits(const std::vector<float>& a, const std::vector<float>& b, size_t n) {
+  n = std::min({n, a.size(), b.size()});
+  size_t differ = 0;
+  for (size_t i = 0; i < n; ++i) differ += std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
+  return differ;
 }
 
 }  // namespace tachyon::test

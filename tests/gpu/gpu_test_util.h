@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/device_buffer.h"
 
 namespace tachyon::test {
@@ -23,5 +24,17 @@ Comparison compare(const std::vector<float>& got, const std::vector<float>& ref,
 
 // Fills device memory with NaNs so that an output element the kernel forgets to write fails the check.
 void poison(float* device, size_t n);
+
+// Batch invariance (kernels/cuda/batch_invariant.h) on for the scope's lifetime, off after it (the default).
+class BatchInvariantScope {
+ public:
+  BatchInvariantScope() { cuda::set_batch_invariant(true); }
+  ~BatchInvariantScope() { cuda::set_batch_invariant(false); }
+  BatchInvariantScope(const BatchInvariantScope&) = delete;
+  BatchInvariantScope& operator=(const BatchInvariantScope&) = delete;
+};
+
+// Elements whose bits differ (memcmp: NaNs and signed zeros count as their bits) over the first n of each.
+size_t differing_bits(const std::vector<float>& a, const std::vector<float>& b, size_t n);
 
 }  // namespace tachyon::test

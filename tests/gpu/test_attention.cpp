@@ -354,3 +354,107 @@ TEST_CASE("gpu qkv_prepare equals rmsnorm (QK-norm) + rope + scale + kv_write, b
     CHECK(fused.v == parts.v);
   }
 }
+
+TEST_CASE("gpu attention, batch invariance: a query's output is the same bits alone, in a verify block and beside "
+          "other sequences, and within the CPU's tolerance") {
+  // kernels/cuda/batch_invariant.h: 16 rows a CTA and key tiles dealt out by absolute position, with a cluster size set
+  // by the cache. Each query of a 9-query verify block of sequence A must give the bits it gives decoding alone at its
+  // position, and A's block must give the same bits beside two other sequences (a verify block and a decode). Layouts:
+  // the embedded default's (head 64, GQA 3, window 512), Qwen3-30B-A3B's (128, GQA 8, full), gpt-oss-like (64, GQA 8,
+  // window 128, sinks), the MiMo-V2.5-Pro slice's global layer (192/128, GQA 16, sinks), at a 2k-key context.
+  struct Layout {
+    int D, DV, kv_heads, group, window;
+    bool sinks;
+  };
+  const Layout layouts[] = {{64, 64, 2, 3, 512, false}, {128, 128, 1, 8, 0, false}, {64, 64, 2, 8, 128, true},
+                            {192, 128, 1, 16, 0, true}};
+  const int capacity = 2048, slots = 4, count = 9;
+  test::BatchInvariantScope invariant;
+  uint64_t seed = 9500;
+  for (const Layout& L : layouts) {
+    const int H = L.kv_heads * L.group;
+    const size_t k_row = static_cast<size_t>(L.kv_heads) * L.D, v_row = static_cast<size_t>(L.kv_heads) * L.DV;
+    const size_t q_row = static_cast<size_t>(H) * L.D, o_row = static_cast<size_t>(H) * L.DV;
+    const auto k16 = to_bf16(test::random_floats(slots * capacity * k_row, ++seed));
+    const auto v16 = to_bf16(test::random_floats(slots * capacity * v_row, ++seed));
+    DeviceBuffer<uint16_t> dk(k16.size()), dv(v16.size());
+    dk.upload(k16);
+    dv.upload(v16);
+    std::vector<int32_t> kv_head_of(H);
+    for (int h = 0; h < H; ++h) kv_head_of[h] = h / L.group;
+    auto dmap = DeviceBuffer<int32_t>::from(kv_head_of);
+    auto dsinks = DeviceBuffer<float>::from(test::random_floats(H, ++seed, 1.0f, 0.5f));
+    const float scale = 1.3f / std::sqrt(static_cast<float>(L.D));
+    cuda::KvCacheView cache{reinterpret_cast<__nv_bfloat16*>(dk.get()), reinterpret_cast<__nv_bfloat16*>(dv.get()), capacity,
+                            L.kv_heads, L.D, L.DV};
+    cuda::AttentionWorkspace workspace;  // offered, as the step does; batch invariance does not split over clusters
+    // Sequence A: slot 1, a verify block at positions 1500..1508; its queries' rows.
+    const int a_slot = 1, a_start = 1500;
+    const auto qa = test::random_floats(count * q_row, ++seed);
+    struct Seq {
+      int slot, start, count;
+      std::vector<float> q;
+    };
+    // Runs one call over `seqs` (rows one after the other) and returns the output rows.
+    auto run = [&](const std::vector<Seq>& seqs) {
+      std::vector<int32_t> slot, start, cnt, first;
+      std::vector<float> q;
+      int m = 0, max_count = 0;
+      for (const Seq& s : seqs) {
+        slot.push_back(s.slot), start.push_back(s.start), cnt.push_back(s.count), first.push_back(m);
+        q.insert(q.end(), s.q.begin(), s.q.end());
+        m += s.count;
+        max_count = std::max(max_count, s.count);
+      }
+      auto dslot = DeviceBuffer<int32_t>::from(slot), dstart = DeviceBuffer<int32_t>::from(start);
+      auto dcount = DeviceBuffer<int32_t>::from(cnt), dfirst = DeviceBuffer<int32_t>::from(first);
+      auto dq = DeviceBuffer<float>::from(q);
+      DeviceBuffer<float> out(static_cast<size_t>(m) * o_row);
+      test::poison(out.get(), out.size());
+      const cuda::AttentionBatch batch{dslot.get(), dstart.get(), dcount.get(), dfirst.get(), static_cast<int>(seqs.size()),
+                                       max_count};
+      cuda::AttentionParams p;
+      p.num_q_heads = H;
+      p.kv_head_of = dmap.get();
+      p.scale = scale;
+      p.window = L.window;
+      p.sinks = L.sinks ? dsinks.get() : nullptr;
+      p.workspace = &workspace;
+      cuda::attention(dq.get(), batch, cache, p, out.get(), nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return out.download();
+    };
+    INFO("D=", L.D, " DV=", L.DV, " kv_heads=", L.kv_heads, " group=", L.group, " window=", L.window, " sinks=", L.sinks);
+    const auto block = run({{a_slot, a_start, count, qa}});
+    for (int i = 0; i < count; ++i) {
+      const std::vector<float> qi(qa.begin() + i * q_row, qa.begin() + (i + 1) * q_row);
+      const auto alone = run({{a_slot, a_start + i, 1, qi}});
+      const std::vector<float> in_block(block.begin() + i * o_row, block.begin() + (i + 1) * o_row);
+      const size_t differ = test::differing_bits(alone, in_block, o_row);
+      CHECK_MESSAGE(differ == 0, differ, " of ", o_row, " outputs of query ", i, " differ alone and in the block");
+    }
+    const auto batched = run({{3, 700, count, test::random_floats(count * q_row, seed + 11)},
+                              {a_slot, a_start, count, qa},
+                              {0, 40, 1, test::random_floats(q_row, seed + 12)}});
+    const std::vector<float> a_rows(batched.begin() + count * o_row, batched.begin() + 2 * count * o_row);
+    const size_t differ = test::differing_bits(a_rows, block, block.size());
+    CHECK_MESSAGE(differ == 0, differ, " of ", block.size(), " outputs of the block differ beside other sequences");
+
+    // The CPU on the same BF16 keys and values, q rounded to BF16 as the tensor cores take it.
+    const int n_keys = a_start + count;
+    std::vector<float> k(static_cast<size_t>(n_keys) * k_row), v(static_cast<size_t>(n_keys) * v_row);
+    for (size_t i = 0; i < k.size(); ++i) k[i] = bf16_to_float(k16[static_cast<size_t>(a_slot) * capacity * k_row + i]);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_to_float(v16[static_cast<size_t>(a_slot) * capacity * v_row + i]);
+    std::vector<float> qs = qa;
+    for (float& x : qs) x = bf16_to_float(float_to_bf16(x));
+    std::vector<int32_t> pos(count);
+    for (int i = 0; i < count; ++i) pos[i] = a_start + i;
+    const std::vector<int> heads(kv_head_of.begin(), kv_head_of.end());
+    std::vector<float> ref(count * o_row);
+    const std::vector<float> sinks = dsinks.download();
+    cpu::attention(qs.data(), count, pos.data(), k.data(), v.data(), n_keys, heads.data(), {H, L.kv_heads, L.D, L.DV}, scale,
+                   {true, L.window}, L.sinks ? sinks.data() : nullptr, ref.data());
+    const auto cmp = test::compare(block, ref, 3e-3, 1e-2);
+    CHECK_MESSAGE(cmp.ok, cmp.report);
+  }
+}

@@ -576,3 +576,93 @@ TEST_CASE("gpu linear: small matrices at 17-72 rows take token groups, with the 
   // The default target's 64-row launches (the 8 x 8 verify step) are the ones this is for.
   CHECK(grouped >= 4);
 }
+
+TEST_CASE("gpu linear, batch invariance: a row's outputs are the same bits at every row count, and within the CPU's "
+          "tolerance") {
+  // kernels/cuda/batch_invariant.h: every row count takes one arithmetic. The rows of x are the same at each m (the
+  // first m of m_max), so row i's outputs must not change with m: across the row stream's one and two rows, the
+  // tensor cores' n-tiles and token groups, launches of 72 rows and the routers' paths. Shapes: the embedded
+  // default's q/k/v [640, 384] and BF16 LM head [4096, 384], a Qwen3-30B-A3B-like FP8 projection [1024, 2048], an FP8
+  // matrix whose x slice of 72 rows does not fit one launch (K = 20480, the DFlash drafter's fc), the routers (BF16 on
+  // the split-x path, F32 on the FMA path one token a CTA) and an MXFP4 matrix (FMA path).
+  struct Shape {
+    WeightFormat format;
+    int rows, cols;
+    bool fp32_activations;
+  };
+  const Shape shapes[] = {
+      {WeightFormat::FP8, 640, 384, false},   {WeightFormat::BF16, 4096, 384, false},
+      {WeightFormat::FP8, 1024, 2048, false}, {WeightFormat::FP8, 256, 20480, false},
+      {WeightFormat::BF16, 128, 2048, true},  {WeightFormat::F32, 128, 2048, true},
+      {WeightFormat::MXFP4, 512, 2048, false},
+  };
+  const int m_max = 100;  // two launches of the tensor-core path (at most 72 rows each)
+  test::BatchInvariantScope invariant;
+  uint64_t seed = 9100;
+  for (const Shape& s : shapes) {
+    const auto values = test::random_floats(static_cast<size_t>(s.rows) * s.cols, seed++);
+    const HostWeight host = make_host_weight(values.data(), {s.rows, s.cols}, s.format);
+    const cuda::DeviceWeight dev(host);
+    const auto x = test::random_floats(static_cast<size_t>(m_max) * s.cols, seed++);
+    const auto bias = test::random_floats(s.rows, seed++);
+    auto dx = DeviceBuffer<float>::from(x);
+    auto db = DeviceBuffer<float>::from(bias);
+    cuda::LinearEpilogue e;
+    e.bias = db.get();
+    e.fp32_activations = s.fp32_activations;
+    auto run = [&](int m) {
+      DeviceBuffer<float> dy(static_cast<size_t>(m) * s.rows);
+      test::poison(dy.get(), dy.size());
+      cuda::linear(dx.get(), m, dev.matrix(), dy.get(), e, nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return dy.download();
+    };
+    const auto full = run(m_max);
+    INFO(format_name(s.format), " [", s.rows, ", ", s.cols, "] fp32 x=", s.fp32_activations);
+    for (int m : {1, 2, 3, 7, 8, 9, 17, 64, 72, 73}) {
+      const auto part = run(m);
+      const size_t differ = test::differing_bits(part, full, part.size());
+      CHECK_MESSAGE(differ == 0, differ, " of ", part.size(), " outputs differ between m = ", m, " and m = ", m_max);
+    }
+    // Accuracy at one row, where the tensor cores now take what the row stream took: the CPU fed the same BF16-rounded
+    // x; relative to sum_k |x_k w_k|, the tensor-core path's bound (kRelMma), the FMA path's (kRelFma).
+    const bool mma = (s.format == WeightFormat::BF16 || s.format == WeightFormat::FP8) && !s.fp32_activations;
+    std::vector<float> x0(x.begin(), x.begin() + s.cols);
+    if (mma) x0 = bf16_rounded(x0);
+    std::vector<float> ref(s.rows), wrow(s.cols);
+    cpu::matmul(x0.data(), 1, host.matrix(), ref.data());
+    size_t bad = 0;
+    for (int r = 0; r < s.rows; ++r) {
+      host.matrix().dequantize_row(r, wrow.data());
+      double scale = 0;
+      for (int k = 0; k < s.cols; ++k) scale += std::fabs(static_cast<double>(x0[k]) * wrow[k]);
+      const double tol = (mma ? kRelMma : kRelFma) * scale + 1e-6;
+      bad += !(std::fabs(static_cast<double>(full[r]) - (ref[r] + bias[r])) <= tol);
+    }
+    CHECK_MESSAGE(bad == 0, bad, " of ", s.rows, " outputs of row 0 outside the CPU's tolerance");
+  }
+  // linear_grouped (a layer's q, k and v in one launch) keeps the single calls' invariance.
+  const int cols = 384, rows = 640;
+  const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+  const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::FP8);
+  const cuda::DeviceWeight dev(host);
+  cuda::DeviceMatrix q = dev.matrix(), kv = dev.matrix();
+  q.rows = 384;
+  kv.rows = 256;
+  kv.data = dev.matrix().data + static_cast<size_t>(384) * dev.matrix().data_row_stride;
+  kv.scales = dev.matrix().scales + (384 / kFp8BlockSize) * dev.matrix().scale_row_stride;
+  auto dx = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m_max) * cols, seed++));
+  auto grouped = [&](int m) {
+    DeviceBuffer<float> yq(static_cast<size_t>(m) * q.rows), ykv(static_cast<size_t>(m) * kv.rows);
+    const cuda::LinearPart parts[2] = {{q, yq.get()}, {kv, ykv.get()}};
+    cuda::linear_grouped(dx.get(), m, parts, {}, nullptr);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return std::make_pair(yq.download(), ykv.download());
+  };
+  const auto full = grouped(m_max);
+  for (int m : {1, 2, 9, 72}) {
+    const auto part = grouped(m);
+    CHECK_MESSAGE(test::differing_bits(part.first, full.first, part.first.size()) == 0, "q rows at m = ", m);
+    CHECK_MESSAGE(test::differing_bits(part.second, full.second, part.second.size()) == 0, "k/v rows at m = ", m);
+  }
+}

@@ -965,3 +965,83 @@ TEST_CASE("gpu moe_dispatch / moe_combine through pair slots: per-destination bl
     CHECK_MESSAGE(c.ok, c.report);
   }
 }
+
+TEST_CASE("gpu moe, batch invariance: a token's expert outputs are the same bits whatever the step's tokens") {
+  // kernels/cuda/batch_invariant.h: the expert GEMMs take the n-tile kernel at every token count, with a configuration
+  // and K split set by the weight shape. The step's first m tokens (of m_max, the same x and experts) must give the
+  // same gate_up and down rows at every m: across the one-token, block-column and several-token kernels the default
+  // mode takes, in-kernel routing and moe_align's, and experts of one pair or of many (several passes). Shapes: the
+  // embedded default's experts (16 top-4, H 384, I 96), Qwen3-30B-A3B's rows at fewer experts (K 2048 and 768), the
+  // MiMo-V2.5-Pro slice's long gate_up rows (K 6144, the shared-memory ring) and BF16 experts.
+  struct Case {
+    const char* name;
+    WeightFormat format;
+    int E, k, H, I;
+  };
+  const Case cases[] = {
+      {"default target", WeightFormat::MXFP4, 16, 4, 384, 96},
+      {"qwen3-30b-a3b rows", WeightFormat::MXFP4, 32, 8, 2048, 768},
+      {"mimo slice rows", WeightFormat::MXFP4, 24, 8, 6144, 256},
+      {"bf16", WeightFormat::BF16, 16, 4, 512, 256},
+  };
+  const int m_max = 100;
+  test::BatchInvariantScope invariant;
+  uint64_t seed = 9300;
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const ExpertSet full = random_expert_set(c.format, c.E, c.H, c.I, ++seed, false);
+    const cuda::DeviceWeight g(full.gate), u(full.up), d(full.down);
+    std::vector<int32_t> ids(static_cast<size_t>(m_max) * c.k);
+    for (int t = 0; t < m_max; ++t) {  // k distinct experts a token, some experts far more often than others
+      std::set<int> used;
+      for (int j = 0; j < c.k; ++j) {
+        int e;
+        do e = static_cast<int>(lcg(seed) % 2 ? lcg(seed) % 6 : lcg(seed) % c.E);
+        while (!used.insert(e).second);
+        ids[t * c.k + j] = e;
+      }
+    }
+    auto d_ids = DeviceBuffer<int32_t>::from(ids);
+    auto d_x = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m_max) * c.H, ++seed));
+    auto d_rw = DeviceBuffer<float>::from(test::random_floats(ids.size(), ++seed, 0.3f, 0.5f));
+    DeviceRouting dr(c.E, 0, static_cast<int>(ids.size()));
+    auto run = [&](int m) {
+      const int n = m * c.k;
+      DeviceBuffer<float> act(static_cast<size_t>(n) * c.I), out(static_cast<size_t>(n) * c.H);
+      test::poison(act.get(), act.size());
+      test::poison(out.get(), out.size());
+      cuda::MoeRouting r = dr.r;  // as the step routes: in the kernels where they can, else moe_align
+      if (cuda::moe_routes_in_kernel(m, c.k, dr.r, d_x.get(), g.experts(), u.experts(), act.get(), d.experts()))
+        r.expert_ids = d_ids.get();
+      else
+        cuda::moe_align(d_ids.get(), m, c.k, dr.r, nullptr);
+      cuda::moe_gate_up(d_x.get(), m, c.k, r, g.experts(), u.experts(), nullptr, nullptr, kStandard, act.get(), nullptr);
+      cuda::moe_down(act.get(), m, c.k, r, d.experts(), nullptr, 1.0f, d_rw.get(), out.get(), nullptr);
+      CUDA_CHECK(cudaDeviceSynchronize());
+      return std::make_pair(act.download(), out.download());
+    };
+    const auto all = run(m_max);
+    for (int m : {1, 2, 3, 8, 9, 16, 17, 64}) {
+      const auto part = run(m);
+      const size_t act_differ = test::differing_bits(part.first, all.first, part.first.size());
+      const size_t out_differ = test::differing_bits(part.second, all.second, part.second.size());
+      CHECK_MESSAGE(act_differ == 0, act_differ, " of ", part.first.size(), " gate_up outputs differ at m = ", m);
+      CHECK_MESSAGE(out_differ == 0, out_differ, " of ", part.second.size(), " down outputs differ at m = ", m);
+    }
+    // And against the CPU: token 0's expert rows, the activations BF16-rounded as the tensor cores take them.
+    const std::vector<float> x_all = d_x.download();
+    std::vector<float> x0 = bf16_rounded(std::vector<float>(x_all.begin(), x_all.begin() + c.H));
+    for (int j = 0; j < c.k; ++j) {
+      const int e = ids[j];
+      cpu::GatedMlpWeights ew{full.gate.matrix(e), full.up.matrix(e), full.down.matrix(e), nullptr, nullptr};
+      std::vector<float> y(c.H);
+      cpu::gated_mlp(x0.data(), 1, ew, kStandard, y.data());
+      const float w = d_rw.download()[j];
+      for (float& v : y) v *= w;
+      const std::vector<float> got(all.second.begin() + static_cast<size_t>(j) * c.H,
+                                   all.second.begin() + static_cast<size_t>(j + 1) * c.H);
+      const auto cmp = test::compare(got, y, 2e-2 * rms(y), 2e-2);
+      CHECK_MESSAGE(cmp.ok, "slot ", j, ": ", cmp.report);
+    }
+  }
+}
