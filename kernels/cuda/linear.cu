@@ -29,7 +29,6 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstddef>
 #include <span>
 #include <cstdint>
@@ -913,7 +912,7 @@ int most_rows_a_launch(WeightFormat f, const DeviceMatrix& all, int limit, const
 // of a one-row launch.
 struct InvariantPlan {
   LinearPlan plan;
-  int rows_a_launch = 0;
+  int rows_a_launch = 0;  // 0: every row in one launch
 };
 InvariantPlan invariant_plan(WeightFormat f, bool fp32_activations, const DeviceMatrix& all) {
   if (uses_mma(f, 1, fp32_activations)) {
@@ -922,7 +921,7 @@ InvariantPlan invariant_plan(WeightFormat f, bool fp32_activations, const Device
   }
   LinearPlan one = choose_launch(f, 1, fp32_activations, all, {}).pc.plan;
   one.token_groups = 0;
-  return {one, INT_MAX};
+  return {one, 0};
 }
 
 void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
@@ -933,7 +932,7 @@ void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool 
   if (batch_invariant() && !plan_asked_for(asked)) {
     const InvariantPlan inv = invariant_plan(w0.format, fp32_activations, planned_matrix(parts));
     plan = inv.plan;
-    chunks = (m + inv.rows_a_launch - 1) / inv.rows_a_launch;
+    if (inv.rows_a_launch > 0) chunks = (m + inv.rows_a_launch - 1) / inv.rows_a_launch;
   } else if (uses_mma(w0.format, m, fp32_activations)) {
     const int most = most_rows_a_launch(w0.format, planned_matrix(parts), m, plan);
     chunks = (m + most - 1) / most;

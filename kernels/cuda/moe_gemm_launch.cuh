@@ -237,6 +237,9 @@ template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>
 bool launch_mxfp4(const MoeGemmParams& p, bool block_columns, cudaStream_t stream) {
   if constexpr (P == Proj::GateUp && W == 8)
     if (block_columns) return launch_mma_tokens<F, P, W, D, 1, kPerSlot, true>(p, stream);
+  // Batch invariance (batch_invariant.h): down's passes of one or two tokens an expert would take block columns.
+  if constexpr (P == Proj::Down)
+    if (batch_invariant()) return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot, false>(p, stream);
   return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot>(p, stream);
 }
 

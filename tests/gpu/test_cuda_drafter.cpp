@@ -316,7 +316,7 @@ TEST_CASE("tachyon generate --device cuda --batch-invariant: the same greedy tok
   for (const auto& [what, flags] : runs) {
     const auto got = generate("run" + std::to_string(i++), flags);
     const size_t n = differing(got, reference);
-    CHECK_MESSAGE(n == 0, what, ": ", n, " of ", prompts.size(), " requests differ from plain --max-batch 1");
+    CHECK_MESSAGE(n == 0, std::string(what), ": ", n, " of ", prompts.size(), " requests differ from plain --max-batch 1");
   }
   // For the record (not asserted: which near-ties fall which way is the kernels' business): the default mode's plain
   // runs at batch 1 and 8 over the same prompts.

@@ -19,6 +19,7 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <string>
 
 #include "gpu_test_util.h"
 #include "kernels/cpu/gated_mlp.h"
@@ -988,7 +989,8 @@ TEST_CASE("gpu moe, batch invariance: a token's expert outputs are the same bits
   test::BatchInvariantScope invariant;
   uint64_t seed = 9300;
   for (const Case& c : cases) {
-    CAPTURE(c.name);
+    const std::string name = c.name;
+    CAPTURE(name);
     const ExpertSet full = random_expert_set(c.format, c.E, c.H, c.I, ++seed, false);
     const cuda::DeviceWeight g(full.gate), u(full.up), d(full.down);
     std::vector<int32_t> ids(static_cast<size_t>(m_max) * c.k);
