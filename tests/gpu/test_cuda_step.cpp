@@ -264,7 +264,8 @@ TEST_CASE("cuda step: the combine + add + norm in moe_down's last CTA gives the 
 
 using test::lines_of;
 
-TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens, 1, 2, 4 and 8 GPUs (those visible), both plans") {
+TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens, 1, 2, 4 and 8 GPUs (those visible), both plans, "
+          "with and without --batch-invariant") {
   int gpus = 0;
   cudaGetDeviceCount(&gpus);
   for (const Fixture& f : kFixtures) {
@@ -287,17 +288,20 @@ TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens,
     // that some ranks' shares are empty) and exchanges them with the experts' owners (all-to-all).
     for (int ranks : {1, 2, 4, 8}) {  // 8: one node's worth (issue 9), where 8 GPUs are visible
       if (ranks > gpus) continue;
-      for (const char* moe : {"tp", "ep"}) {
-        const std::string o = tmp.file(std::string("gpu-") + std::to_string(ranks) + moe + ".jsonl");
-        const int rc = test::run(test::mpirun(ranks) + "--bind-to none " + TACHYON_EXE + args + " --device cuda --moe-parallel " +
-                                 moe + " --out " + o + " > " + o + ".log 2>&1");
+      // And with batch invariance (kernels/cuda/batch_invariant.h): other arithmetic, the same tokens.
+      for (const char* moe : {"tp", "ep"})
+      for (const std::string mode : {"", " --batch-invariant"}) {
+        const std::string o =
+            tmp.file(std::string("gpu-") + std::to_string(ranks) + moe + (mode.empty() ? "" : "-invariant") + ".jsonl");
+        const int rc = test::run(test::mpirun(ranks) + "--bind-to none " + TACHYON_EXE + args + mode +
+                                 " --device cuda --moe-parallel " + moe + " --out " + o + " > " + o + ".log 2>&1");
         const std::string run_log = test::read_file(o + ".log");
         REQUIRE_MESSAGE(rc == 0, run_log);
         const auto got = lines_of(o);
         REQUIRE(got.size() == ref.size());
         for (size_t i = 0; i < ref.size(); ++i)
           CHECK_MESSAGE(json::parse(got[i])["token_ids"] == json::parse(ref[i])["token_ids"], std::string(f.name), " ranks ", ranks,
-                        " plan ", std::string(moe), " request ", i);
+                        " plan ", std::string(moe), mode, " request ", i);
       }
     }
   }
