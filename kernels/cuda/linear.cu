@@ -815,7 +815,9 @@ Launch choose_launch(WeightFormat f, int m, bool fp32_activations, const DeviceM
   // Qwen3-235B-A22B's q_proj [1024, 4096] 1.4-1.8x); of 64-600 CTAs, where the model also chose groups, mostly
   // slower (0.59-0.96x: Qwen3-235B-A22B's o_proj [4096, 1024], MiMo-V2.5-Pro's q_proj, o_proj and LM head), so
   // those keep one. Each token's arithmetic is the same in any group: at the same K slices, the same bits.
-  if (best.c.mma && !plan_asked_for(want) && best.pc.plan.splits > 0 && 5 * best.pc.ctas < 2L * device_sm_count()) {
+  // Batch invariance pins only the K split (invariant_plan), so its launches take groups as well.
+  const bool groups_allowed = !plan_asked_for(want) || (batch_invariant() && !want.tiles_per_warp && !want.tile_rows);
+  if (best.c.mma && groups_allowed && best.pc.plan.splits > 0 && 5 * best.pc.ctas < 2L * device_sm_count()) {
     const int tiles = (m + 7) / 8;
     for (int groups = 2; groups <= tiles; ++groups) {
       const int nt = (tiles + groups - 1) / groups;           // n-tiles a group
