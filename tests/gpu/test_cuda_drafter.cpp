@@ -272,7 +272,7 @@ std::vector<std::string> repository_python_prompts(size_t n) {
 }  // namespace
 
 TEST_CASE("tachyon generate --device cuda --batch-invariant: the same greedy tokens at --max-batch 1 and 8, plain and "
-          "speculative") {
+          "speculative, and the same samples at T > 0") {
   // kernels/cuda/batch_invariant.h. Without it a token's logits move in their last bits with the batch around it, and
   // near-ties of the default pair's logits fall either way: over 64 prompts of 256 tokens, plain output at batch 1
   // and batch 8 differed on 13 (docs/benchmarks.md, session 44). With it, every run below must give the same tokens.
@@ -281,17 +281,19 @@ TEST_CASE("tachyon generate --device cuda --batch-invariant: the same greedy tok
     std::string target = test::default_model("target.h5"), drafter = test::default_model("drafter.h5");
   } c;
   const std::vector<std::string> prompts = repository_python_prompts(32);
-  const std::string in = c.tmp.file("prompts.jsonl");
+  const std::string in = c.tmp.file("prompts.jsonl"), sampled_in = c.tmp.file("sampled.jsonl");
   {
-    std::ofstream p(in);
-    for (size_t i = 0; i < prompts.size(); ++i)
+    std::ofstream p(in), q(sampled_in);
+    for (size_t i = 0; i < prompts.size(); ++i) {
       p << json{{"id", i}, {"prompt", prompts[i]}, {"max_tokens", 128}, {"temperature", 0}}.dump() << "\n";
+      q << json{{"id", i}, {"prompt", prompts[i]}, {"max_tokens", 64}, {"temperature", 0.8}, {"seed", 100 + i}}.dump() << "\n";
+    }
   }
-  auto generate = [&](const std::string& name, const std::string& extra) {
+  auto generate = [&](const std::string& name, const std::string& extra, const std::string& input = "") {
     const std::string out = c.tmp.file(name + ".jsonl");
     std::string log;
-    REQUIRE_MESSAGE(test::run_tachyon("generate --device cuda --model " + c.target + " --prompts " + in + " --out " + out +
-                                      " " + extra, &log) == 0, log);
+    REQUIRE_MESSAGE(test::run_tachyon("generate --device cuda --model " + c.target + " --prompts " +
+                                      (input.empty() ? in : input) + " --out " + out + " " + extra, &log) == 0, log);
     auto rows = test::read_jsonl(out);
     REQUIRE(rows.size() == prompts.size());
     std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) { return a["id"] < b["id"]; });
@@ -318,6 +320,12 @@ TEST_CASE("tachyon generate --device cuda --batch-invariant: the same greedy tok
     const size_t n = differing(got, reference);
     CHECK_MESSAGE(n == 0, std::string(what), ": ", n, " of ", prompts.size(), " requests differ from plain --max-batch 1");
   }
+  // Sampling is exact given the logits (and the request's seed): with the logits' bits fixed, the same samples at any
+  // batch too. (Speculative sampling draws other random numbers: equal to plain in distribution only.)
+  const size_t sampled_differ = differing(generate("sampled-b1", "--batch-invariant --max-batch 1", sampled_in),
+                                          generate("sampled-b8", "--batch-invariant --max-batch 8", sampled_in));
+  CHECK_MESSAGE(sampled_differ == 0, "sampled at T = 0.8: ", sampled_differ, " of ", prompts.size(),
+                " requests differ between --max-batch 1 and 8");
   // For the record (not asserted: which near-ties fall which way is the kernels' business): the default mode's plain
   // runs at batch 1 and 8 over the same prompts.
   const size_t default_differ = differing(generate("default-b1", "--max-batch 1"), generate("default-b8", "--max-batch 8"));
