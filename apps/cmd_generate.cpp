@@ -185,8 +185,8 @@ int run_generate(int argc, char** argv) {
       ("device", po::value(&args.device)->default_value("auto"), "cpu, cuda or auto (cuda when a GPU is visible)")
       ("no-cuda-graphs", po::bool_switch(&args.no_cuda_graphs), "launch every kernel of a step instead of replaying a CUDA graph")
       ("batch-invariant", po::bool_switch(&args.batch_invariant),
-       "GPU kernels take one arithmetic whatever the batch: the same greedy tokens at any --max-batch, with or without "
-       "--drafter (slower; see docs/benchmarks.md)")
+       "GPU kernels take one arithmetic whatever the batch: on one GPU, the same greedy tokens at any --max-batch, with or "
+       "without --drafter (slower; see docs/benchmarks.md)")
       ("step-timeout", po::value(&args.step_timeout_s)->default_value(600), "seconds one step may take before the job is ended (0: off)");
   po::variables_map vm;
   if (!parse_options(argc, argv,

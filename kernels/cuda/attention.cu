@@ -73,9 +73,6 @@ struct AttnArgs {
   float* records;         // AttentionWorkspace: the clusters' partial rows, when outer > 1
   int32_t* arrivals;      // AttentionWorkspace: clusters finished, per (row block, cluster rank)
   int prefetch_old_keys;  // AttentionParams::prefetch_old_keys
-  // Batch invariance (batch_invariant.h): key tiles at absolute multiples of kTileKeys, tile t to part t mod parts,
-  // instead of each part a contiguous share of the row block's visible range.
-  int absolute_tiles;
 };
 
 // a: a shared-memory address (__cvta_generic_to_shared).
@@ -288,7 +285,10 @@ constexpr int attn_stages() {
   return (D + DV) <= 128 || ((D + DV) <= 256 && KW < 4) ? 3 : 2;
 }
 
-template <int D, int DV, int KW>
+// kAbsoluteTiles (batch invariance, batch_invariant.h; only with KW = 4): key tiles at absolute multiples of kTileKeys,
+// tile t to part t mod parts, instead of each part a contiguous share of the row block's visible range. A template
+// flag, so that the other instantiations compile as they did (a runtime flag cost some of them registers and spills).
+template <int D, int DV, int KW, bool kAbsoluteTiles = false>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   // With prefetch_old_keys, the cache tiles of keys before the sequence's start (and the head map and
   // the step's metadata) are read before waiting for the kernel before (launch.cuh); q only after.
@@ -343,8 +343,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
   const int hi = start + count - 1;
   const int lo = a.window > 0 ? max(0, start - a.window + 1) : 0;
   const int parts = C * a.outer, part = outer * C + rank;
-  int kb, ke, ntiles, tile_step = kTileKeys;
-  if (a.absolute_tiles) {
+  int kb, ke, ntiles;
+  const int tile_step = kAbsoluteTiles ? parts * kTileKeys : kTileKeys;
+  if constexpr (kAbsoluteTiles) {
     // A query meets the same tiles, in the same part and order, whatever block it sits in: the tiles a longer block
     // adds (before its window, after its position) are wholly masked for it and leave its sums as they were.
     const int t_lo = lo / kTileKeys, t_hi = hi / kTileKeys;
@@ -352,7 +353,6 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     kb = t0 * kTileKeys;
     ke = hi + 1;
     ntiles = t0 <= t_hi ? (t_hi - t0) / parts + 1 : 0;
-    tile_step = parts * kTileKeys;
   } else {
     const int per = ((hi - lo + 1 + parts - 1) / parts + kTileKeys - 1) / kTileKeys * kTileKeys;
     kb = lo + part * per;
@@ -632,11 +632,11 @@ struct AttnKernel {
   int resident_clusters = 0;  // clusters of max_cluster CTAs the device holds at once
 };
 
-template <int D, int DV, int KW>
+template <int D, int DV, int KW, bool kAbsoluteTiles = false>
 AttnKernel attn_kernel() {
   constexpr int NS = attn_stages<D, DV, KW>();
   AttnKernel k;
-  k.fn = reinterpret_cast<const void*>(&attention_kernel<D, DV, KW>);
+  k.fn = reinterpret_cast<const void*>(&attention_kernel<D, DV, KW, kAbsoluteTiles>);
   k.smem = static_cast<size_t>(NS) * kTileKeys * (D + DV) * sizeof(__nv_bfloat16);
   static int max_cluster = 0;  // once per instantiation: how large a cluster the device can co-schedule
   static int resident_clusters = 0;
@@ -671,8 +671,10 @@ AttnKernel attn_kernel() {
   return k;
 }
 
+// absolute_tiles: the kernel with kAbsoluteTiles (batch invariance), built with four key groups only.
 template <int D, int DV>
-AttnKernel attn_kernel_kw(int kw) {
+AttnKernel attn_kernel_kw(int kw, bool absolute_tiles) {
+  if (absolute_tiles) return kw == 4 ? attn_kernel<D, DV, 4, true>() : AttnKernel{};
   switch (kw) {
     case 4: return attn_kernel<D, DV, 4>();
     case 2: return attn_kernel<D, DV, 2>();
@@ -680,13 +682,13 @@ AttnKernel attn_kernel_kw(int kw) {
   }
 }
 
-AttnKernel attn_kernel_for(int d, int dv, int kw) {
-  if (d == 64 && dv == 64) return attn_kernel_kw<64, 64>(kw);
-  if (d == 128 && dv == 128) return attn_kernel_kw<128, 128>(kw);
-  if (d == 192 && dv == 128) return attn_kernel_kw<192, 128>(kw);
-  if (d == 128 && dv == 64) return attn_kernel_kw<128, 64>(kw);
-  if (d == 192 && dv == 64) return attn_kernel_kw<192, 64>(kw);
-  if (d == 64 && dv == 128) return attn_kernel_kw<64, 128>(kw);
+AttnKernel attn_kernel_for(int d, int dv, int kw, bool absolute_tiles = false) {
+  if (d == 64 && dv == 64) return attn_kernel_kw<64, 64>(kw, absolute_tiles);
+  if (d == 128 && dv == 128) return attn_kernel_kw<128, 128>(kw, absolute_tiles);
+  if (d == 192 && dv == 128) return attn_kernel_kw<192, 128>(kw, absolute_tiles);
+  if (d == 128 && dv == 64) return attn_kernel_kw<128, 64>(kw, absolute_tiles);
+  if (d == 192 && dv == 64) return attn_kernel_kw<192, 64>(kw, absolute_tiles);
+  if (d == 64 && dv == 128) return attn_kernel_kw<64, 128>(kw, absolute_tiles);
   return {};
 }
 
@@ -718,12 +720,12 @@ AttnPlan plan_attention(const AttentionBatch& batch, const KvCacheView& cache, c
   // (two blocks, each reading every key). Four key groups (five 16-row blocks) were 0.99x and 0.95x at 72 rows.
   sp.key_groups = rows <= 16 ? 4 : rows <= 32 ? 2 : rows > 64 && rows <= 96 ? 2 : 1;
   // Batch invariance (batch_invariant.h): a row's sums depend on its key groups and on the parts of its keys, so
-  // both are fixed: 16 rows a CTA (four key groups) at any row count, and a cluster size set by the cache as a
-  // batch of one sequence of kMaxQueriesPerCall queries would take it (the keys then dealt out by absolute tile).
+  // both are fixed: 16 rows a CTA (four key groups) at any row count, and a cluster size set by the cache alone (the
+  // rule below for one row block a KV head, at least one key tile a rank; the keys then dealt out by absolute tile).
   const bool invariant = batch_invariant();
   if (invariant) sp.key_groups = kWarps;
   sp.row_blocks = row_blocks_at(sp.key_groups);
-  plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups);
+  plan.kernel = attn_kernel_for(cache.head_dim, cache.v_head_dim, sp.key_groups, invariant);
   const AttnKernel& k = plan.kernel;
   if (k.fn == nullptr) return plan;  // head dims the tuned kernel is not built for: the generic kernel
   sp.tuned = true;
@@ -846,7 +848,6 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   a.records = outer > 1 ? p.workspace->records() : nullptr;
   a.arrivals = outer > 1 ? p.workspace->arrivals() : nullptr;
   a.prefetch_old_keys = p.prefetch_old_keys ? 1 : 0;
-  a.absolute_tiles = batch_invariant() ? 1 : 0;
 
   const LaunchShape shape{dim3(static_cast<unsigned>(row_blocks * splits * outer), static_cast<unsigned>(cache.kv_heads),
                                static_cast<unsigned>(batch.num_seqs)),

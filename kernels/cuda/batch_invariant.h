@@ -22,6 +22,7 @@
 // --batch-invariant` asks for, as vLLM's and SGLang's deterministic modes do. One GPU: several ranks' NCCL
 // reductions choose their algorithm by message size, which this switch does not pin.
 //
+// A call that asks for a launch plan (LinearPlan, for benchmarks and tests) gets that plan, not the mode's.
 // Process-wide, like set_linear_stream: set it before the first step is built or captured.
 #pragma once
 

@@ -894,12 +894,6 @@ void check_matrix(const DeviceMatrix& w) {
                "linear: fp8 scale offsets must lie inside a 128-block");
 }
 
-// All m rows for parts that share a launch: the tensor-core path covers 72 tokens per launch; the rows
-// of x are independent. A long K (the DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down
-// projection) can leave no plan whose x slice of 72 tokens fits in shared memory: then fewer tokens per
-// launch, the most that fit in steps of an n-tile (halving from 72 would make the drafter's down at 64 rows
-// four launches of 16 instead of two of 32). The launches take equal shares (within one row), so that none is
-// small enough (<= kLinearFp32MaxM rows) to leave the tensor cores: every row of a call gets the same precision.
 // The most rows of x one tensor-core launch over `all` takes, up to `limit` (a multiple of 8 where below 72).
 int most_rows_a_launch(WeightFormat f, const DeviceMatrix& all, int limit, const LinearPlan& plan) {
   auto fits = [&](int n) { return choose_launch(f, n, false, all, plan).pc.plan.splits > 0; };
@@ -914,18 +908,24 @@ int most_rows_a_launch(WeightFormat f, const DeviceMatrix& all, int limit, const
 // of a one-row launch.
 struct InvariantPlan {
   LinearPlan plan;
-  int rows_a_launch = 0;  // 0: every row in one launch
+  int rows_a_launch = 0;
 };
 InvariantPlan invariant_plan(WeightFormat f, bool fp32_activations, const DeviceMatrix& all) {
   if (uses_mma(f, 1, fp32_activations)) {
     const int most = most_rows_a_launch(f, all, kMaxMmaTokens, {});
     return {{choose_launch(f, most, false, all, {}).pc.plan.splits, 0, 0, 0}, most};
   }
-  LinearPlan one = choose_launch(f, 1, fp32_activations, all, {}).pc.plan;
-  one.token_groups = 0;
-  return {one, 0};
+  // One token a CTA along grid y: at most 65535 rows a launch.
+  return {choose_launch(f, 1, fp32_activations, all, {}).pc.plan, 65535};
 }
 
+// All m rows for parts that share a launch: the tensor-core path covers 72 tokens per launch; the rows
+// of x are independent. A long K (the DFlash drafter's fc over 5 x 4096 taps, a 16k-wide down
+// projection) can leave no plan whose x slice of 72 tokens fits in shared memory: then fewer tokens per
+// launch, the most that fit in steps of an n-tile (halving from 72 would make the drafter's down at 64 rows
+// four launches of 16 instead of two of 32). The launches take equal shares (within one row), so that none is
+// small enough (<= kLinearFp32MaxM rows) to leave the tensor cores: every row of a call gets the same precision.
+// Under batch invariance, the launches of invariant_plan, each checked to keep its K split.
 void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
                  const LinearPlan& asked, cudaStream_t stream) {
   const DeviceMatrix& w0 = parts[0].w;
@@ -934,7 +934,11 @@ void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool 
   if (batch_invariant() && !plan_asked_for(asked)) {
     const InvariantPlan inv = invariant_plan(w0.format, fp32_activations, planned_matrix(parts));
     plan = inv.plan;
-    if (inv.rows_a_launch > 0) chunks = (m + inv.rows_a_launch - 1) / inv.rows_a_launch;
+    chunks = (m + inv.rows_a_launch - 1) / inv.rows_a_launch;
+    // choose_plan falls back to any split where the one asked for does not fit: that would break the invariance.
+    for (int mg : {m / chunks, (m + chunks - 1) / chunks})
+      CUDA_REQUIRE(choose_launch(w0.format, mg, fp32_activations, planned_matrix(parts), plan).pc.plan.splits == plan.splits,
+                   "linear: batch invariance's K split does not fit a launch of these rows");
   } else if (uses_mma(w0.format, m, fp32_activations)) {
     const int most = most_rows_a_launch(w0.format, planned_matrix(parts), m, plan);
     chunks = (m + most - 1) / most;
@@ -974,13 +978,10 @@ void linear(const float* x, int m, const DeviceMatrix& w, float* y, const Linear
   // FP32 activations over BF16 weights (the routers): the exact tensor-core path where it applies and no plan
   // of this kernel was asked for (linear_split_x.h).
   const bool planned = plan_asked_for(plan);
-  if (epilogue.fp32_activations && !planned && linear_split_x_applies(x, m, w)) {
-    linear_split_x(x, m, w, y, epilogue.bias, epilogue.accumulate, stream);
-    return;
-  }
-  // Batch invariance: that path at every row count (a token's sums are the same in any launch of it), in launches
-  // of at most kSplitXMaxRows rows.
-  if (epilogue.fp32_activations && !planned && batch_invariant() && linear_split_x_takes(x, w)) {
+  // Batch invariance takes it at every row count (a token's sums are the same in any launch of it), in launches of at
+  // most kSplitXMaxRows rows.
+  if (epilogue.fp32_activations && !planned &&
+      (linear_split_x_applies(x, m, w) || (batch_invariant() && linear_split_x_takes(x, w)))) {
     for (int n0 = 0; n0 < m; n0 += kSplitXMaxRows)
       linear_split_x(x + static_cast<size_t>(n0) * w.cols, std::min(kSplitXMaxRows, m - n0), w,
                      y + static_cast<size_t>(n0) * w.rows, epilogue.bias, epilogue.accumulate, stream);

@@ -8,7 +8,8 @@
 // FP32 x with FMA (exact decode, FP32 accumulation). BF16/FP8 weights with m > kLinearFp32MaxM use the
 // tensor cores: x is rounded to BF16 (round to nearest even) and products accumulate in FP32 (FP8 per
 // 128-wide scale block, then times the block scale). E4M3 NaN codes are not propagated on that path.
-// Results are deterministic (no atomics; a fixed reduction order for a given m and shape).
+// Results are deterministic (no atomics; a fixed reduction order for a given m and shape). Under batch invariance
+// (batch_invariant.h) BF16/FP8 weights take the tensor cores at every m, and a row's results do not depend on m.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -278,7 +278,8 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
     } else {
       switch (mxfp4_config(p, P == Proj::Down)) {
         case Mxfp4Config::Warps16Depth2SmemRing:  // gate_up only
-          // Where the ring and a pass do not fit in shared memory, the register ring's 16 warps.
+          // Where the ring and a pass do not fit in shared memory, the register ring's 16 warps: the same warps, ring
+          // depth and K split, so the same sums (batch invariance takes either, by the routed pairs' shared memory).
           if constexpr (P == Proj::GateUp)
             launched = gate_up_smem_ring(p) ? launch_mma_tokens<WeightFormat::MXFP4, P, kSmemRingWarps, kSmemRingDepth,
                                                                 kMmaMaxTiles, true, false, true>(p, stream)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/dequant.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -133,6 +134,9 @@ size_t smem_bytes(int rows, int dim) {
 
 bool add_rmsnorm_router_fits(int rows, int dim, const DeviceMatrix& router, const float* delta, const float* x,
                              const float* w, const float* h) {
+  // Not under batch invariance (batch_invariant.h): its logits sum in another order than the router's linear, and
+  // only steps of a token or two take it.
+  if (batch_invariant()) return false;
   if (rows < 1 || dim < 4 || dim % 4 != 0 || rows * dim > kNormRouterMaxElements) return false;
   // The launch's own limits (kNormRouterMaxElements keeps within them today).
   if (row_block_threads(dim) > kMaxThreads || smem_bytes(rows, dim) > kMaxSmem) return false;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernels/cuda/batch_invariant.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/norm_router.h"
@@ -263,9 +262,8 @@ void CudaTargetStep::forward(const Shape& s) {
     // experts; that launch leaves x_ as it was (its CTAs all read it), and the combine adds partial_ first.
     // Its logits sum in another order than the router's linear (several ranks): near-ties may route apart.
     const float* mlp_norm = w_.layers[l].mlp_norm.f32();
-    // Not under batch invariance (kernels/cuda/batch_invariant.h): only steps of one or two tokens take it.
     const bool fuse_router =
-        fuse_combine && limits_.fuse_norm_router && !cuda::batch_invariant() &&
+        fuse_combine && limits_.fuse_norm_router &&
         cuda::add_rmsnorm_router_fits(s.tokens, H, w_.layers[l].moe.router.matrix(), partial_.get(), x_.get(), mlp_norm,
                                       h_.get());
     if (fuse_router)

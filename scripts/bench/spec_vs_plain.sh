@@ -7,10 +7,10 @@
 #   defaults: the embedded default pair (model/default/{target,drafter}.h5) and prompts cut from this machine's
 #   Python standard library by scripts/bench/python_prompts.py (64 requests of 256 tokens, greedy).
 #   environment: BATCH=1,8 (--max-batch), BLOCK=8 (--block-size), DEVICE=cuda, EXTRA (more `generate` flags for
-#   every run, e.g. EXTRA=--batch-invariant).
+#   every run, split at spaces, e.g. EXTRA=--batch-invariant).
 #   Also prints how many requests' tokens the speculative runs and the other batch sizes share with plain decoding.
 set -euo pipefail
-[[ $# -ge 2 ]] || { sed -n 2,10p "$0"; exit 2; }
+[[ $# -ge 2 ]] || { sed -n 2,11p "$0"; exit 2; }
 tachyon=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 target=${3:-$here/../../model/default/target.h5}
@@ -25,7 +25,7 @@ for b in ${batch//,/ }; do
   for mode in plain spec; do
     extra=()
     [[ $mode == spec ]] && extra=(--drafter "$drafter" --block-size "$block")
-    "$tachyon" generate --model "$target" "${extra[@]}" "${more[@]}" --prompts "$prompts" --out "$out/results-$mode-$b.jsonl" \
+    "$tachyon" generate --model "$target" "${extra[@]}" ${more[@]+"${more[@]}"} --prompts "$prompts" --out "$out/results-$mode-$b.jsonl" \
       --device "$device" --max-batch "$b" --progress off --metrics-json "$out/metrics-$mode-$b.json" \
       > "$out/generate-$mode-$b.log" 2>&1 || { tail -20 "$out/generate-$mode-$b.log"; exit 1; }
   done
@@ -40,7 +40,7 @@ def load(mode, b):
     return a, statistics.median(r["tpot_ms"] for r in m["requests"])
 def tokens(mode, b):
     rows = [json.loads(line) for line in open(f"{out}/results-{mode}-{b}.jsonl")]
-    return {json.dumps(r.get("id")): r.get("token_ids") for r in rows}
+    return {json.dumps(r["id"]): r["token_ids"] for r in rows if "error" not in r and r.get("token_ids") is not None}
 def same(a, b):
     return sum(1 for k in a if k in b and a[k] == b[k])
 ref = tokens("plain", batches[0])

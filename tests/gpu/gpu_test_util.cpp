@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 namespace tachyon::test {
 
@@ -58,7 +59,8 @@ void poison(float* device, size_t n) {
 }
 
 size_t differing_bits(const std::vector<float>& a, const std::vector<float>& b, size_t n) {
-  n = std::min({n, a.size(), b.size()});
+  if (a.size() < n || b.size() < n)
+    throw std::invalid_argument(fmt::format("differing_bits: {} elements asked of {} and {}", n, a.size(), b.size()));
   size_t differ = 0;
   for (size_t i = 0; i < n; ++i) differ += std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
   return differ;

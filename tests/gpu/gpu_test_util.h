@@ -25,16 +25,20 @@ Comparison compare(const std::vector<float>& got, const std::vector<float>& ref,
 // Fills device memory with NaNs so that an output element the kernel forgets to write fails the check.
 void poison(float* device, size_t n);
 
-// Batch invariance (kernels/cuda/batch_invariant.h) on for the scope's lifetime, off after it (the default).
+// Batch invariance (kernels/cuda/batch_invariant.h) on for the scope's lifetime, as it was after it.
 class BatchInvariantScope {
  public:
-  BatchInvariantScope() { cuda::set_batch_invariant(true); }
-  ~BatchInvariantScope() { cuda::set_batch_invariant(false); }
+  BatchInvariantScope() : before_(cuda::batch_invariant()) { cuda::set_batch_invariant(true); }
+  ~BatchInvariantScope() { cuda::set_batch_invariant(before_); }
   BatchInvariantScope(const BatchInvariantScope&) = delete;
   BatchInvariantScope& operator=(const BatchInvariantScope&) = delete;
+
+ private:
+  bool before_;
 };
 
-// Elements whose bits differ (memcmp: NaNs and signed zeros count as their bits) over the first n of each.
+// Elements whose bits differ (memcmp: NaNs and signed zeros count as their bits) over the first n of each; both must
+// hold at least n (a shorter one is an error, not a match).
 size_t differing_bits(const std::vector<float>& a, const std::vector<float>& b, size_t n);
 
 }  // namespace tachyon::test

@@ -289,19 +289,20 @@ TEST_CASE("tachyon generate --device cuda gives the CPU backend's greedy tokens,
     for (int ranks : {1, 2, 4, 8}) {  // 8: one node's worth (issue 9), where 8 GPUs are visible
       if (ranks > gpus) continue;
       // And with batch invariance (kernels/cuda/batch_invariant.h): other arithmetic, the same tokens.
-      for (const char* moe : {"tp", "ep"})
-      for (const std::string mode : {"", " --batch-invariant"}) {
-        const std::string o =
-            tmp.file(std::string("gpu-") + std::to_string(ranks) + moe + (mode.empty() ? "" : "-invariant") + ".jsonl");
-        const int rc = test::run(test::mpirun(ranks) + "--bind-to none " + TACHYON_EXE + args + mode +
-                                 " --device cuda --moe-parallel " + moe + " --out " + o + " > " + o + ".log 2>&1");
-        const std::string run_log = test::read_file(o + ".log");
-        REQUIRE_MESSAGE(rc == 0, run_log);
-        const auto got = lines_of(o);
-        REQUIRE(got.size() == ref.size());
-        for (size_t i = 0; i < ref.size(); ++i)
-          CHECK_MESSAGE(json::parse(got[i])["token_ids"] == json::parse(ref[i])["token_ids"], std::string(f.name), " ranks ", ranks,
-                        " plan ", std::string(moe), mode, " request ", i);
+      for (const char* moe : {"tp", "ep"}) {
+        for (const std::string mode : {"", " --batch-invariant"}) {
+          const std::string o =
+              tmp.file(std::string("gpu-") + std::to_string(ranks) + moe + (mode.empty() ? "" : "-invariant") + ".jsonl");
+          const int rc = test::run(test::mpirun(ranks) + "--bind-to none " + TACHYON_EXE + args + mode +
+                                   " --device cuda --moe-parallel " + moe + " --out " + o + " > " + o + ".log 2>&1");
+          const std::string run_log = test::read_file(o + ".log");
+          REQUIRE_MESSAGE(rc == 0, run_log);
+          const auto got = lines_of(o);
+          REQUIRE(got.size() == ref.size());
+          for (size_t i = 0; i < ref.size(); ++i)
+            CHECK_MESSAGE(json::parse(got[i])["token_ids"] == json::parse(ref[i])["token_ids"], std::string(f.name), " ranks ", ranks,
+                          " plan ", std::string(moe), mode, " request ", i);
+        }
       }
     }
   }

@@ -1033,13 +1033,13 @@ TEST_CASE("gpu moe, batch invariance: a token's expert outputs are the same bits
     // And against the CPU: token 0's expert rows, the activations BF16-rounded as the tensor cores take them.
     const std::vector<float> x_all = d_x.download();
     std::vector<float> x0 = bf16_rounded(std::vector<float>(x_all.begin(), x_all.begin() + c.H));
+    const std::vector<float> route_weights = d_rw.download();
     for (int j = 0; j < c.k; ++j) {
       const int e = ids[j];
       cpu::GatedMlpWeights ew{full.gate.matrix(e), full.up.matrix(e), full.down.matrix(e), nullptr, nullptr};
       std::vector<float> y(c.H);
       cpu::gated_mlp(x0.data(), 1, ew, kStandard, y.data());
-      const float w = d_rw.download()[j];
-      for (float& v : y) v *= w;
+      for (float& v : y) v *= route_weights[j];
       const std::vector<float> got(all.second.begin() + static_cast<size_t>(j) * c.H,
                                    all.second.begin() + static_cast<size_t>(j + 1) * c.H);
       const auto cmp = test::compare(got, y, 2e-2 * rms(y), 2e-2);
