@@ -73,11 +73,14 @@ int gate_up_table_tokens(const MoeGemmParams& p, int ntmax);  // moe_gate_up.cu
 // kBlockCols: MXFP4 passes of one or two tokens take block columns (moe_gemm_mma.cuh's MmaCta).
 // Batch invariance (batch_invariant.h): the K split a configuration of W warps and a ring of D k-iterations takes over
 // rows of n_it k-iterations, whatever the routed pairs: the largest that divides the warps (at most 8) and leaves
-// every split at least one whole round of the ring. The kernel otherwise chooses it from the amount of work
-// (moe_gemm_mma.cuh's choose_split), and a token's sums follow the split.
+// every split at least two whole rounds of the ring. The kernel otherwise chooses it from the amount of work
+// (moe_gemm_mma.cuh's choose_split), and a token's sums follow the split. One round a split (Qwen3-30B-A3B's gate_up
+// at K = 2048: 8 splits; its down at K = 768: 2) made the mode's step 0.99x / 0.93x / 0.90x / 0.87x at 1 x 1 / 1 x 9 /
+// 8 x 1 / 8 x 9 against two (4 and 1), one H200, two rounds; the MiMo slice (gate_up K = 6144: 8 splits either way)
+// and the embedded default target (1 split either way) unchanged (docs/benchmarks.md, session 45).
 constexpr int invariant_k_split(int W, int D, int n_it) {
   int s = 1;
-  while (2 * s <= 8 && W % (2 * s) == 0 && 2 * s * D <= n_it) s *= 2;
+  while (2 * s <= 8 && W % (2 * s) == 0 && 2 * s * 2 * D <= n_it) s *= 2;
   return s;
 }
 
