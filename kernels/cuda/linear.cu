@@ -837,15 +837,18 @@ DeviceMatrix planned_matrix(std::span<const LinearPart> parts) {
   return all;
 }
 
-// One launch over the parts (same format, cols and FP8 column offset) for m <= kMaxMmaTokens rows of x.
+// One launch over the parts (same format, cols and FP8 column offset) for m <= kMaxMmaTokens rows of x. exact_split:
+// want's K split must be the launch's (batch invariance: choose_plan would fall back to any split that fits).
 void launch_group(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, bool fp32_activations,
-                  const LinearPlan& want, cudaStream_t stream) {
+                  const LinearPlan& want, bool exact_split, cudaStream_t stream) {
   const DeviceMatrix& w0 = parts[0].w;
   const Launch l = choose_launch(w0.format, m, fp32_activations, planned_matrix(parts), want);
   const KernelChoice& c = l.c;
   const PlanCost& pc = l.pc;
   const int groups = l.groups;
   CUDA_REQUIRE(pc.plan.splits > 0, "linear: no launch plan fits (shared memory)");
+  CUDA_REQUIRE(!exact_split || pc.plan.splits == want.splits,
+               "linear: batch invariance's K split does not fit a launch of these rows");
   Args a{};
   a.x = x;
   a.m = m;
@@ -931,14 +934,11 @@ void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool 
   const DeviceMatrix& w0 = parts[0].w;
   LinearPlan plan = asked;
   int chunks = 1;
-  if (batch_invariant() && !plan_asked_for(asked)) {
+  const bool invariant = batch_invariant() && !plan_asked_for(asked);
+  if (invariant) {
     const InvariantPlan inv = invariant_plan(w0.format, fp32_activations, planned_matrix(parts));
     plan = inv.plan;
     chunks = (m + inv.rows_a_launch - 1) / inv.rows_a_launch;
-    // choose_plan falls back to any split where the one asked for does not fit: that would break the invariance.
-    for (int mg : {m / chunks, (m + chunks - 1) / chunks})
-      CUDA_REQUIRE(choose_launch(w0.format, mg, fp32_activations, planned_matrix(parts), plan).pc.plan.splits == plan.splits,
-                   "linear: batch invariance's K split does not fit a launch of these rows");
   } else if (uses_mma(w0.format, m, fp32_activations)) {
     const int most = most_rows_a_launch(w0.format, planned_matrix(parts), m, plan);
     chunks = (m + most - 1) / most;
@@ -951,7 +951,7 @@ void linear_rows(const float* x, int m, std::span<const LinearPart> parts, bool 
       shifted[j].y = parts[j].y + static_cast<size_t>(n0) * parts[j].w.rows;
     }
     launch_group(x + static_cast<size_t>(n0) * w0.cols, mg, std::span<const LinearPart>(shifted, parts.size()), accumulate,
-                 fp32_activations, plan, stream);
+                 fp32_activations, plan, invariant, stream);
     n0 += mg;
   }
 }

@@ -35,7 +35,7 @@ namespace {
 constexpr double kRelFma = 1e-5, kRelMma = 3e-5;
 
 bool uses_tensor_cores(WeightFormat f, int m) {
-  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && m > cuda::kLinearFp32MaxM;
+  return (f == WeightFormat::BF16 || f == WeightFormat::FP8) && (m > cuda::kLinearFp32MaxM || cuda::batch_invariant());
 }
 
 std::vector<float> bf16_rounded(std::vector<float> v) {
@@ -624,22 +624,10 @@ TEST_CASE("gpu linear, batch invariance: a row's outputs are the same bits at ev
       const size_t differ = test::differing_bits(part, full, part.size());
       CHECK_MESSAGE(differ == 0, differ, " of ", part.size(), " outputs differ between m = ", m, " and m = ", m_max);
     }
-    // Accuracy at one row, where the tensor cores now take what the row stream took: the CPU fed the same BF16-rounded
-    // x; relative to sum_k |x_k w_k|, the tensor-core path's bound (kRelMma), the FMA path's (kRelFma).
-    const bool mma = (s.format == WeightFormat::BF16 || s.format == WeightFormat::FP8) && !s.fp32_activations;
-    std::vector<float> x0(x.begin(), x.begin() + s.cols);
-    if (mma) x0 = bf16_rounded(x0);
-    std::vector<float> ref(s.rows), wrow(s.cols);
-    cpu::matmul(x0.data(), 1, host.matrix(), ref.data());
-    size_t bad = 0;
-    for (int r = 0; r < s.rows; ++r) {
-      host.matrix().dequantize_row(r, wrow.data());
-      double scale = 0;
-      for (int k = 0; k < s.cols; ++k) scale += std::fabs(static_cast<double>(x0[k]) * wrow[k]);
-      const double tol = (mma ? kRelMma : kRelFma) * scale + 1e-6;
-      bad += !(std::fabs(static_cast<double>(full[r]) - (ref[r] + bias[r])) <= tol);
-    }
-    CHECK_MESSAGE(bad == 0, bad, " of ", s.rows, " outputs of row 0 outside the CPU's tolerance");
+    // Accuracy at one and two rows, where the tensor cores now take what the row stream took (check_linear's CPU
+    // reference and tolerances: uses_tensor_cores knows the mode).
+    for (int m : {1, 2})
+      check_linear(host.matrix(), dev.matrix(), {s.format, m, true, false, {}, s.fp32_activations}, seed++, "batch invariance");
   }
   // linear_grouped (a layer's q, k and v in one launch) keeps the single calls' invariance.
   const int cols = 384, rows = 640;
