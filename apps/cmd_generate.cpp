@@ -125,7 +125,7 @@ int generate(const GenerateArgs& args, comm::MpiSession& mpi) {
   std::unique_ptr<Drafter> drafter;
   if (world.rank == 0 && drafter_reader) {
     // On the target's device; its cache holds the context plus one block of scratch past it.
-    drafter = make_drafter(device, *drafter_reader, reader, options.max_batch, options.max_model_len + options.block_size,
+    drafter = make_drafter(device, *drafter_reader, reader, *runtime, options.max_batch, options.max_model_len + options.block_size,
                            !args.no_cuda_graphs);
     spdlog::info("drafter {} on the {}: {} layers, block {}, taps target layers [{}]", args.drafter,
                  device == Device::Cuda ? "GPU" : "CPU", drafter_config.num_layers(), options.block_size,

@@ -63,6 +63,7 @@ class CudaRuntime final : public TargetRuntime {
               CudaStepLimits{s.num_slots, s.capacity, s.max_step_tokens, s.max_logit_rows, s.cuda_graphs}, s.tap_layers),
         device_(device) {}
   TargetStep& step() override { return step_; }
+  cudaStream_t stream() const { return step_.stream(); }
   std::string describe() const override {
     return fmt::format("CUDA backend on GPU {}: {:.2f} GB of weights, {:.2f} GB of KV cache", device_,
                        step_.weight_bytes() / 1e9, step_.kv_cache_bytes() / 1e9);
@@ -117,16 +118,20 @@ uint64_t load_shard(Device device, const CheckpointReader& reader, const ModelCo
 }
 
 std::unique_ptr<Drafter> make_drafter(Device device, const CheckpointReader& drafter, const CheckpointReader& target,
-                                      int num_slots, int capacity, bool cuda_graphs) {
+                                      TargetRuntime& runtime, int num_slots, int capacity, bool cuda_graphs) {
   if (device == Device::Cpu) return std::make_unique<CpuDrafter>(CpuDrafter::load(drafter, target, num_slots, capacity));
 #if TACHYON_HAVE_CUDA
+  const auto* cuda_runtime = dynamic_cast<const CudaRuntime*>(&runtime);
+  TACHYON_CHECK(cuda_runtime, "a GPU drafter needs the GPU target step (its stream and taps)");
   CudaDrafterOptions o;
+  o.stream = cuda_runtime->stream();
   o.num_slots = num_slots;
   o.capacity = capacity;
   o.return_logits = false;
   o.use_graphs = cuda_graphs;
   return CudaDrafter::load(drafter, target, o);
 #else
+  (void)runtime;
   (void)cuda_graphs;
   throw Error("this build has no CUDA backend");
 #endif

@@ -58,9 +58,10 @@ uint64_t load_shard(Device device, const CheckpointReader& reader, const ModelCo
                     int cuda_device, const LoadProgress& progress);
 
 // Rank 0's DFlash drafter on the same device as the target step: CudaDrafter on the current GPU for
-// Device::Cuda (draft tokens only; no logits copied back), CpuDrafter otherwise. `capacity`: positions per
-// slot, context plus one block of scratch.
+// Device::Cuda (draft tokens only; no logits copied back), on the stream of `runtime`'s step, whose device
+// taps it reads; CpuDrafter otherwise. `capacity`: positions per slot, context plus one block of scratch.
+// `runtime` must outlive the drafter.
 std::unique_ptr<Drafter> make_drafter(Device device, const CheckpointReader& drafter, const CheckpointReader& target,
-                                      int num_slots, int capacity, bool cuda_graphs);
+                                      TargetRuntime& runtime, int num_slots, int capacity, bool cuda_graphs);
 
 }  // namespace tachyon

@@ -21,6 +21,8 @@ struct DraftContext {
   int32_t slot = 0;
   int32_t start = 0;   // must equal the slot's context length (append only; rollback first to rewrite)
   int32_t count = 0;
+  // Host memory; or, for a drafter that reads_device_taps(), rows of the target step's device_taps (every
+  // chunk of one add_context call in that one buffer).
   const float* taps = nullptr;
 };
 
@@ -44,6 +46,10 @@ class Drafter {
   virtual ~Drafter() = default;
   // Tapped target layers whose features add_context receives (the target step must output them).
   virtual const std::vector<int>& tap_layers() const = 0;
+  // Whether add_context takes the target step's device rows (StepOutput::device_taps) instead of host
+  // ones: true for a GPU drafter that shares the target step's device and stream, so that it reads them
+  // in order, before the next step overwrites them, and nothing goes through the host.
+  virtual bool reads_device_taps() const { return false; }
   // Appends committed positions' target features, per slot, in order.
   virtual void add_context(const std::vector<DraftContext>& chunks) = 0;
   // Forgets context positions >= length (0 when a slot is given to a new sequence).

@@ -71,6 +71,7 @@ class Driver {
       broadcast_plan(comm_, plan);
       StepOutput out;
       out.want_host_logits = DistributedSampler::any_sampled(plan.rows);
+      out.want_host_taps = drafter_ && !drafter_->reads_device_taps();
       watchdog_.begin(fmt::format("step {} ({} tokens, {} sequences)", summary_.steps, plan.batch.tokens.size(),
                                   plan.batch.seqs.size()));
       const auto verify_start = Clock::now();
@@ -436,10 +437,15 @@ class Driver {
     const auto now = Clock::now();
     std::vector<DraftContext> context;
     const size_t tap_row = drafter_ ? static_cast<size_t>(drafter_->tap_layers().size()) * c_.hidden_size : 0;
+    const float* step_taps = nullptr;  // the step's [tokens, tap layers, hidden], where the drafter reads them
+    if (drafter_) {
+      step_taps = drafter_->reads_device_taps() ? out.device_taps : out.taps.data();
+      TACHYON_CHECK(step_taps, "the target step gave the drafter no taps");
+    }
     for (size_t s = 0; s < plan.batch.seqs.size(); ++s) {
       ActiveSequence& seq = *producers_[s];
       const SequenceChunk& chunk = plan.batch.seqs[s];
-      const float* taps = drafter_ ? out.taps.data() + token_row * tap_row : nullptr;
+      const float* taps = drafter_ ? step_taps + token_row * tap_row : nullptr;
       token_row += chunk.count;
       if (seq.in_prefill()) {
         seq.prompt_done += chunk.count;
@@ -556,6 +562,7 @@ GenerationSummary serve(TargetStep& step, comm::Collectives& comm, StepWatchdog&
     if (plan.stop) break;
     StepOutput out;
     out.want_host_logits = DistributedSampler::any_sampled(plan.rows);
+    out.want_host_taps = false;  // rank 0's drafter reads its own rank's
     watchdog.begin(fmt::format("step {} ({} tokens)", summary.steps, plan.batch.tokens.size()));
     inject_fault_if_requested(comm.rank(), summary.steps);
     step.run(plan.batch, out);

@@ -38,7 +38,12 @@ struct StepOutput {
   bool want_host_logits = true;
   std::vector<float> logits;          // [logit_rows, vocab slice of this rank], when on the host
   std::vector<LocalArgmax> local_argmax;  // [logit_rows], when the step computed it
+  // Whether the caller reads `taps` on the host. A drafter on the step's GPU and stream reads device_taps
+  // instead (runtime/drafter.h, Drafter::reads_device_taps), so a GPU step skips the copy back.
+  bool want_host_taps = true;
   std::vector<float> taps;            // [tokens, tap layers, hidden]: residual stream after each tapped layer
+  // The same rows in the GPU step's memory, valid until its next run (null on the CPU or without taps).
+  const float* device_taps = nullptr;
 };
 
 class TargetStep {

@@ -132,6 +132,8 @@ class Event {
   Event& operator=(const Event&) = delete;
   cudaEvent_t get() const { return e_; }
   void record(cudaStream_t s) { CUDA_CHECK(cudaEventRecord(e_, s)); }
+  // Waits until the work before the last record() is done (at once when never recorded).
+  void synchronize() const { CUDA_CHECK(cudaEventSynchronize(e_)); }
   // Milliseconds from `start` to this event (both recorded and completed).
   float since(const Event& start) const {
     float ms = 0;

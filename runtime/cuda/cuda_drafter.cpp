@@ -1,6 +1,7 @@
 #include "runtime/cuda/cuda_drafter.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/cuda/cuda_check.h"
@@ -29,7 +30,8 @@ CudaDrafter::CudaDrafter(DrafterConfig config, DeviceDrafterWeights weights, con
       w_(std::move(weights)),
       options_(options),
       plan_(make_shard_plan(config_.model, 0, 1, MoeParallel::Tp)),
-      slots_(options.num_slots, options.capacity) {
+      slots_(options.num_slots, options.capacity),
+      stream_(options.stream ? options.stream : own_stream_.get()) {
   const ModelConfig& c = config_.model;
   TACHYON_CHECK(config_.num_taps() > 0, "drafter config not validated against the target (no target_layer_ids)");
   TACHYON_CHECK(static_cast<int>(w_.layers.size()) == c.num_layers, "{} layer weights for {} layers", w_.layers.size(),
@@ -49,13 +51,13 @@ CudaDrafter::CudaDrafter(DrafterConfig config, DeviceDrafterWeights weights, con
     kv_head_of_.push_back(cuda::DeviceBuffer<int32_t>::from(std::vector<int32_t>(a.kv_head_of.begin(), a.kv_head_of.end())));
   }
 
-  ctx_taps_host_ = cuda::PinnedBuffer<float>(P * K * H);
-  ctx_meta_host_ = cuda::PinnedBuffer<int32_t>(2 * P);
+  if (!reads_device_taps()) ctx_taps_host_ = cuda::PinnedBuffer<float>(P * K * H);
+  ctx_meta_host_ = cuda::PinnedBuffer<int32_t>(3 * P);
   ctx_taps_ = cuda::DeviceBuffer<float>(P * K * H);
   ctx_ = cuda::DeviceBuffer<float>(P * H);
   ctx_k_ = cuda::DeviceBuffer<float>(P * hkv_max * D);
   ctx_v_ = cuda::DeviceBuffer<float>(P * hkv_max * Dv);
-  ctx_meta_ = cuda::DeviceBuffer<int32_t>(2 * P);
+  ctx_meta_ = cuda::DeviceBuffer<int32_t>(3 * P);
 
   const size_t words = S + 3 * M + 4 * S + M;
   meta_host_ = cuda::PinnedBuffer<int32_t>(words);
@@ -127,17 +129,35 @@ void CudaDrafter::add_context(const std::vector<DraftContext>& chunks) {
   std::vector<const float*> taps;  // per row
   for (const DraftContext& ch : chunks)
     for (int i = 0; i < ch.count; ++i) taps.push_back(ch.taps + i * row_floats);
-  cudaStream_t st = stream_.get();
+  // Device taps: every row's place in the step's buffer, counted from its lowest row.
+  const bool on_device = reads_device_taps();
+  const float* base = on_device && !taps.empty() ? *std::min_element(taps.begin(), taps.end()) : nullptr;
+  cudaStream_t st = stream_;
+  int32_t* positions = ctx_meta_host_.get();
+  int32_t* slots = positions + kContextPiece;
+  int32_t* sources = slots + kContextPiece;
   for (size_t r0 = 0; r0 < taps.size(); r0 += kContextPiece) {
     const size_t n = std::min<size_t>(kContextPiece, taps.size() - r0);
-    for (size_t i = 0; i < n; ++i) std::memcpy(ctx_taps_host_.get() + i * row_floats, taps[r0 + i], row_floats * sizeof(float));
-    std::copy_n(rows.positions.begin() + r0, n, ctx_meta_host_.get());
-    std::copy_n(rows.slots.begin() + r0, n, ctx_meta_host_.get() + kContextPiece);
-    CUDA_CHECK(cudaMemcpyAsync(ctx_taps_.get(), ctx_taps_host_.get(), n * row_floats * sizeof(float), cudaMemcpyHostToDevice, st));
-    CUDA_CHECK(cudaMemcpyAsync(ctx_meta_.get(), ctx_meta_host_.get(), 2 * kContextPiece * sizeof(int32_t),
+    ctx_staged_.synchronize();  // the last piece's copies have left the staging buffers
+    std::copy_n(rows.positions.begin() + r0, n, positions);
+    std::copy_n(rows.slots.begin() + r0, n, slots);
+    if (on_device) {
+      for (size_t i = 0; i < n; ++i) {
+        const std::ptrdiff_t offset = taps[r0 + i] - base;
+        TACHYON_CHECK(offset % static_cast<std::ptrdiff_t>(row_floats) == 0 && offset / row_floats <= INT32_MAX,
+                      "add_context: device taps of one call must be rows of one buffer");
+        sources[i] = static_cast<int32_t>(offset / row_floats);
+      }
+    } else {
+      for (size_t i = 0; i < n; ++i) std::memcpy(ctx_taps_host_.get() + i * row_floats, taps[r0 + i], row_floats * sizeof(float));
+      CUDA_CHECK(cudaMemcpyAsync(ctx_taps_.get(), ctx_taps_host_.get(), n * row_floats * sizeof(float), cudaMemcpyHostToDevice, st));
+    }
+    CUDA_CHECK(cudaMemcpyAsync(ctx_meta_.get(), ctx_meta_host_.get(), ctx_meta_host_.size() * sizeof(int32_t),
                                cudaMemcpyHostToDevice, st));
+    ctx_staged_.record(st);
+    if (on_device) cuda::gather_rows(base, ctx_meta_.get() + 2 * kContextPiece, static_cast<int>(n), static_cast<int>(row_floats),
+                                     ctx_taps_.get(), st);
     context_piece(static_cast<int>(n));
-    CUDA_CHECK(cudaStreamSynchronize(st));  // the staging buffers are refilled for the next piece
   }
   slots_.commit(rows);
 }
@@ -146,7 +166,7 @@ void CudaDrafter::add_context(const std::vector<DraftContext>& chunks) {
 // RoPE at the absolute positions and the value scale, into the cache at (slot, position).
 void CudaDrafter::context_piece(int n) {
   const ModelConfig& c = config_.model;
-  cudaStream_t st = stream_.get();
+  cudaStream_t st = stream_;
   const int H = c.hidden_size;
   const int32_t* positions = ctx_meta_.get();
   const int32_t* slots = positions + kContextPiece;
@@ -168,7 +188,7 @@ void CudaDrafter::prepare_qkv(int l, int rows, int q_heads, const int32_t* posit
   const cuda::QkvPrepareParams p =
       qkv_prepare_params(c, l, w, inv_freq_[l].get(), rows, q_heads, lc.num_kv_heads, positions, slots);
   cuda::qkv_prepare(context ? nullptr : q_.get(), context ? ctx_k_.get() : k_.get(), context ? ctx_v_.get() : v_.get(), p,
-                    cache_view(l), stream_.get());
+                    cache_view(l), stream_);
 }
 
 // ---- draft ----
@@ -205,7 +225,7 @@ std::vector<Draft> CudaDrafter::draft(const std::vector<DraftRequest>& requests)
       if (j > 0) logit_rows[out_row++] = first + j;
     }
   }
-  cudaStream_t st = stream_.get();
+  cudaStream_t st = stream_;
   CUDA_CHECK(cudaMemcpyAsync(meta_.get(), h, meta_host_.size() * sizeof(int32_t), cudaMemcpyHostToDevice, st));
   launch(s);
 
@@ -232,7 +252,7 @@ void CudaDrafter::enqueue_last_draft() {
 
 void CudaDrafter::launch(const Shape& s) {
   last_ = s;
-  cudaStream_t st = stream_.get();
+  cudaStream_t st = stream_;
   graphs_.run(s.key(), st, options_.use_graphs, [&] { forward(s); });
 }
 
@@ -240,7 +260,7 @@ void CudaDrafter::launch(const Shape& s) {
 // target's LM head on block rows 1..B-1 and their arg-max (lowest id on ties).
 void CudaDrafter::forward(const Shape& s) {
   const ModelConfig& c = config_.model;
-  cudaStream_t st = stream_.get();
+  cudaStream_t st = stream_;
   const int M = s.rows, H = c.hidden_size, R = s.rows - s.seqs;
   const size_t I = c.dense_intermediate_size;
   cuda::embed(anchors_, s.seqs, w_.embed.matrix(), 0, table_.get() + H, st);
@@ -269,7 +289,7 @@ void CudaDrafter::attention(int l, const Shape& s) {
   const ModelConfig& c = config_.model;
   const LayerConfig& lc = c.layers[l];
   const AttentionWeightsT<cuda::DeviceWeight>& w = w_.layers[l].attn;
-  cudaStream_t st = stream_.get();
+  cudaStream_t st = stream_;
   const int M = s.rows, hq = lc.num_q_heads;
   const cuda::LinearPart qkv[] = {{w.q.matrix(), q_.get(), w.q_bias.f32()},
                                   {w.k.matrix(), k_.get(), w.k_bias.f32()},

@@ -4,8 +4,11 @@
 // included (on a multi-rank run the target step holds only a vocabulary slice of them, so the drafter
 // loads its own full copy from the target checkpoint, as CpuDrafter::load does).
 //
-// add_context uploads the host taps and runs eagerly, in pieces of at most kContextPiece rows (any
-// number of rows; vLLM likewise keeps the context K/V outside its graphs). draft() refreshes fixed
+// add_context runs eagerly, in pieces of at most kContextPiece rows (any number of rows; vLLM likewise
+// keeps the context K/V outside its graphs), without waiting for the GPU. Its taps are host rows, uploaded
+// through pinned staging; or, when the drafter shares the target step's stream (CudaDrafterOptions::
+// stream, as `tachyon generate` builds it), the step's own device rows, gathered on the GPU: the target's
+// features then never leave the device, and the stream's order keeps them intact until they are read. draft() refreshes fixed
 // device buffers with the batch's metadata and replays a CUDA graph captured once per batch shape
 // (block rows, requests, longest block) the second time it comes, as CudaTargetStep does.
 //
@@ -46,6 +49,9 @@ struct CudaDrafterOptions {
   // the tokens, and the logits are B - 1 rows of the whole vocabulary (4 MB a draft at 152k).
   bool return_logits = true;
   bool use_graphs = true;
+  // The target step's stream, to share (borrowed: the step outlives the drafter); add_context then takes
+  // the step's device taps (reads_device_taps). Null: a stream of the drafter's own, host taps.
+  cudaStream_t stream = nullptr;
 };
 
 class CudaDrafter final : public Drafter {
@@ -64,6 +70,7 @@ class CudaDrafter final : public Drafter {
   const DrafterConfig& config() const { return config_; }
   int context_length(int slot) const { return slots_.length(slot); }
   const std::vector<int>& tap_layers() const override { return config_.target_layer_ids; }
+  bool reads_device_taps() const override { return options_.stream != nullptr; }
   void add_context(const std::vector<DraftContext>& chunks) override;
   void rollback(int slot, int length) override { slots_.rollback(slot, length); }
   std::vector<Draft> draft(const std::vector<DraftRequest>& requests) override;
@@ -71,7 +78,7 @@ class CudaDrafter final : public Drafter {
   // For benchmarks: enqueue the last draft's forward pass again on stream() (its graph, or its kernels
   // without graphs), with the same metadata; nothing is copied back.
   void enqueue_last_draft();
-  cudaStream_t stream() const { return stream_.get(); }
+  cudaStream_t stream() const { return stream_; }
   size_t weight_bytes() const;
   size_t kv_cache_bytes() const;
   size_t graphs() const { return graphs_.size(); }
@@ -83,7 +90,7 @@ class CudaDrafter final : public Drafter {
     int rows, seqs, max_count;
     auto key() const { return std::tuple(rows, seqs, max_count); }
   };
-  void context_piece(int rows);         // enqueues one piece of add_context (metadata and taps uploaded)
+  void context_piece(int rows);         // enqueues one piece of add_context (its taps in ctx_taps_)
   void forward(const Shape& s);         // enqueues the whole draft on stream_
   void attention(int layer, const Shape& s);
   void launch(const Shape& s);          // forward(), through a cached graph when enabled
@@ -97,18 +104,22 @@ class CudaDrafter final : public Drafter {
   CudaDrafterOptions options_;
   ShardPlan plan_;  // one rank holding every head: the q -> kv head map
   DraftSlots slots_;
-  cuda::Stream stream_;
+  cuda::Stream own_stream_;  // unused when the target step's stream is shared
+  cudaStream_t stream_;      // every launch and copy of the drafter
 
   // Per layer: BF16 KV cache [slots, capacity, kv_heads, head_dim], RoPE frequencies, q -> kv head.
   std::vector<cuda::DeviceBuffer<__nv_bfloat16>> k_cache_, v_cache_;
   std::vector<cuda::DeviceBuffer<float>> inv_freq_;
   std::vector<cuda::DeviceBuffer<int32_t>> kv_head_of_;
 
-  // add_context: one piece's taps, positions and slots (pinned staging, then device).
+  // add_context: one piece's taps (host ones staged), positions, slots and, for device taps, each row's
+  // place in the step's buffer (pinned staging, then device). The staging is refilled only once the
+  // event says the last piece's copies are done.
   cuda::PinnedBuffer<float> ctx_taps_host_;
   cuda::PinnedBuffer<int32_t> ctx_meta_host_;
+  cuda::Event ctx_staged_;
   cuda::DeviceBuffer<float> ctx_taps_, ctx_, ctx_k_, ctx_v_;
-  cuda::DeviceBuffer<int32_t> ctx_meta_;  // positions [P], slots [P]
+  cuda::DeviceBuffer<int32_t> ctx_meta_;  // positions [P], slots [P], source rows [P]
 
   // draft(): metadata in fixed buffers that every kernel (and every captured graph) reads.
   // Layout (words): anchors [S] | row_source [M] | positions [M] | row_slot [M] | seq slot, start, count,

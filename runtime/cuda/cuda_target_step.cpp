@@ -233,7 +233,9 @@ void CudaTargetStep::run(const StepBatch& batch, StepOutput& out) {
   std::memcpy(out.local_argmax.data(), argmax_host_, R * sizeof(LocalArgmax));
   if (out.want_host_logits) out.logits.assign(logits_host_, logits_host_ + R * V);
   else out.logits.clear();
-  if (!tap_layers_.empty()) out.taps = taps_.download(static_cast<size_t>(s.tokens) * tap_layers_.size() * H);
+  out.device_taps = tap_layers_.empty() ? nullptr : taps_.get();
+  if (!tap_layers_.empty() && out.want_host_taps) out.taps = taps_.download(static_cast<size_t>(s.tokens) * tap_layers_.size() * H);
+  else out.taps.clear();
 }
 
 void CudaTargetStep::forward(const Shape& s) {

@@ -194,6 +194,74 @@ TEST_CASE("cuda drafter: the same checks as the CPU drafter (slots, positions, b
   CHECK_THROWS_WITH_AS(gpu->rollback(1, 1), doctest::Contains("holds 0"), Error);
 }
 
+// How `tachyon generate` runs it: the drafter on a borrowed stream (the target step's) reads its taps as
+// device rows of one buffer, gathered on the GPU, in pieces of at most kContextPiece rows, without waiting
+// for the GPU between calls. The same rounds through a drafter with host taps give the same bits.
+TEST_CASE("cuda drafter: device taps on a shared stream give the host-taps drafter's bits (several pieces a call)") {
+  const Converted c("device-taps", test::fixture("parity/qwen3_moe"), "", test::fixture("dflash/swa/drafter"));
+  const CheckpointReader dr(c.drafter), tr(c.target);
+  constexpr int kSlots = 3, kCapacity = 400;
+  CudaDrafterOptions o;
+  o.num_slots = kSlots;
+  o.capacity = kCapacity;
+  std::unique_ptr<CudaDrafter> host = CudaDrafter::load(dr, tr, o);
+  cuda::Stream shared;
+  o.stream = shared.get();
+  std::unique_ptr<CudaDrafter> device = CudaDrafter::load(dr, tr, o);
+  CHECK_FALSE(host->reads_device_taps());
+  REQUIRE(device->reads_device_taps());
+  CHECK(device->stream() == shared.get());
+  const size_t row = host->config().num_taps() * host->config().model.hidden_size;
+  const int V = host->config().model.vocab_size;
+
+  std::mt19937 rng(46);
+  int rows_compared = 0;
+  for (int round = 0; round < 6; ++round) {
+    // Round 0: 150 + 90 + 20 rows (two pieces of one call); later rounds 1..9 rows a slot. The chunks'
+    // rows lie in one buffer in reverse slot order, as the step's rows need not follow the chunks.
+    std::vector<int> counts(kSlots);
+    for (int slot = 0; slot < kSlots; ++slot) counts[slot] = round == 0 ? 150 - 65 * slot + (slot == 2 ? 5 : 0)
+                                                                        : 1 + static_cast<int>(rng() % 9);
+    int total = 0;
+    for (int n : counts) total += n;
+    const std::vector<float> taps = test::random_floats(static_cast<size_t>(total) * row, rng());
+    cuda::DeviceBuffer<float> on_gpu = cuda::DeviceBuffer<float>::from(taps);
+    std::vector<DraftContext> from_host, from_device;
+    int next = total;
+    for (int slot = 0; slot < kSlots; ++slot) {
+      next -= counts[slot];
+      const int start = host->context_length(slot);
+      from_host.push_back({slot, start, counts[slot], taps.data() + next * row});
+      from_device.push_back({slot, start, counts[slot], on_gpu.get() + next * row});
+    }
+    host->add_context(from_host);
+    device->add_context(from_device);
+
+    std::vector<DraftRequest> reqs;
+    for (int slot = 0; slot < kSlots; ++slot)
+      reqs.push_back({slot, static_cast<int32_t>(rng() % V), host->context_length(slot), 2 + (round + slot) % 7});
+    const std::vector<Draft> a = host->draft(reqs), b = device->draft(reqs);
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].tokens == b[i].tokens);
+      REQUIRE(a[i].logits.size() == b[i].logits.size());
+      CHECK(test::differing_bits(a[i].logits, b[i].logits, a[i].logits.size()) == 0);
+      rows_compared += static_cast<int>(a[i].tokens.size());
+    }
+    for (int slot = 0; slot < kSlots; ++slot) {
+      const int to = std::max(0, host->context_length(slot) - static_cast<int>(rng() % 4));
+      host->rollback(slot, to);
+      device->rollback(slot, to);
+    }
+  }
+  CHECK(rows_compared > 30);
+  // A chunk whose rows are not rows of the call's buffer is refused, not read.
+  const cuda::DeviceBuffer<float> odd(3 * row + 1);
+  CHECK_THROWS_WITH_AS(device->add_context({{0, device->context_length(0), 1, odd.get()},
+                                            {1, device->context_length(1), 1, odd.get() + row + 1}}),
+                       doctest::Contains("rows of one buffer"), Error);
+}
+
 namespace {
 
 const char* const kPrompts[] = {
