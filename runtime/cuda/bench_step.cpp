@@ -37,11 +37,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kMaxBlock = 16;  // queries per sequence per step (kernels/cuda/attention.h)
 
+// The ids every step's tokens are drawn from: the vocabulary rows of the plan's rank 0. A run of fewer ranks
+// than the slice plans (one GPU of an 8-GPU deployment) has no rank to embed the other rows: their tokens
+// would embed as zeros, every such token carrying the same residual stream, and a verify block's tokens
+// would all route alike (session 46: the MiMo slice's 1 x 9 touched 827 experts where uniform routing
+// touches 4574, 19%). On as many ranks as the plan, rank 0 embeds them and the all-reduce gives them to all.
+std::uniform_int_distribution<int32_t> token_ids(const ModelConfig& c, int slice_of, MoeParallel moe) {
+  const Range v = make_shard_plan(c, 0, slice_of, moe).vocab;
+  return std::uniform_int_distribution<int32_t>(static_cast<int32_t>(v.begin), static_cast<int32_t>(v.end - 1));
+}
+
 // `seqs` sequences in slots 0.. of `tokens` tokens each after `context` cached positions, logits wanted
 // for every token (a verify block; one token is a decode step).
-StepBatch step_batch(int seqs, int tokens, int context, int vocab, std::mt19937& rng) {
+StepBatch step_batch(int seqs, int tokens, int context, std::uniform_int_distribution<int32_t> id, std::mt19937& rng) {
   StepBatch b;
-  std::uniform_int_distribution<int32_t> id(0, vocab - 1);
   for (int s = 0; s < seqs; ++s) {
     b.seqs.push_back({s, context, tokens, 0});
     for (int t = 0; t < tokens; ++t) b.tokens.push_back(id(rng));
@@ -52,8 +61,8 @@ StepBatch step_batch(int seqs, int tokens, int context, int vocab, std::mt19937&
 // Fills slots [0, slots) to `context` positions with steps of the model itself, every slot advancing by
 // `chunk` tokens per step (the attention kernel takes at most 16 queries per sequence), so that the timed
 // steps' attention reads `context` real (finite) keys and values.
-void prefill(CudaTargetStep& step, int slots, int context, int chunk, int vocab, std::mt19937& rng) {
-  std::uniform_int_distribution<int32_t> id(0, vocab - 1);
+void prefill(CudaTargetStep& step, int slots, int context, int chunk, std::uniform_int_distribution<int32_t> id,
+             std::mt19937& rng) {
   StepOutput out;
   out.want_host_logits = false;
   for (int start = 0; start < context; start += chunk) {
@@ -153,6 +162,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   const int slice_of = o.slice_of > 0 ? o.slice_of : std::max(model.slice_of, world.size);
   TACHYON_REQUIRE(slice_of >= world.size, "--slice-of {} is smaller than the {} ranks", slice_of, world.size);
   const ShardPlan plan = make_shard_plan(c, world.rank, slice_of, parse_moe_parallel(o.moe));
+  const std::uniform_int_distribution<int32_t> ids = token_ids(c, slice_of, parse_moe_parallel(o.moe));
   const TargetWeightSpecs specs = target_weight_specs(c, plan, WeightFormat::FP8, WeightFormat::MXFP4);
 
   BenchStepResult result;
@@ -181,7 +191,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   CudaTargetStep step(c, plan, random_device_weights(specs, o.seed + 1000u * world.rank), nccl, limits);
   const double made_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::mt19937 rng(o.seed);
-  prefill(step, max_seqs, o.context, chunk, c.vocab_size, rng);
+  prefill(step, max_seqs, o.context, chunk, ids, rng);
   const double prefill_s = std::chrono::duration<double>(Clock::now() - t0).count() - made_s;
 
   int moe_layers = 0;
@@ -192,6 +202,11 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
       model.name, c.num_layers, moe_layers, c.hidden_size, c.num_experts, c.top_k, c.moe_intermediate_size,
       c.num_q_heads(), c.max_kv_heads(), c.head_dim, c.v_head_dim, c.vocab_size));
   if (!model.note.empty()) result.notes.push_back(model.note);
+  if (slice_of > 1)
+    result.notes.push_back(fmt::format("token ids drawn from rank 0's vocabulary rows [{}, {}) of the 1/{} plan, which "
+                                       "rank 0 embeds (before session 46 from the whole vocabulary: on fewer ranks than "
+                                       "the plan most embedded as zeros and routed alike)",
+                                       ids.a(), ids.b() + 1, slice_of));
   result.notes.push_back(fmt::format(
       "{} rank(s), each holding 1/{} of the model (moe {}: {} experts x {} of the intermediate, {} q heads, {} kv "
       "heads): rank 0 {:.2f} GB of weights, {:.2f} GB of KV cache, made in {:.1f} s; {} slot(s) prefilled to {} "
@@ -229,7 +244,7 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
     for (int tokens : o.tokens_per_seq) {
       const StepShape shape{seqs, tokens, o.context};
       std::vector<StepBatch> batches;
-      for (int d = 0; d < o.draws; ++d) batches.push_back(step_batch(seqs, tokens, o.context, c.vocab_size, rng));
+      for (int d = 0; d < o.draws; ++d) batches.push_back(step_batch(seqs, tokens, o.context, ids, rng));
       const StepBatch& batch = batches[0];  // the profile's and the timeline's
       std::vector<double> touched;
       for (const StepBatch& b : batches) {
