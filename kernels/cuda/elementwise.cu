@@ -251,10 +251,15 @@ int grid_for(int64_t work, int threads) { return static_cast<int>(std::min<int64
 }  // namespace
 
 namespace {
-bool norm_by_block(int dim, const void* a, const void* b, const void* c, const void* d) {
-  return dim >= 512 && dim % 4 == 0 && dim <= kRowBlockMaxDim && aligned16(a) && aligned16(b) && aligned16(c) &&
+// Rows a block norms: at least `min_dim` wide. rmsnorm() keeps rows under 512 on the warp kernel, which also norms
+// the heads of QK-norm (64-256 wide, many rows); the fused norms (a residual add, the MoE combine) take the block
+// kernel from 128 up, so that a small model's hidden rows (the embedded default pair's 384) add and norm in one
+// launch instead of two or three.
+bool norm_by_block(int dim, const void* a, const void* b, const void* c, const void* d, int min_dim = 512) {
+  return dim >= min_dim && dim % 4 == 0 && dim <= kRowBlockMaxDim && aligned16(a) && aligned16(b) && aligned16(c) &&
          aligned16(d);
 }
+constexpr int kFusedNormMinDim = 128;
 }  // namespace
 
 void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
@@ -271,7 +276,7 @@ void rmsnorm(const float* x, const float* w, int rows, int dim, float eps, float
 
 void add_rmsnorm(const float* delta, float* x, const float* w, int rows, int dim, float eps, float* y, cudaStream_t stream) {
   if (rows == 0) return;
-  if (norm_by_block(dim, delta, x, w, y)) {
+  if (norm_by_block(dim, delta, x, w, y, kFusedNormMinDim)) {
     launch(rmsnorm_block_kernel<Delta::Row>, {dim3(rows), dim3(row_block_threads(dim))}, stream, delta, 1, x, w, dim, eps, y,
            nullptr);
     CUDA_CHECK_LAUNCH();
@@ -293,7 +298,8 @@ void combine_add_rmsnorm(const float* slots, int k, float* x, const float* w, in
   // "Session 20"): the MiMo-V2.5-Pro slice's step (8 x 24 KB of slots a token) 1.01-1.03x faster at 1-8 rows and
   // 1.10x at 16 than moe_combine + add_rmsnorm, where the kernel below (one CTA a row) was 0.99x at one row.
   // Qwen3-30B-A3B's 8 x 8 KB (64 KB) keep one CTA a row, which session 12 measured faster than two launches.
-  const bool by_blocks = k <= kMaxSlotRows && norm_by_block(dim, slots, x, w, y) && (!delta || norm_by_block(dim, delta, x, w, y));
+  const bool by_blocks = k <= kMaxSlotRows && norm_by_block(dim, slots, x, w, y, kFusedNormMinDim) &&
+                         (!delta || norm_by_block(dim, delta, x, w, y, kFusedNormMinDim));
   // Batch invariance (batch_invariant.h): one CTA a row at any row count.
   if (by_blocks && rows <= kCombineClusterMaxRows && !batch_invariant() &&
       static_cast<size_t>(k) * dim * sizeof(float) > kCombineOneCtaBytes) {

@@ -36,7 +36,7 @@ TEST_CASE("gpu rmsnorm equals the CPU reference (rows of hidden width and per-he
 }
 
 TEST_CASE("gpu add_rmsnorm: x += delta written back, then the CPU reference's norm; in place too") {
-  for (auto [rows, dim] : {std::pair{1, 2048}, std::pair{9, 6144}, std::pair{2, 20000}, std::pair{3, 130}}) {
+  for (auto [rows, dim] : {std::pair{1, 2048}, std::pair{9, 6144}, std::pair{2, 20000}, std::pair{3, 130}, std::pair{8, 384}}) {
     auto x = test::random_floats(rows * dim, 3, 2.0f), delta = test::random_floats(rows * dim, 4, 1.0f);
     auto w = test::random_floats(dim, 5, 0.1f, 1.0f);
     std::vector<float> sum(x.size()), ref(x.size());
@@ -60,10 +60,11 @@ TEST_CASE("gpu add_rmsnorm: x += delta written back, then the CPU reference's no
 }
 
 TEST_CASE("gpu combine_add_rmsnorm gives the bits of moe_combine then add_rmsnorm, and the CPU's sum and norm") {
-  // Block-norm widths, a cluster a row (at most 16 rows of more than 64 KB of slots: 6144 x 8, 8192 x 4, 16384
-  // x 8; 17 rows take a block a row) and the fallback (dim 130: moe_combine into x, then the norm).
+  // Block-norm widths (384: the embedded default's, a block from 128 up), a cluster a row (at most 16 rows of more
+  // than 64 KB of slots: 6144 x 8, 8192 x 4, 16384 x 8; 17 rows take a block a row) and the fallback (dim 130, not a
+  // multiple of 4: moe_combine into x, then the norm).
   for (auto [rows, dim, k] : {std::tuple{1, 2048, 8}, std::tuple{9, 6144, 8}, std::tuple{3, 4096, 1}, std::tuple{2, 8192, 4},
-                              std::tuple{2, 130, 4}, std::tuple{1, 16384, 8}, std::tuple{1, 6144, 8}, std::tuple{16, 6144, 8},
+                              std::tuple{2, 130, 4}, std::tuple{8, 384, 4}, std::tuple{1, 16384, 8}, std::tuple{1, 6144, 8}, std::tuple{16, 6144, 8},
                               std::tuple{17, 6144, 8}, std::tuple{2, 2880, 4}}) {
     CAPTURE(dim);
     CAPTURE(k);
