@@ -137,7 +137,7 @@ bool add_rmsnorm_router_fits(int rows, int dim, const DeviceMatrix& router, cons
   // Not under batch invariance (batch_invariant.h): its logits sum in another order than the router's linear, and
   // only steps of a token or two take it.
   if (batch_invariant()) return false;
-  if (rows < 1 || dim < 4 || dim % 4 != 0 || rows * dim > kNormRouterMaxElements) return false;
+  if (rows < 1 || rows > kNormRouterMaxRows || dim < 4 || dim % 4 != 0 || rows * dim > kNormRouterMaxElements) return false;
   // The launch's own limits (kNormRouterMaxElements keeps within them today).
   if (row_block_threads(dim) > kMaxThreads || smem_bytes(rows, dim) > kMaxSmem) return false;
   if (router.cols != dim || router.rows < 1) return false;

@@ -12,13 +12,16 @@
 
 namespace tachyon::cuda {
 
-// Whether add_rmsnorm_router takes these shapes: rows x dim <= kNormRouterMaxElements, dim a multiple of 4,
-// a BF16 or FP32 router [experts, dim]. Every CTA reads all rows of x and delta, so the launch pays only
-// for decode at a token or two: one H200, `tachyon bench step`, against add_rmsnorm then the router's
-// linear in the same run, the step was 1.05x faster at 1 row of 2048 (Qwen3-30B-A3B) and 1.02-1.03x at 2;
-// a first version without this limit (docs/benchmarks.md, session 12) made it 0.95x at 8 rows of 2048,
-// where the fused launch took 10.8 us a layer.
+// Whether add_rmsnorm_router takes these shapes: at most kNormRouterMaxRows rows and rows x dim <=
+// kNormRouterMaxElements, dim a multiple of 4, a BF16 or FP32 router [experts, dim]. Every CTA reads all rows of x
+// and delta, so the launch pays only for decode at a token or two: one H200, `tachyon bench step`, against
+// add_rmsnorm then the router's linear in the same run, the step was 1.05x faster at 1 row of 2048 (Qwen3-30B-A3B)
+// and 1.02-1.03x at 2; a first version without this limit (docs/benchmarks.md, session 12) made it 0.95x at 8 rows
+// of 2048, where the fused launch took 10.8 us a layer. Narrow rows fit more of them in the elements, but not
+// faster: the embedded default's 384-wide rows took it at 8 rows, and `--no-fused-norm-router` made that step
+// 1.07-1.09x faster (session 46), hence the row limit too.
 inline constexpr int kNormRouterMaxElements = 4096;
+inline constexpr int kNormRouterMaxRows = 2;
 bool add_rmsnorm_router_fits(int rows, int dim, const DeviceMatrix& router, const float* delta, const float* x,
                              const float* w, const float* h);
 

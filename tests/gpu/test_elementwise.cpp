@@ -118,7 +118,8 @@ TEST_CASE("gpu add_rmsnorm_router: h has add_rmsnorm's bits, x untouched, logits
   };
   const Case cases[] = {{1, 2048, 128, WeightFormat::BF16, false}, {2, 2048, 128, WeightFormat::BF16, false},
                         {1, 2880, 128, WeightFormat::BF16, true},  {1, 4096, 62, WeightFormat::F32, true},
-                        {8, 512, 384, WeightFormat::F32, false},   {24, 64, 8, WeightFormat::BF16, true}};
+                        {2, 512, 384, WeightFormat::F32, false},   {2, 64, 8, WeightFormat::BF16, true},
+                        {1, 384, 16, WeightFormat::BF16, false}};
   uint64_t seed = 300;
   for (const Case& c : cases) {
     CAPTURE(c.rows);
@@ -184,7 +185,8 @@ TEST_CASE("gpu add_rmsnorm_router: h has add_rmsnorm's bits, x untouched, logits
     CHECK(dx.download() == dx2.download());
     CHECK(dy.download() == dy2.download());
   }
-  // What it does not take: more than kNormRouterMaxElements, FP8 routers, a router of another width.
+  // What it does not take: more than kNormRouterMaxRows rows or kNormRouterMaxElements, FP8 routers, a router of
+  // another width.
   const auto v = test::random_floats(128 * 2048, 1);
   const cuda::DeviceWeight bf16(make_host_weight(v.data(), {128, 2048}, WeightFormat::BF16));
   const cuda::DeviceWeight fp8(make_host_weight(v.data(), {128, 2048}, WeightFormat::FP8));
@@ -193,6 +195,10 @@ TEST_CASE("gpu add_rmsnorm_router: h has add_rmsnorm's bits, x untouched, logits
   static_assert(cuda::kNormRouterMaxElements == 2 * 2048);
   CHECK(cuda::add_rmsnorm_router_fits(2, 2048, bf16.matrix(), p, p, p, p));
   CHECK_FALSE(cuda::add_rmsnorm_router_fits(3, 2048, bf16.matrix(), p, p, p, p));
+  static_assert(cuda::kNormRouterMaxRows == 2);
+  const cuda::DeviceWeight narrow(make_host_weight(v.data(), {16, 384}, WeightFormat::BF16));
+  CHECK(cuda::add_rmsnorm_router_fits(2, 384, narrow.matrix(), p, p, p, p));
+  CHECK_FALSE(cuda::add_rmsnorm_router_fits(3, 384, narrow.matrix(), p, p, p, p));  // within the elements, past the rows
   CHECK_FALSE(cuda::add_rmsnorm_router_fits(1, 2048, fp8.matrix(), p, p, p, p));
   CHECK_FALSE(cuda::add_rmsnorm_router_fits(1, 1024, bf16.matrix(), p, p, p, p));  // router cols != dim
 }
