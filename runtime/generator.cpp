@@ -440,7 +440,8 @@ class Driver {
     const float* step_taps = nullptr;  // the step's [tokens, tap layers, hidden], where the drafter reads them
     if (drafter_) {
       step_taps = drafter_->reads_device_taps() ? out.device_taps : out.taps.data();
-      TACHYON_CHECK(step_taps, "the target step gave the drafter no taps");
+      // A drafter that taps no layer (one drafting from the text) gets none, and reads none.
+      TACHYON_CHECK(step_taps || tap_row == 0, "the target step gave the drafter no taps");
     }
     for (size_t s = 0; s < plan.batch.seqs.size(); ++s) {
       ActiveSequence& seq = *producers_[s];
