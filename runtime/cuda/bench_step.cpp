@@ -161,8 +161,9 @@ BenchStepResult bench_step(const BenchStepOptions& o, MPI_Comm mpi) {
   const ModelConfig& c = model.config;
   const int slice_of = o.slice_of > 0 ? o.slice_of : std::max(model.slice_of, world.size);
   TACHYON_REQUIRE(slice_of >= world.size, "--slice-of {} is smaller than the {} ranks", slice_of, world.size);
-  const ShardPlan plan = make_shard_plan(c, world.rank, slice_of, parse_moe_parallel(o.moe));
-  const std::uniform_int_distribution<int32_t> ids = token_ids(c, slice_of, parse_moe_parallel(o.moe));
+  const MoeParallel moe = parse_moe_parallel(o.moe);
+  const ShardPlan plan = make_shard_plan(c, world.rank, slice_of, moe);
+  const std::uniform_int_distribution<int32_t> ids = token_ids(c, slice_of, moe);
   const TargetWeightSpecs specs = target_weight_specs(c, plan, WeightFormat::FP8, WeightFormat::MXFP4);
 
   BenchStepResult result;
