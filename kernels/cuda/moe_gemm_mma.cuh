@@ -273,20 +273,37 @@ __device__ __forceinline__ void mma_steps_bf16(const uint32_t (&w)[kMT][2][4], c
 // x_scale: 1, or 2^64 for MXFP4's block columns (their unscaled weights are E2M1 * 2^-126, see
 // mma_steps_mxfp4_unscaled): an exact power-of-two shift that keeps the products clear of FP32 subnormals.
 // Row n (< ntok) is pair s_pair[n]'s input row or, where s_pair is null, input row n (the token table: every token
-// of the step, MmaRun::run); rows ntok..nrows-1 are zeros (their MMA columns are discarded).
+// of the step, MmaRun::run); rows ntok..nrows-1 are zeros (their MMA columns are discarded) or, with one_zero_row,
+// only row nrows - 1 is (where ntok < nrows), and the caller points every column past ntok at it (MmaRun::run: a pass
+// of one token stages 2 rows, not 8).
+// A thread's units are threadIdx.x + i blockDim.x; their (row, block) indices advance by adding blockDim.x's quotient
+// and remainder by nb, not by a division a unit (a runtime divisor: about twenty instructions).
 template <WeightFormat F, Proj P>
 __device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int ntok, int nrows, float x_scale,
-                                  uint8_t* xs) {
+                                  uint8_t* xs, bool one_zero_row = false) {
   const int K = p.K, nb = p.nb, rs = p.rs;
+  const int rows_out = one_zero_row ? ntok + (ntok < nrows ? 1 : 0) : nrows;
+  // The staged row of unit row r (the rows past ntok: the zero row).
+  const auto row_of = [&](int r) { return r < ntok || !one_zero_row ? r : nrows - 1; };
+  const int step_kb = blockDim.x % nb, step_rest = blockDim.x / nb;
+  int kb = threadIdx.x % nb, rest = threadIdx.x / nb;
+  const auto next = [&]() {
+    kb += step_kb;
+    rest += step_rest;
+    if (kb >= nb) {
+      kb -= nb;
+      ++rest;
+    }
+  };
   if constexpr (F == WeightFormat::MXFP4) {
     // Unit = (row n, word wi, block kb): 8 consecutive values -> chunks of steps 2wi and 2wi+1 as
     // (e0, e4, e1, e5) and (e2, e6, e3, e7), the decoder's pair order.
-    const int units = nrows * 4 * nb;
-    for (int u = threadIdx.x; u < units; u += blockDim.x) {
-      const int kb = u % nb, rest = u / nb, wi = rest % 4, n = rest / 4;
+    const int units = rows_out * 4 * nb;
+    for (int u = threadIdx.x; u < units; u += blockDim.x, next()) {
+      const int wi = rest % 4, r = rest / 4, n = row_of(r);
       uint2 c0 = make_uint2(0, 0), c1 = make_uint2(0, 0);
-      if (n < ntok) {
-        const int in_row = s_pair != nullptr ? s_pair[n] / p.in_row_div : n;
+      if (r < ntok) {
+        const int in_row = s_pair != nullptr ? s_pair[r] / p.in_row_div : r;
         const float* src = p.in + static_cast<size_t>(in_row) * K + kb * 32 + 8 * wi;
         float4 f0 = __ldg(reinterpret_cast<const float4*>(src));
         float4 f1 = __ldg(reinterpret_cast<const float4*>(src + 4));
@@ -301,12 +318,12 @@ __device__ void stage_activations(const MoeGemmParams& p, const int* s_pair, int
     }
   } else {
     // Unit = (row n, step s, block kb): 4 consecutive values, in order.
-    const int units = nrows * 2 * nb;
-    for (int u = threadIdx.x; u < units; u += blockDim.x) {
-      const int kb = u % nb, rest = u / nb, s = rest % 2, n = rest / 2;
+    const int units = rows_out * 2 * nb;
+    for (int u = threadIdx.x; u < units; u += blockDim.x, next()) {
+      const int s = rest % 2, r = rest / 2, n = row_of(r);
       uint2 c = make_uint2(0, 0);
-      if (n < ntok) {
-        const int in_row = s_pair != nullptr ? s_pair[n] / p.in_row_div : n;
+      if (r < ntok) {
+        const int in_row = s_pair != nullptr ? s_pair[r] / p.in_row_div : r;
         const float* src = p.in + static_cast<size_t>(in_row) * K + kb * 8 + 4 * s;
         const float4 f = __ldg(reinterpret_cast<const float4*>(src));
         c = make_uint2(pack_bf16x2(f.x, f.y), pack_bf16x2(f.z, f.w));
@@ -881,6 +898,18 @@ struct MmaRun {
           const int r1 = n1 < ntok ? m.s_pair[n1] / p.in_row_div : 0;
           c.xoff = r0 * c.rs;
           c.xts = (r1 - r0) * c.rs;
+        } else if constexpr (NTMAX <= 2) {
+          // Only the pass's tokens are staged, and one zero row where they do not fill the tiles (row zr, the tiles'
+          // last): every column past ntok reads it. A column's MMA products depend on its own B column only, so the
+          // tokens' bits are those of staging every row. (With more than two n-tiles, whose B rows must lie one
+          // distance apart, every row is staged.)
+          stage_activations<F, P>(p, m.s_pair, ntok, tiles * 8, block_columns ? 0x1p64f : 1.0f, m.xs, true);
+          const int zr = tiles * 8 - 1;
+          const int r0 = c.gid < ntok ? c.gid : zr, r1 = 8 + c.gid < ntok ? 8 + c.gid : zr;
+          c.xoff = r0 * c.rs;
+          c.xts = (r1 - r0) * c.rs;
+          c.brow = c.gid / 2 == c.tig && c.gid % 2 < ntok ? c.gid % 2 : zr;
+          __syncthreads();
         } else {
           stage_activations<F, P>(p, m.s_pair, ntok, tiles * 8, block_columns ? 0x1p64f : 1.0f, m.xs);
           __syncthreads();
