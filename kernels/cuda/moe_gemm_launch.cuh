@@ -235,14 +235,25 @@ inline GateUpKernel gate_up_kernel(const MoeGemmParams& p, int tokens) {
   return GateUpKernel::Tiles;
 }
 
-// block_columns: gate_up_kernel said BlockColumns (only the 8-warp configurations have that kernel).
+// Down at a step of at most this many tokens (decode and verify blocks) runs a kernel with passes of one n-tile only:
+// an expert named by 9-16 of the step's tokens, rare at such steps, then takes two passes over its weights, and the
+// kernel without the two-n-tile code is smaller (the MiMo-V2.5-Pro slice's 16-warp down: 6288 SASS instructions against
+// 8848). One H200, the same binary with an experiment switch, two rounds (docs/benchmarks.md, session 47): the MiMo
+// slice's step 1.006-1.008x at 1 x 9 and 1.009x at 8 x 1, Qwen3-235B-A22B's slice 1.002-1.005x and 1.002-1.004x (both
+// slices' down have K <= 256; wider rows at these steps take moe_down_few_tokens.cu's kernel).
+constexpr int kDownOneTileMaxTokens = 16;
+
+// block_columns: gate_up_kernel said BlockColumns (only the 8-warp configurations have that kernel); tokens: the
+// step's m.
 template <WeightFormat F, Proj P, int W, int D, bool kPerSlot>
-bool launch_mxfp4(const MoeGemmParams& p, bool block_columns, cudaStream_t stream) {
+bool launch_mxfp4(const MoeGemmParams& p, bool block_columns, int tokens, cudaStream_t stream) {
   if constexpr (P == Proj::GateUp && W == 8)
     if (block_columns) return launch_mma_tokens<F, P, W, D, 1, kPerSlot, true>(p, stream);
-  // Batch invariance (batch_invariant.h): down's passes of one or two tokens an expert would take block columns.
-  if constexpr (P == Proj::Down)
+  if constexpr (P == Proj::Down) {
+    // Batch invariance (batch_invariant.h): down's passes of one or two tokens an expert would take block columns.
     if (batch_invariant()) return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot, false>(p, stream);
+    if (tokens <= kDownOneTileMaxTokens) return launch_mma_tokens<F, P, W, D, 1, kPerSlot>(p, stream);
+  }
   return launch_mma_tokens<F, P, W, D, kMmaMaxTiles, kPerSlot>(p, stream);
 }
 
@@ -286,16 +297,17 @@ void launch_moe_gemm(MoeGemmParams p, cudaStream_t stream, int tokens) {
           if constexpr (P == Proj::GateUp)
             launched = gate_up_smem_ring(p) ? launch_mma_tokens<WeightFormat::MXFP4, P, kSmemRingWarps, kSmemRingDepth,
                                                                 kMmaMaxTiles, true, false, true>(p, stream)
-                                            : launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, block_columns, stream);
+                                            : launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, block_columns,
+                                                                                                 tokens, stream);
           break;
         case Mxfp4Config::Warps16Depth2:
-          launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, block_columns, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 16, 2, true>(p, block_columns, tokens, stream);
           break;
         case Mxfp4Config::Warps8Depth2:
-          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 2, false>(p, block_columns, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 2, false>(p, block_columns, tokens, stream);
           break;
         case Mxfp4Config::Warps8Depth4:
-          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 4, true>(p, block_columns, stream);
+          launched = launch_mxfp4<WeightFormat::MXFP4, P, 8, 4, true>(p, block_columns, tokens, stream);
           break;
       }
     }
