@@ -61,7 +61,9 @@ void CpuTargetStep::run(const StepBatch& batch, StepOutput& out) {
   cpu::embed(batch.tokens.data(), M, weights_.embed.matrix(), plan_.vocab.begin, x.data());
   comm_.all_reduce(x.data(), x.size(), DType::F32, ReduceOp::Sum);
 
-  const size_t n_taps = tap_layers_.size();
+  // Taps only where the caller reads them on the host (StepOutput::want_host_taps), as the GPU step: ranks other than 0
+  // and runs without a drafter do not.
+  const size_t n_taps = out.want_host_taps ? tap_layers_.size() : 0;
   out.taps.assign(n_taps ? M * n_taps * H : 0, 0.0f);
 
   for (int l = 0; l < config_.num_layers; ++l) {
