@@ -31,7 +31,8 @@ CudaDrafter::CudaDrafter(DrafterConfig config, DeviceDrafterWeights weights, con
       options_(options),
       plan_(make_shard_plan(config_.model, 0, 1, MoeParallel::Tp)),
       slots_(options.num_slots, options.capacity),
-      stream_(options.stream ? options.stream : own_stream_.get()) {
+      own_stream_(options.stream ? std::nullopt : std::make_optional<cuda::Stream>()),
+      stream_(options.stream ? options.stream : own_stream_->get()) {
   const ModelConfig& c = config_.model;
   TACHYON_CHECK(config_.num_taps() > 0, "drafter config not validated against the target (no target_layer_ids)");
   TACHYON_CHECK(static_cast<int>(w_.layers.size()) == c.num_layers, "{} layer weights for {} layers", w_.layers.size(),
@@ -152,8 +153,9 @@ void CudaDrafter::add_context(const std::vector<DraftContext>& chunks) {
       for (size_t i = 0; i < n; ++i) std::memcpy(ctx_taps_host_.get() + i * row_floats, taps[r0 + i], row_floats * sizeof(float));
       CUDA_CHECK(cudaMemcpyAsync(ctx_taps_.get(), ctx_taps_host_.get(), n * row_floats * sizeof(float), cudaMemcpyHostToDevice, st));
     }
-    CUDA_CHECK(cudaMemcpyAsync(ctx_meta_.get(), ctx_meta_host_.get(), ctx_meta_host_.size() * sizeof(int32_t),
-                               cudaMemcpyHostToDevice, st));
+    // positions and slots; the gather's source rows only where the taps are on the device
+    const size_t meta_ints = (on_device ? 3 : 2) * static_cast<size_t>(kContextPiece);
+    CUDA_CHECK(cudaMemcpyAsync(ctx_meta_.get(), ctx_meta_host_.get(), meta_ints * sizeof(int32_t), cudaMemcpyHostToDevice, st));
     ctx_staged_.record(st);
     if (on_device) cuda::gather_rows(base, ctx_meta_.get() + 2 * kContextPiece, static_cast<int>(n), static_cast<int>(row_floats),
                                      ctx_taps_.get(), st);

@@ -23,6 +23,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -104,8 +105,8 @@ class CudaDrafter final : public Drafter {
   CudaDrafterOptions options_;
   ShardPlan plan_;  // one rank holding every head: the q -> kv head map
   DraftSlots slots_;
-  cuda::Stream own_stream_;  // unused when the target step's stream is shared
-  cudaStream_t stream_;      // every launch and copy of the drafter
+  std::optional<cuda::Stream> own_stream_;  // only when the target step's stream is not shared
+  cudaStream_t stream_;                     // every launch and copy of the drafter
 
   // Per layer: BF16 KV cache [slots, capacity, kv_heads, head_dim], RoPE frequencies, q -> kv head.
   std::vector<cuda::DeviceBuffer<__nv_bfloat16>> k_cache_, v_cache_;
