@@ -156,12 +156,17 @@ __device__ __forceinline__ void reduce_split_x(const SplitXArgs& a, const SplitX
   cluster.sync();  // peers may still be reading this CTA's partials
 }
 
-// NT n-tiles of 8 x rows (tokens), at most two (16 rows). Lane (g, t) = (lane / 4, lane % 4) holds rows g and g + 8
-// of the tile and, in chunk c, their 8 weights at k = 32 c + 8 t .. + 7: word j of that piece is the pair k + 2j,
-// k + 2j + 1. A dot product may take its k in any order, so the fragment's slots {2t, 2t+1} / {2t+8, 2t+9} of k16-step
-// s are words 2s / 2s+1 of the lane's piece, and the lane's B fragment is x at the same k (its own loads: each x
-// element of the CTA's slice is used by one warp only, so nothing is staged in shared memory). Every x load of the
-// warp is issued at once, after the wait.
+// NT n-tiles of 8 x rows (tokens). Lane (g, t) = (lane / 4, lane % 4) holds rows g and g + 8 of the tile and, in chunk c,
+// their 8 weights at k = 32 c + 8 t .. + 7: word j of that piece is the pair k + 2j, k + 2j + 1. A dot product may take
+// its k in any order, so the fragment's slots {2t, 2t+1} / {2t+8, 2t+9} of k16-step s are words 2s / 2s+1 of the lane's
+// piece, and the lane's B fragment is x at the same k (its own loads: each x element of the CTA's slice is used by one
+// warp only, so nothing is staged in shared memory).
+// Up to two n-tiles (16 rows) every x load of the warp is issued at once, after the wait. Beyond (3..kWideMaxTiles
+// n-tiles, one group of up to 72 rows rather than groups of 16 along grid y: 72 rows were 5 groups, 960 CTAs for
+// MiMo-V2.5-Pro's router, ~4 waves of a short chain each) x is too large for the registers at once: the warp walks
+// (chunk, n-tile) units in order with kWideDepth units of loads in flight. Either way each token's chunks, order and
+// sums are the same, so its logits are the same bits at any row count.
+constexpr int kWideMaxTiles = 9, kWideDepth = 3;
 template <int NT>
 __global__ void __launch_bounds__(kThreads, 2) linear_split_x_kernel(const SplitXArgs a) {
   constexpr int C = kSplitXMaxChunks;
@@ -173,53 +178,34 @@ __global__ void __launch_bounds__(kThreads, 2) linear_split_x_kernel(const Split
   load_split_x_weights(a, q, wv);
   pdl_enter();
 
-  float4 xv[C][NT][2];
-#pragma unroll
-  for (int c = 0; c < C; ++c)
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt) load_split_x_row(a, q, c, q.n0 + nt * 8 + q.g, xv[c][nt]);
-
   float acc[NT][4];
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+  if constexpr (NT <= 2) {
+    float4 xv[C][NT][2];
 #pragma unroll
-  for (int c = 0; c < C; ++c) {
-    if (c >= q.nc) break;  // the same for the whole warp
+    for (int c = 0; c < C; ++c)
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) split_x_chunk(wv[c], xv[c][nt], acc[nt]);
-  }
-  reduce_split_x<NT>(a, q, acc, warp_part, cta_part, cluster);
-}
-
-// The same per token (the same chunks, order and sums, so the same bits as 16-row launches) over NT = 3..kWideMaxTiles
-// n-tiles of x a CTA: rather than a launch of groups of 16 rows along grid y (72 rows: 5 groups, 960 CTAs for
-// MiMo-V2.5-Pro's router, ~4 waves of a short chain each), one group of up to 72 rows, whose x is too large for the
-// registers at once: the warp walks (chunk, n-tile) units in order with kWideDepth units of x loads in flight.
-constexpr int kWideMaxTiles = 9, kWideDepth = 3;
-template <int NT>
-__global__ void __launch_bounds__(kThreads, 2) linear_split_x_wide_kernel(const SplitXArgs a) {
-  constexpr int C = kSplitXMaxChunks, U = C * NT;
-  __shared__ float warp_part[kWarps][NT * 8][16];
-  __shared__ float cta_part[NT * 8][16];
-  cg::cluster_group cluster = cg::this_cluster();
-  const SplitXPlace q(a, static_cast<int>(cluster.block_rank()), NT * 8);
-  uint32_t wv[C][2][4];
-  load_split_x_weights(a, q, wv);
-  pdl_enter();
-
-  // Unit u = (chunk u / NT, n-tile u % NT); units of chunks past the warp's nc load and compute nothing.
-  float4 xv[kWideDepth][2];
+      for (int nt = 0; nt < NT; ++nt) load_split_x_row(a, q, c, q.n0 + nt * 8 + q.g, xv[c][nt]);
 #pragma unroll
-  for (int u = 0; u < kWideDepth; ++u) load_split_x_row(a, q, u / NT, q.n0 + (u % NT) * 8 + q.g, xv[u]);
-  float acc[NT][4];
+    for (int c = 0; c < C; ++c) {
+      if (c >= q.nc) break;  // the same for the whole warp
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+      for (int nt = 0; nt < NT; ++nt) split_x_chunk(wv[c], xv[c][nt], acc[nt]);
+    }
+  } else {
+    // Unit u = (chunk u / NT, n-tile u % NT); units of chunks past the warp's nc load and compute nothing.
+    constexpr int U = C * NT;
+    float4 xv[kWideDepth][2];
 #pragma unroll
-  for (int u = 0; u < U; ++u) {
-    const int c = u / NT, nt = u % NT;
-    if (c < q.nc) split_x_chunk(wv[c], xv[u % kWideDepth], acc[nt]);  // the same for the whole warp
-    const int next = u + kWideDepth;
-    if (next < U) load_split_x_row(a, q, next / NT, q.n0 + (next % NT) * 8 + q.g, xv[u % kWideDepth]);
+    for (int u = 0; u < kWideDepth; ++u) load_split_x_row(a, q, u / NT, q.n0 + (u % NT) * 8 + q.g, xv[u]);
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int c = u / NT, nt = u % NT;
+      if (c < q.nc) split_x_chunk(wv[c], xv[u % kWideDepth], acc[nt]);  // the same for the whole warp
+      const int next = u + kWideDepth;
+      if (next < U) load_split_x_row(a, q, next / NT, q.n0 + (next % NT) * 8 + q.g, xv[u % kWideDepth]);
+    }
   }
   reduce_split_x<NT>(a, q, acc, warp_part, cta_part, cluster);
 }
@@ -289,13 +275,13 @@ void linear_split_x(const float* x, int m, const DeviceMatrix& w, float* y, cons
   switch (group_tiles) {
     case 1: launch(linear_split_x_kernel<1>, shape, stream, a); break;
     case 2: launch(linear_split_x_kernel<2>, shape, stream, a); break;
-    case 3: launch(linear_split_x_wide_kernel<3>, shape, stream, a); break;
-    case 4: launch(linear_split_x_wide_kernel<4>, shape, stream, a); break;
-    case 5: launch(linear_split_x_wide_kernel<5>, shape, stream, a); break;
-    case 6: launch(linear_split_x_wide_kernel<6>, shape, stream, a); break;
-    case 7: launch(linear_split_x_wide_kernel<7>, shape, stream, a); break;
-    case 8: launch(linear_split_x_wide_kernel<8>, shape, stream, a); break;
-    default: launch(linear_split_x_wide_kernel<kWideMaxTiles>, shape, stream, a); break;
+    case 3: launch(linear_split_x_kernel<3>, shape, stream, a); break;
+    case 4: launch(linear_split_x_kernel<4>, shape, stream, a); break;
+    case 5: launch(linear_split_x_kernel<5>, shape, stream, a); break;
+    case 6: launch(linear_split_x_kernel<6>, shape, stream, a); break;
+    case 7: launch(linear_split_x_kernel<7>, shape, stream, a); break;
+    case 8: launch(linear_split_x_kernel<8>, shape, stream, a); break;
+    default: launch(linear_split_x_kernel<kWideMaxTiles>, shape, stream, a); break;
   }
   CUDA_CHECK_LAUNCH();
 }
