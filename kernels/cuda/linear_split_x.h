@@ -11,9 +11,10 @@
 // Layout: a CTA (8 warps) owns a 16-row tile and one K slice; the warps of the tile's cluster (S CTAs,
 // S <= 8) take its 32-wide chunks in k order, at most kSplitXMaxChunks each, and every weight load of a
 // warp is issued before the PDL wait. Warp partials are summed in shared memory in warp order, then the
-// cluster's in rank order (deterministic). Beyond 16 rows, one group of up to 72 rows of x (two up to 128, along grid
-// y), whose x loads a warp streams in (chunk, n-tile) order, with each token's sums in the order a 16-row launch takes
-// them: a token's logits are the same bits whatever m is (3-128). linear() takes this path by itself where it applies.
+// cluster's in rank order (deterministic). Beyond 16 rows, groups of 3-9 n-tiles of x along grid y, as few as fill one
+// wave (linear_split_x.cu's group_tiles_for), whose x loads a warp streams in (chunk, n-tile) order, with each token's
+// sums in the order a 16-row launch takes them: a token's logits are the same bits whatever m is (3-128). linear()
+// takes this path by itself where it applies.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -173,7 +173,7 @@ TEST_CASE("gpu linear: FP32 activations (the routers) at verify and batch row co
 
 TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x split in three) keep FMA precision") {
   // linear() takes linear_split_x for these (no plan asked for): row counts it covers (every one of 3-17, then
-  // one group of up to 72 rows or two up to 128, ragged ones), weight rows that are not a multiple of 16, K tails inside a
+  // groups of 3-9 n-tiles up to 128 rows, ragged ones), weight rows that are not a multiple of 16, K tails inside a
   // 32-wide chunk, K slices of 1 to 4 chunks a warp and 1 to 8 CTAs a cluster, bias and accumulate. The tolerance
   // is the FMA path's: BF16-rounded x would miss it by ~100x.
   uint64_t seed = 2600;
@@ -213,7 +213,8 @@ TEST_CASE("gpu linear: FP32 activations over BF16 weights on the tensor cores (x
 TEST_CASE("gpu linear: a router's logits for a token are the same bits at every row count of the split-x path") {
   // A verify step's router runs at (sequences x block) rows and a plain decode step's at the batch's rows: within
   // the split-x path (3-128 rows) a token's logits must not depend on the rows beside it: one n-tile, two, one
-  // group of 3-9 n-tiles (the wide kernel: 17, 40, 64, 72), two groups (100: 56 + 44 rows; 128: 64 + 64).
+  // group of 3-9 n-tiles whose x is streamed (17, 40, 64, 72 at this router's 192 CTAs a group), two groups (100: 56 +
+  // 44 rows; 128: 64 + 64).
   const int rows = 384, cols = 6144, m_max = cuda::kSplitXMaxRows;
   const auto values = test::random_floats(static_cast<size_t>(rows) * cols, 2700);
   const HostWeight host = make_host_weight(values.data(), {rows, cols}, WeightFormat::BF16);
