@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <span>
@@ -64,6 +65,18 @@ WeightSet make_weights(WeightFormat f, int rows, int cols, cudaStream_t stream) 
     s.views.push_back(m);
   }
   return s;
+}
+
+// A plan's cost-model inputs as key=value words (LinearPlanTerms), for a refit of the model's constants.
+std::string plan_terms_text(const LinearPlanTerms& t) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "ran (%d, %d, %d) groups=%d ctas=%ld waves=%ld per_sm=%d mma=%d decode=%d wbytes=%.0f cta_bytes=%.0f "
+                "in_flight=%.0f cta_elems=%.0f x_bytes=%.0f red_bytes=%.0f model_us=%.2f",
+                t.plan.splits, t.plan.tiles_per_warp, t.plan.tile_rows, t.plan.token_groups, t.ctas, t.waves, t.ctas_per_sm,
+                t.mma ? 1 : 0, t.decode_bound ? 1 : 0, t.weight_bytes, t.cta_bytes, t.cta_in_flight, t.cta_elems, t.x_bytes,
+                t.red_bytes, t.model_us);
+  return buf;
 }
 
 }  // namespace
@@ -126,6 +139,7 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     t.median_us = time_plan({});
     // The last copy's output (every copy writes y): the same bits for the same build whatever the timing.
     if (bench_digest_enabled()) t.shape += " digest " + output_digest(y, sizeof(float) * m * sh.rows, stream);
+    if (sweep && !streamed) t.shape += " " + plan_terms_text(linear_plan_terms(m, ws.views[0], {}));
     out.push_back(t);
     add_other_path(t, x, m, ws.views[0], head, clusters, [&] { return time_plan({}); });
     if (!sweep) return;
@@ -133,8 +147,10 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
       for (int tpw : {1, 2, 4}) {
         KernelTiming ft = t;
         ft.kernel += " forced";
+        // The plan that ran: one that does not fit in shared memory falls back to the cheapest.
+        const LinearPlanTerms ran = linear_plan_terms(m, ws.views[0], {splits, tpw});
         ft.shape = std::string(sh.name) + " m=" + std::to_string(m) + " plan (" + std::to_string(splits) + ", " +
-                   std::to_string(tpw) + ")";
+                   std::to_string(tpw) + ") " + plan_terms_text(ran);
         ft.median_us = time_plan({splits, tpw});
         out.push_back(ft);
       }
@@ -145,8 +161,11 @@ std::vector<KernelTiming> bench_linear_kernels(cudaStream_t stream) {
     fill_random_weight(WeightFormat::F32, reinterpret_cast<uint8_t*>(x.get()), x.bytes(), nullptr, 0, 0.0f, 0.5f, 77, stream);
     for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
       WeightSet ws = make_weights(f, sh.rows, sh.cols, stream);
-      // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile); 72: 8 sequences x 9
-      for (int m : {1, 2, 8, 9, 64, 72}) {
+      // 2: two sequences; 8: a step of a block of 8 or of 8 sequences (one n-tile); 72: 8 sequences x 9. A plan sweep
+      // also takes the row counts of 2-4 sequences' blocks of 8 or 9 (the cost model's fit covers them).
+      const std::vector<int> ms = sweep_plans ? std::vector<int>{1, 2, 8, 9, 16, 18, 24, 27, 32, 36, 64, 72}
+                                              : std::vector<int>{1, 2, 8, 9, 64, 72};
+      for (int m : ms) {
         if (profile) {  // one launch each, for a profiler (TACHYON_BENCH_PROFILE=1)
           if (m >= 64 || sh.rows != 152576 / 8) continue;
           linear(x.get(), m, ws.views[0], y.get(), {}, stream);

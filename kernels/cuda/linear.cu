@@ -709,6 +709,7 @@ struct PlanCost {
   size_t smem = 0;
   long ctas = 0;  // of the launch
   double us = 1e30;
+  LinearPlanTerms terms;  // the model's inputs (linear_plan_terms: fitting it)
 };
 
 PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, int groups, int splits, int tpw,
@@ -744,6 +745,8 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const double t_x = static_cast<double>(row_blocks) * groups * tokens * kk_total * 4 / kL2BytesPerUs;
   const double t_red = splits > 1 ? static_cast<double>(rows_per_cta) * tokens * 4 / kDsmemBytesPerUs : 0;
   pc.us = std::max(t_hbm, waves * (cta_us + kFixedUs)) + t_x + t_red;
+  pc.terms = {pc.plan, ctas, waves, occupancy, c.mma, decode_bound, w.rows * static_cast<double>(w.cols) * bpe * groups,
+              cta_bytes, in_flight, cta_elems, t_x * kL2BytesPerUs, splits > 1 ? t_red * kDsmemBytesPerUs : 0.0, pc.us};
   return pc;
 }
 
@@ -962,9 +965,18 @@ bool share_a_launch(const DeviceMatrix& a, const DeviceMatrix& b) {
 
 }  // namespace
 
-LinearPlan linear_plan(int m, const DeviceMatrix& w) {
+LinearPlan linear_plan(int m, const DeviceMatrix& w) { return linear_plan(m, w, {}); }
+
+LinearPlanTerms linear_plan_terms(int m, const DeviceMatrix& w, const LinearPlan& want) {
+  const Launch l = choose_launch(w.format, std::min(m, kMaxMmaTokens), false, w, want);
+  LinearPlanTerms t = l.pc.terms;
+  t.plan.token_groups = l.groups;
+  return t;
+}
+
+LinearPlan linear_plan(int m, const DeviceMatrix& w, const LinearPlan& want) {
   const int mg = std::min(m, kMaxMmaTokens);
-  const Launch l = choose_launch(w.format, mg, false, w, {});
+  const Launch l = choose_launch(w.format, mg, false, w, want);
   LinearPlan plan = l.pc.plan;
   plan.token_groups = l.groups;
   return plan;

@@ -57,6 +57,7 @@ struct StreamArgs {
   int pieces;  // 16-byte pieces of a row
   int slice;   // pieces of a K slice (the last one may be shorter)
   int sp;      // steps of a slice: ceil(slice / 32)
+  bool rows_share_scale;  // FP8: every part's scale_row0 is a multiple of 4, so a warp's 4 rows share a scale block
 };
 
 // The part that launch row `row` belongs to, chosen with constant indices (a kernel parameter indexed at run
@@ -72,12 +73,12 @@ __device__ __forceinline__ StreamPart part_at(const StreamArgs& a, int row) {
 template <WeightFormat F>
 struct Slot {
   uint32_t v[kRows][4];
-  float s[kRows];  // FP8 block scales
+  float s[kRows];  // FP8 block scales: a row's (per-step loads), or s[0] for all 4 rows (the cursor)
 };
 
 // x is staged as [token][quad q of a piece][piece][4 floats], so that the lanes of a warp, which hold
 // consecutive pieces, read consecutive 16 bytes (no bank conflicts) for each quad.
-template <WeightFormat F, int NTOK>
+template <WeightFormat F, int NTOK, bool kCursor>
 __global__ void __launch_bounds__(kThreads, kCtasPerSm) linear_stream_kernel(const StreamArgs a) {
   constexpr int E = kElems<F>, Q = kQuads<F>;
   extern __shared__ __align__(16) float smem[];
@@ -95,7 +96,8 @@ __global__ void __launch_bounds__(kThreads, kCtasPerSm) linear_stream_kernel(con
   const int steps = groups * a.sp;
   const int slice_end = min(a.pieces - wkk * a.slice, a.slice);  // this warp's pieces of a row
 
-  auto load = [&](Slot<F>& sl, int g, int st) {
+  // Step `st` of row group g into a ring slot. Per step (!kCursor): the warp's rows and part found afresh.
+  auto load_per_step = [&](Slot<F>& sl, int g, int st) {
     const int in_slice = st * 32 + lane;
     const int piece = wkk * a.slice + in_slice;
     const int row = r0 + g * group_rows + wr * kRows;  // the warp's first row (its 4 lie in one part)
@@ -111,6 +113,48 @@ __global__ void __launch_bounds__(kThreads, kCtasPerSm) linear_stream_kernel(con
           sl.s[j] = __ldg(p.scales + static_cast<size_t>((local + j + p.scale_row0) / kFp8BlockSize) * p.scale_stride +
                           piece * E / kFp8BlockSize);
       }
+    }
+  };
+  // With a cursor (kCursor): where the warp's 4 rows of load group `cur_g` start, found once a group (part_at and the
+  // row arithmetic), so that a step's loads cost an add a row. FP8: the 4 rows lie in one 128-row scale block (the host
+  // takes this path only where every part's scale_row0 is a multiple of 4), so a step loads one scale, not four.
+  int cur_g = -1, cur_rows = 0;
+  const uint8_t* cur_w = nullptr;  // row 0 of the 4, at the lane's first piece
+  const float* cur_s = nullptr;    // FP8: the rows' scale block at the lane's first piece
+  size_t cur_stride = 0;
+  auto seek = [&](int g) {
+    cur_g = g;
+    const int row = r0 + g * group_rows + wr * kRows;  // the warp's first row (its 4 lie in one part)
+    cur_rows = 0;
+    if (row >= a.rows) return;
+    const StreamPart p = part_at(a, row);
+    const int local = row - p.row0;
+    const int piece0 = wkk * a.slice + lane;
+    cur_rows = min(kRows, p.rows - local);
+    cur_stride = p.w_stride;
+    cur_w = p.w + static_cast<size_t>(local) * p.w_stride + static_cast<size_t>(piece0) * 16;
+    if constexpr (F == WeightFormat::FP8) {
+      cur_s = p.scales + static_cast<size_t>((local + p.scale_row0) / kFp8BlockSize) * p.scale_stride +
+              piece0 * E / kFp8BlockSize;
+    }
+  };
+  auto load = [&](Slot<F>& sl, int g, int st) {
+    if constexpr (!kCursor) {
+      load_per_step(sl, g, st);
+      return;
+    }
+    if (g != cur_g) seek(g);
+    const bool ok = st * 32 + lane < slice_end;
+    const uint8_t* w = cur_w + static_cast<size_t>(st) * 32 * 16;
+#pragma unroll
+    for (int j = 0; j < kRows; ++j) {
+      sl.v[j][0] = sl.v[j][1] = sl.v[j][2] = sl.v[j][3] = 0u;
+      if (ok && j < cur_rows) ldg_stream16(w + static_cast<size_t>(j) * cur_stride, sl.v[j]);
+    }
+    if constexpr (F == WeightFormat::FP8) {
+      // A step is 32 pieces of 16 elements further along the row: 4 scale blocks (E * 32 / 128). The scale is kept as
+      // loaded (a use here would stall the warp for the load).
+      sl.s[0] = ok && cur_rows > 0 ? __ldg(cur_s + st * 4) : 0.0f;
     }
   };
   auto advance = [&](int& g, int& st) {
@@ -182,7 +226,8 @@ __global__ void __launch_bounds__(kThreads, kCtasPerSm) linear_stream_kernel(con
 #pragma unroll
       for (int j = 0; j < kRows; ++j)
 #pragma unroll
-        for (int n = 0; n < NTOK; ++n) acc[j][n] = fmaf(p[j][n], sl.s[j], acc[j][n]);
+        for (int n = 0; n < NTOK; ++n)
+          acc[j][n] = fmaf(p[j][n], kCursor ? sl.s[0] : sl.s[j], acc[j][n]);
     }
   };
 
@@ -263,16 +308,33 @@ int choose_wk(int rows, int pieces) {
   return best;
 }
 
-template <WeightFormat F, int NTOK>
+// Whether a launch's loads take the cursor: where a CTA streams more steps than its ring holds before the PDL wait
+// (the loads after the wait are then the stream's steady state), and, for FP8, a warp's 4 rows share a scale block.
+// The loads are the same either way (the same bits). One H100 (docs/benchmarks.md, session 49), both in one binary:
+// the FP8 LM heads 1.03-1.12x and MiMo-V2.5-Pro's FP8 q_proj 1.07-1.13x at one and two rows; but at launches whose
+// whole share is loaded before the wait (the small projections, the routers) the cursor ran 0.96-0.97x, hence the rule.
+bool takes_cursor(const StreamArgs& a) {
+  const int ctas = ctas_for(a.rows, a.wk), group_rows = kWarps / a.wk * kRows;
+  const int groups = (a.rows + group_rows - 1) / group_rows;
+  return (groups + ctas - 1) / ctas * a.sp > kDepth && a.rows_share_scale;
+}
+
+template <WeightFormat F, int NTOK, bool kCursor>
 void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
   static bool configured = false;  // once per instantiation
   if (!configured) {
-    CUDA_CHECK(cudaFuncSetAttribute(linear_stream_kernel<F, NTOK>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    CUDA_CHECK(cudaFuncSetAttribute(linear_stream_kernel<F, NTOK, kCursor>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(kMaxSmem)));
     configured = true;
   }
-  launch(linear_stream_kernel<F, NTOK>, {dim3(ctas_for(a.rows, a.wk)), dim3(kThreads), smem}, stream, a);
+  launch(linear_stream_kernel<F, NTOK, kCursor>, {dim3(ctas_for(a.rows, a.wk)), dim3(kThreads), smem}, stream, a);
   CUDA_CHECK_LAUNCH();
+}
+
+template <WeightFormat F, int NTOK>
+void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
+  if (takes_cursor(a)) launch_stream<F, NTOK, true>(a, smem, stream);
+  else launch_stream<F, NTOK, false>(a, smem, stream);
 }
 
 }  // namespace
@@ -304,8 +366,10 @@ bool linear_stream_chosen(const float* x, int m, std::span<const LinearPart> par
   return linear_stream_enabled() && !batch_invariant() && linear_stream_applies(x, m, parts);
 }
 
-void linear_stream(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, cudaStream_t stream) {
-  CUDA_REQUIRE(linear_stream_applies(x, m, parts), "linear_stream: the matrices or x do not fit this path");
+namespace {
+
+// The launch's arguments (linear_stream_applies must hold).
+StreamArgs stream_args(const float* x, int m, std::span<const LinearPart> parts, bool accumulate) {
   const DeviceMatrix& w0 = parts[0].w;
   StreamArgs a{};
   a.x = x;
@@ -327,10 +391,25 @@ void linear_stream(const float* x, int m, std::span<const LinearPart> parts, boo
     a.rows += w.rows;
   }
   a.accumulate = accumulate ? 1 : 0;
+  a.rows_share_scale = true;
+  for (const LinearPart& part : parts) a.rows_share_scale = a.rows_share_scale && part.w.scale_row0 % kRows == 0;
   a.pieces = w0.cols / (w0.format == WeightFormat::BF16 ? kElems<WeightFormat::BF16> : kElems<WeightFormat::FP8>);
   a.wk = choose_wk(a.rows, a.pieces);
   a.slice = (a.pieces + a.wk - 1) / a.wk;
   a.sp = (a.slice + 31) / 32;
+  return a;
+}
+
+}  // namespace
+
+bool linear_stream_loads_by_cursor(const float* x, int m, std::span<const LinearPart> parts) {
+  return linear_stream_applies(x, m, parts) && takes_cursor(stream_args(x, m, parts, false));
+}
+
+void linear_stream(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, cudaStream_t stream) {
+  CUDA_REQUIRE(linear_stream_applies(x, m, parts), "linear_stream: the matrices or x do not fit this path");
+  const DeviceMatrix& w0 = parts[0].w;
+  const StreamArgs a = stream_args(x, m, parts, accumulate);
   const size_t smem = smem_bytes(m, w0.cols);
   if (w0.format == WeightFormat::BF16) {
     if (m == 1) launch_stream<WeightFormat::BF16, 1>(a, smem, stream);

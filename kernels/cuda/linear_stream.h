@@ -11,7 +11,8 @@
 // busiest CTA, then the longest slices). A warp takes 4 rows at a time; each lane reads one 16-byte piece of each
 // of the 4 rows a step (x read once from shared memory for the 4), 4 steps ahead in a register ring that runs on
 // across the CTA's rows. A row's lane sums are added by shuffles in a fixed order, its K slices' in warp order:
-// deterministic, whichever CTA takes the row.
+// deterministic, whichever CTA takes the row. Long launches (LM heads) find a warp's rows once a row group (a cursor)
+// instead of once a step, and load one FP8 scale a step instead of four: the same loads, fewer instructions.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -46,6 +47,14 @@ inline bool linear_stream_applies(const float* x, int m, const DeviceMatrix& w) 
 inline bool linear_stream_chosen(const float* x, int m, const DeviceMatrix& w) {
   const LinearPart p{w};
   return linear_stream_chosen(x, m, std::span<const LinearPart>(&p, 1));
+}
+
+// Whether the launch's weight loads go through a per-group cursor (long launches; the same bits as per-step loads,
+// linear_stream.cu says when and why): for tests, to know which path they cover.
+bool linear_stream_loads_by_cursor(const float* x, int m, std::span<const LinearPart> parts);
+inline bool linear_stream_loads_by_cursor(const float* x, int m, const DeviceMatrix& w) {
+  const LinearPart p{w};
+  return linear_stream_loads_by_cursor(x, m, std::span<const LinearPart>(&p, 1));
 }
 
 // Each part's y[m, rows] (= or +=) x[m, cols] . W^T (+ its bias). linear_stream_applies must hold.

@@ -342,6 +342,43 @@ TEST_CASE("gpu linear: the row stream (one or two rows, BF16 and FP8) equals the
   }
 }
 
+TEST_CASE("gpu linear: the row stream's long launches (loads through a per-group cursor) equal the CPU reference") {
+  // LM-head-like rows: each CTA streams several row groups, more steps than its ring holds before the wait, so the
+  // loads take the cursor (linear_stream.cu, takes_cursor); an FP8 slice whose scale_row0 is a multiple of 4 takes it
+  // too, one that is not keeps the per-step loads (a warp's 4 rows may straddle two scale blocks).
+  const LinearStreamSwitch on(true);
+  const int rows = 20000, cols = 2048;
+  uint64_t seed = 2600;
+  for (WeightFormat f : {WeightFormat::BF16, WeightFormat::FP8}) {
+    const auto values = test::random_floats(static_cast<size_t>(rows) * cols, seed++);
+    const HostWeight host = make_host_weight(values.data(), {rows, cols}, f);
+    const cuda::DeviceWeight dev(host);
+    for (int m : {1, 2}) {
+      auto dx = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m) * cols, seed));
+      REQUIRE(cuda::linear_stream_chosen(dx.get(), m, dev.matrix()));
+      REQUIRE(cuda::linear_stream_loads_by_cursor(dx.get(), m, dev.matrix()));
+      for (int e = 0; e < 2; ++e)
+        check_linear(host.matrix(), dev.matrix(), Case{f, m, e == 1, false, {}}, seed++, "row stream, cursor");
+    }
+    if (f != WeightFormat::FP8) continue;
+    for (int r0 : {64, 3}) {
+      MatrixView v = host.matrix();
+      cuda::DeviceMatrix d = dev.matrix();
+      v.rows = d.rows = rows - r0 - 100;
+      v.data += static_cast<size_t>(r0) * v.data_row_stride;
+      d.data += static_cast<size_t>(r0) * d.data_row_stride;
+      v.scales += (r0 / kFp8BlockSize) * v.scale_row_stride;
+      d.scales += (r0 / kFp8BlockSize) * d.scale_row_stride;
+      v.scale_row0 = d.scale_row0 = r0 % kFp8BlockSize;
+      for (int m : {1, 2}) {
+        auto dx = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m) * cols, seed));
+        CHECK(cuda::linear_stream_loads_by_cursor(dx.get(), m, d) == (r0 % 4 == 0));
+        check_linear(v, d, Case{WeightFormat::FP8, m, m == 2, false, {}}, seed++, "row stream, fp8 slice, long");
+      }
+    }
+  }
+}
+
 TEST_CASE("gpu linear: the row stream takes q/k/v-like parts in one launch, and repeats its bits") {
   // linear_grouped over parts of 4k rows each (the step's q, k and v at one token) against the CPU; a second call
   // gives the same bits (fixed reduction orders, no atomics).
