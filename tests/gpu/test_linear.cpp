@@ -300,6 +300,21 @@ TEST_CASE("gpu linear: launches of more CTAs than two an SM hold (the wide kerne
 }
 
 namespace {
+// Rows [r0, r0 + rows) of an FP8 matrix as host and device views, their first row inside a 128-row scale block
+// (scale_row0), as a row-sharded LM head's slice.
+std::pair<MatrixView, cuda::DeviceMatrix> fp8_row_slice(const HostWeight& host, const cuda::DeviceWeight& dev, int r0,
+                                                        int rows) {
+  MatrixView v = host.matrix();
+  cuda::DeviceMatrix d = dev.matrix();
+  v.rows = d.rows = rows;
+  v.data += static_cast<size_t>(r0) * v.data_row_stride;
+  d.data += static_cast<size_t>(r0) * d.data_row_stride;
+  v.scales += (r0 / kFp8BlockSize) * v.scale_row_stride;
+  d.scales += (r0 / kFp8BlockSize) * d.scale_row_stride;
+  v.scale_row0 = d.scale_row0 = r0 % kFp8BlockSize;
+  return {v, d};
+}
+
 // Turns linear()'s row stream on or off for a scope (the switch is process-wide; on by default).
 struct LinearStreamSwitch {
   explicit LinearStreamSwitch(bool on) { cuda::set_linear_stream(on); }
@@ -330,14 +345,7 @@ TEST_CASE("gpu linear: the row stream (one or two rows, BF16 and FP8) equals the
   const HostWeight host = make_host_weight(values.data(), {full_rows, cols}, WeightFormat::FP8);
   const cuda::DeviceWeight dev(host);
   for (int r0 : {3, 128, 201}) {
-    MatrixView v = host.matrix();
-    cuda::DeviceMatrix d = dev.matrix();
-    v.rows = d.rows = full_rows - r0 - 50;
-    v.data += static_cast<size_t>(r0) * v.data_row_stride;
-    d.data += static_cast<size_t>(r0) * d.data_row_stride;
-    v.scales += (r0 / kFp8BlockSize) * v.scale_row_stride;
-    d.scales += (r0 / kFp8BlockSize) * d.scale_row_stride;
-    v.scale_row0 = d.scale_row0 = r0 % kFp8BlockSize;
+    const auto [v, d] = fp8_row_slice(host, dev, r0, full_rows - r0 - 50);
     for (int m : {1, 2}) check_linear(v, d, Case{WeightFormat::FP8, m, m == 2, false, {}}, seed++, "row stream, fp8 slice");
   }
 }
@@ -362,14 +370,7 @@ TEST_CASE("gpu linear: the row stream's long launches (loads through a per-group
     }
     if (f != WeightFormat::FP8) continue;
     for (int r0 : {64, 3}) {
-      MatrixView v = host.matrix();
-      cuda::DeviceMatrix d = dev.matrix();
-      v.rows = d.rows = rows - r0 - 100;
-      v.data += static_cast<size_t>(r0) * v.data_row_stride;
-      d.data += static_cast<size_t>(r0) * d.data_row_stride;
-      v.scales += (r0 / kFp8BlockSize) * v.scale_row_stride;
-      d.scales += (r0 / kFp8BlockSize) * d.scale_row_stride;
-      v.scale_row0 = d.scale_row0 = r0 % kFp8BlockSize;
+      const auto [v, d] = fp8_row_slice(host, dev, r0, rows - r0 - 100);
       for (int m : {1, 2}) {
         auto dx = DeviceBuffer<float>::from(test::random_floats(static_cast<size_t>(m) * cols, seed));
         CHECK(cuda::linear_stream_loads_by_cursor(dx.get(), m, d) == (r0 % 4 == 0));
