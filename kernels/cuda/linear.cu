@@ -745,11 +745,12 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const int tokens = c.mma ? m_launch : c.ntok;
   const double t_x = static_cast<double>(row_blocks) * groups * tokens * kk_total * 4 / kL2BytesPerUs;
   const double t_red = splits > 1 ? static_cast<double>(rows_per_cta) * tokens * 4 / kDsmemBytesPerUs : 0;
-  // The two bounds joined by a soft maximum, (a^4 + b^4)^(1/4): where they are close, neither alone is reached. A refit
-  // over a sweep of every plan (docs/benchmarks.md, session 49: one H100, 194 cases of 7-72 rows, the constants kept,
-  // only the form changed, the exponent 3.5-4.5 best in each leave-one-model-out fold) against the larger of the two:
-  // the kernel bench's changed rows 0.98-1.37x (gpt-oss-120b's BF16 LM head at 8 rows 80.4 -> 58.6 us, the DFlash
-  // drafter's gate_up at 8 rows 105.3 -> 94.2), the drafter's draft at batch 1 1.025x, the target steps unchanged.
+  // The two bounds joined by a soft maximum, (a^4 + b^4)^(1/4): where they are close, neither alone is reached. Found by
+  // a refit over a sweep of every plan (docs/benchmarks.md, session 49: one H100, 194 cases of 7-72 rows; the constants
+  // kept, only the form changed, the exponent 3.5-4.5 best in each leave-one-model-out fold). One H200 against the
+  // larger of the two: the kernel bench's changed rows 0.96-1.37x (gpt-oss-120b's BF16 LM head at 8 rows 64.3 -> 46.8 us,
+  // the DFlash drafter's gate_up at 8 rows 85.7 -> 71.1), the drafter's draft at batch 1 1.041x; the target steps within
+  // 0.3% (one H100).
   const double t_waves = waves * (cta_us + kFixedUs);
   pc.us = std::pow(std::pow(t_hbm, 4) + std::pow(t_waves, 4), 0.25) + t_x + t_red;
   pc.terms = {pc.plan, ctas, waves, occupancy, c.mma, decode_bound, w.rows * static_cast<double>(w.cols) * bpe * groups,
@@ -981,13 +982,7 @@ LinearPlanTerms linear_plan_terms(int m, const DeviceMatrix& w, const LinearPlan
   return t;
 }
 
-LinearPlan linear_plan(int m, const DeviceMatrix& w, const LinearPlan& want) {
-  const int mg = std::min(m, kMaxMmaTokens);
-  const Launch l = choose_launch(w.format, mg, false, w, want);
-  LinearPlan plan = l.pc.plan;
-  plan.token_groups = l.groups;
-  return plan;
-}
+LinearPlan linear_plan(int m, const DeviceMatrix& w, const LinearPlan& want) { return linear_plan_terms(m, w, want).plan; }
 
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
             const LinearPlan& plan, cudaStream_t stream) {
