@@ -284,9 +284,18 @@ size_t smem_bytes(int m, int cols) {
   return (static_cast<size_t>(m) * kPartFloats + static_cast<size_t>(m) * cols) * sizeof(float);
 }
 
+// Rows of a row group (a CTA's warps over their K slices) and the launch's row groups, at wk K slices a row group.
+constexpr int group_rows_for(int wk) { return kWarps / wk * kRows; }
+int64_t row_groups(int rows, int wk) { return (rows + group_rows_for(wk) - 1) / group_rows_for(wk); }
+
 int ctas_for(int rows, int wk) {
-  const int group_rows = kWarps / wk * kRows;
-  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(device_sm_count()) * kCtasPerSm, (rows + group_rows - 1) / group_rows));
+  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(device_sm_count()) * kCtasPerSm, row_groups(rows, wk)));
+}
+
+// Row groups of the busiest CTA (the kernel hands each CTA a contiguous run of whole groups).
+int64_t groups_per_cta(int rows, int wk) {
+  const int64_t ctas = ctas_for(rows, wk);
+  return (row_groups(rows, wk) + ctas - 1) / ctas;
 }
 
 // K slices a row group: the least rows on the busiest CTA ((most groups a CTA) x (rows a group)) over 1, 2, 4 and 8
@@ -301,8 +310,7 @@ int choose_wk(int rows, int pieces) {
   int64_t best_cost = INT64_MAX;
   for (int wk = 1; wk <= kWarps; wk *= 2) {
     if (wk > 1 && pieces / wk < kMinSlicePieces) break;
-    const int64_t group_rows = kWarps / wk * kRows, groups = (rows + group_rows - 1) / group_rows;
-    const int64_t ctas = ctas_for(rows, wk), cost = (groups + ctas - 1) / ctas * group_rows;
+    const int64_t cost = groups_per_cta(rows, wk) * group_rows_for(wk);
     if (cost < best_cost) best = wk, best_cost = cost;
   }
   return best;
@@ -313,10 +321,9 @@ int choose_wk(int rows, int pieces) {
 // The loads are the same either way (the same bits). One H100 (docs/benchmarks.md, session 49), both in one binary:
 // the FP8 LM heads 1.03-1.12x and MiMo-V2.5-Pro's FP8 q_proj 1.07-1.13x at one and two rows; but at launches whose
 // whole share is loaded before the wait (the small projections, the routers) the cursor ran 0.96-0.97x, hence the rule.
+// One H200 with the rule, against the session's starting code: the FP8 LM heads 1.06-1.23x.
 bool takes_cursor(const StreamArgs& a) {
-  const int ctas = ctas_for(a.rows, a.wk), group_rows = kWarps / a.wk * kRows;
-  const int groups = (a.rows + group_rows - 1) / group_rows;
-  return (groups + ctas - 1) / ctas * a.sp > kDepth && a.rows_share_scale;
+  return groups_per_cta(a.rows, a.wk) * a.sp > kDepth && a.rows_share_scale;
 }
 
 template <WeightFormat F, int NTOK, bool kCursor>
