@@ -21,12 +21,17 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
 constexpr int kRows = 4;          // rows a warp streams at once (one x load serves all of them)
-constexpr int kDepth = 4;         // steps in flight a lane: 4 x 4 pieces of 16 bytes
 constexpr int kBatchGroups = 32;  // row groups between two reductions across the K slices
 constexpr int kPartFloats = kBatchGroups * kWarps * kRows;  // a batch's partial sums, per token
-constexpr int kCtasPerSm = 2;
-// Shared memory a CTA may take so that two fit on an SM (228 KB, 1 KB reserved each).
+// A launch's shape: steps in flight a lane (a step: 4 pieces of 16 bytes) and CTAs an SM. Short launches take a deep ring
+// (their whole share asked for before the PDL wait), long ones more warps with a shallow ring (choose_shape says which).
+struct StreamShape {
+  int depth, ctas_per_sm;
+};
+constexpr StreamShape kDeepRing{4, 2}, kManyWarps{2, 3};
+// Shared memory a CTA may take so that two fit on an SM (228 KB, 1 KB reserved each), and so that three do.
 constexpr size_t kMaxSmem = 100 * 1024;
+constexpr size_t kMaxSmemThree = 75 * 1024;
 std::atomic<bool> g_enabled{true};
 
 template <WeightFormat F>
@@ -58,6 +63,7 @@ struct StreamArgs {
   int slice;   // pieces of a K slice (the last one may be shorter)
   int sp;      // steps of a slice: ceil(slice / 32)
   bool rows_share_scale;  // FP8: every part's scale_row0 is a multiple of 4, so a warp's 4 rows share a scale block
+  StreamShape shape;
 };
 
 // The part that launch row `row` belongs to, chosen with constant indices (a kernel parameter indexed at run
@@ -78,7 +84,7 @@ struct Slot {
 
 // x is staged as [token][quad q of a piece][piece][4 floats], so that the lanes of a warp, which hold
 // consecutive pieces, read consecutive 16 bytes (no bank conflicts) for each quad.
-template <WeightFormat F, int NTOK, bool kCursor>
+template <WeightFormat F, int NTOK, bool kCursor, int kDepth, int kCtasPerSm>
 __global__ void __launch_bounds__(kThreads, kCtasPerSm) linear_stream_kernel(const StreamArgs a) {
   constexpr int E = kElems<F>, Q = kQuads<F>;
   extern __shared__ __align__(16) float smem[];
@@ -288,13 +294,13 @@ size_t smem_bytes(int m, int cols) {
 constexpr int group_rows_for(int wk) { return kWarps / wk * kRows; }
 int64_t row_groups(int rows, int wk) { return (rows + group_rows_for(wk) - 1) / group_rows_for(wk); }
 
-int ctas_for(int rows, int wk) {
-  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(device_sm_count()) * kCtasPerSm, row_groups(rows, wk)));
+int ctas_for(int rows, int wk, int cps) {
+  return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(device_sm_count()) * cps, row_groups(rows, wk)));
 }
 
 // Row groups of the busiest CTA (the kernel hands each CTA a contiguous run of whole groups).
-int64_t groups_per_cta(int rows, int wk) {
-  const int64_t ctas = ctas_for(rows, wk);
+int64_t groups_per_cta(int rows, int wk, int cps) {
+  const int64_t ctas = ctas_for(rows, wk, cps);
   return (row_groups(rows, wk) + ctas - 1) / ctas;
 }
 
@@ -305,12 +311,12 @@ int64_t groups_per_cta(int rows, int wk) {
 // BF16 q_proj 1.6x slower in one slice than in 8); the rule was within 10% of the best count everywhere.
 constexpr int kMinSlicePieces = 64;
 
-int choose_wk(int rows, int pieces) {
+int choose_wk(int rows, int pieces, int cps) {
   int best = 1;
   int64_t best_cost = INT64_MAX;
   for (int wk = 1; wk <= kWarps; wk *= 2) {
     if (wk > 1 && pieces / wk < kMinSlicePieces) break;
-    const int64_t cost = groups_per_cta(rows, wk) * group_rows_for(wk);
+    const int64_t cost = groups_per_cta(rows, wk, cps) * group_rows_for(wk);
     if (cost < best_cost) best = wk, best_cost = cost;
   }
   return best;
@@ -323,25 +329,52 @@ int choose_wk(int rows, int pieces) {
 // whole share is loaded before the wait (the small projections, the routers) the cursor ran 0.96-0.97x, hence the rule.
 // One H200 with the rule, against the session's starting code: the FP8 LM heads 1.06-1.23x.
 bool takes_cursor(const StreamArgs& a) {
-  return groups_per_cta(a.rows, a.wk) * a.sp > kDepth && a.rows_share_scale;
+  return groups_per_cta(a.rows, a.wk, a.shape.ctas_per_sm) * a.sp > a.shape.depth && a.rows_share_scale;
+}
+
+template <WeightFormat F, int NTOK, bool kCursor, int D, int C>
+void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
+  static bool configured = false;  // once per instantiation
+  if (!configured) {
+    CUDA_CHECK(cudaFuncSetAttribute(linear_stream_kernel<F, NTOK, kCursor, D, C>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem)));
+    configured = true;
+  }
+  launch(linear_stream_kernel<F, NTOK, kCursor, D, C>, {dim3(ctas_for(a.rows, a.wk, C)), dim3(kThreads), smem}, stream, a);
+  CUDA_CHECK_LAUNCH();
 }
 
 template <WeightFormat F, int NTOK, bool kCursor>
 void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
-  static bool configured = false;  // once per instantiation
-  if (!configured) {
-    CUDA_CHECK(cudaFuncSetAttribute(linear_stream_kernel<F, NTOK, kCursor>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(kMaxSmem)));
-    configured = true;
-  }
-  launch(linear_stream_kernel<F, NTOK, kCursor>, {dim3(ctas_for(a.rows, a.wk)), dim3(kThreads), smem}, stream, a);
-  CUDA_CHECK_LAUNCH();
+  if (a.shape.depth == kManyWarps.depth) launch_stream<F, NTOK, kCursor, kManyWarps.depth, kManyWarps.ctas_per_sm>(a, smem, stream);
+  else launch_stream<F, NTOK, kCursor, kDeepRing.depth, kDeepRing.ctas_per_sm>(a, smem, stream);
 }
 
 template <WeightFormat F, int NTOK>
 void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
   if (takes_cursor(a)) launch_stream<F, NTOK, true>(a, smem, stream);
   else launch_stream<F, NTOK, false>(a, smem, stream);
+}
+
+// The shape of a launch of `rows` rows at m rows of x: many warps (3 CTAs an SM, 24 warps, each lane 2 steps ahead) where
+// the launch's row groups at 3 CTAs an SM fill every SM and, at two rows of FP8, a CTA streams more than twice the deep
+// ring's steps; the deep ring (2 CTAs an SM, 16 warps, 4 steps ahead) elsewhere, and wherever x does not fit three CTAs
+// an SM. Why: the row stream waits on its loads' latency with the decode and FMAs of a step between a load's arrival
+// and its slot's refill; more warps overlap more of those steps at about the same bytes in flight an SM (96 KB against
+// 128 KB). Launches of few row groups (a CTA's whole share asked for before the PDL wait) keep the deep ring.
+// One H200 (docs/benchmarks.md, session 50), every launch forced to each of 4x2, 3x3, 2x3 and 2x4 (depth x CTAs an SM):
+// 2x3 was the fastest on the LM heads (FP8 at one row 1.08-1.14x, BF16 1.06-1.07x); 3x3 and 2x4 spilled at two rows,
+// and 2x3 lost on the few-row matrices (gpt-oss-120b's q_proj 0.74-0.85x) and on FP8 at two rows outside the LM heads.
+// With this rule, against the deep ring everywhere, one binary: the LM heads 1.06-1.14x (FP8 at one row 80-83% of the
+// copy bandwidth, BF16 92-95%), the q/o projections 0.98-1.16x; the 1 x 1 steps 0.997-1.02x, 2 x 1 0.993-1.015x.
+StreamShape choose_shape(WeightFormat f, int m, int rows, int cols, int pieces) {
+  if (smem_bytes(m, cols) > kMaxSmemThree) return kDeepRing;
+  const int wk = choose_wk(rows, pieces, kManyWarps.ctas_per_sm);
+  if (row_groups(rows, wk) < device_sm_count()) return kDeepRing;
+  const int64_t sp = ((pieces + wk - 1) / wk + 31) / 32;
+  if (m == 2 && f == WeightFormat::FP8 && groups_per_cta(rows, wk, kManyWarps.ctas_per_sm) * sp <= 2 * kDeepRing.depth)
+    return kDeepRing;
+  return kManyWarps;
 }
 
 }  // namespace
@@ -401,7 +434,8 @@ StreamArgs stream_args(const float* x, int m, std::span<const LinearPart> parts,
   a.rows_share_scale = true;
   for (const LinearPart& part : parts) a.rows_share_scale = a.rows_share_scale && part.w.scale_row0 % kRows == 0;
   a.pieces = w0.cols / (w0.format == WeightFormat::BF16 ? kElems<WeightFormat::BF16> : kElems<WeightFormat::FP8>);
-  a.wk = choose_wk(a.rows, a.pieces);
+  a.shape = choose_shape(w0.format, m, a.rows, a.cols, a.pieces);
+  a.wk = choose_wk(a.rows, a.pieces, a.shape.ctas_per_sm);
   a.slice = (a.pieces + a.wk - 1) / a.wk;
   a.sp = (a.slice + 31) / 32;
   return a;
@@ -411,6 +445,10 @@ StreamArgs stream_args(const float* x, int m, std::span<const LinearPart> parts,
 
 bool linear_stream_loads_by_cursor(const float* x, int m, std::span<const LinearPart> parts) {
   return linear_stream_applies(x, m, parts) && takes_cursor(stream_args(x, m, parts, false));
+}
+
+int linear_stream_ctas_per_sm(const float* x, int m, std::span<const LinearPart> parts) {
+  return linear_stream_applies(x, m, parts) ? stream_args(x, m, parts, false).shape.ctas_per_sm : 0;
 }
 
 void linear_stream(const float* x, int m, std::span<const LinearPart> parts, bool accumulate, cudaStream_t stream) {

@@ -1,4 +1,4 @@
-// The FMA path of the dense linear (one or two rows of FP32 x, BF16 or FP8 weights) as a persistent grid: two
+// The FMA path of the dense linear (one or two rows of FP32 x, BF16 or FP8 weights) as a persistent grid: two or three
 // CTAs an SM, each streaming one run of whole row groups, so that x is staged once a CTA, the weight stream never
 // stops between row blocks, and no CTA waits on a cluster reduction or on a launch's last wave.
 //
@@ -10,7 +10,8 @@
 // Layout: the CTA's 8 warps are WR row groups x WK K slices (WK from the rows and K: the least bytes on the
 // busiest CTA, then the longest slices). A warp takes 4 rows at a time; each lane reads one 16-byte piece of each
 // of the 4 rows a step (x read once from shared memory for the 4), 4 steps ahead in a register ring that runs on
-// across the CTA's rows. A row's lane sums are added by shuffles in a fixed order, its K slices' in warp order:
+// across the CTA's rows; launches of many row groups take 3 CTAs an SM instead, 2 steps ahead (more warps to overlap
+// a step's arithmetic with the loads in flight). A row's lane sums are added by shuffles in a fixed order, its K slices' in warp order:
 // deterministic, whichever CTA takes the row. Long launches (LM heads) find a warp's rows once a row group (a cursor)
 // instead of once a step, and load one FP8 scale a step instead of four: the same loads, fewer instructions.
 #pragma once
@@ -55,6 +56,14 @@ bool linear_stream_loads_by_cursor(const float* x, int m, std::span<const Linear
 inline bool linear_stream_loads_by_cursor(const float* x, int m, const DeviceMatrix& w) {
   const LinearPart p{w};
   return linear_stream_loads_by_cursor(x, m, std::span<const LinearPart>(&p, 1));
+}
+
+// The launch's CTAs an SM: 2 (each lane 4 steps ahead) or 3 (2 steps ahead), linear_stream.cu's choose_shape; 0 where
+// the path does not apply. For tests, to know which shape they cover.
+int linear_stream_ctas_per_sm(const float* x, int m, std::span<const LinearPart> parts);
+inline int linear_stream_ctas_per_sm(const float* x, int m, const DeviceMatrix& w) {
+  const LinearPart p{w};
+  return linear_stream_ctas_per_sm(x, m, std::span<const LinearPart>(&p, 1));
 }
 
 // Each part's y[m, rows] (= or +=) x[m, cols] . W^T (+ its bias). linear_stream_applies must hold.
