@@ -298,6 +298,10 @@ int ctas_for(int rows, int wk, int cps) {
   return static_cast<int>(std::min<int64_t>(static_cast<int64_t>(device_sm_count()) * cps, row_groups(rows, wk)));
 }
 
+// Pieces of a row's K slice at wk slices (the last slice may be shorter), and its steps of 32 pieces.
+int slice_pieces(int pieces, int wk) { return (pieces + wk - 1) / wk; }
+int slice_steps(int pieces, int wk) { return (slice_pieces(pieces, wk) + 31) / 32; }
+
 // Row groups of the busiest CTA (the kernel hands each CTA a contiguous run of whole groups).
 int64_t groups_per_cta(int rows, int wk, int cps) {
   const int64_t ctas = ctas_for(rows, wk, cps);
@@ -346,8 +350,9 @@ void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
 
 template <WeightFormat F, int NTOK, bool kCursor>
 void launch_stream(const StreamArgs& a, size_t smem, cudaStream_t stream) {
-  if (a.shape.depth == kManyWarps.depth) launch_stream<F, NTOK, kCursor, kManyWarps.depth, kManyWarps.ctas_per_sm>(a, smem, stream);
-  else launch_stream<F, NTOK, kCursor, kDeepRing.depth, kDeepRing.ctas_per_sm>(a, smem, stream);
+  constexpr StreamShape m = kManyWarps, d = kDeepRing;
+  if (a.shape.depth == m.depth) launch_stream<F, NTOK, kCursor, m.depth, m.ctas_per_sm>(a, smem, stream);
+  else launch_stream<F, NTOK, kCursor, d.depth, d.ctas_per_sm>(a, smem, stream);
 }
 
 template <WeightFormat F, int NTOK>
@@ -371,9 +376,8 @@ StreamShape choose_shape(WeightFormat f, int m, int rows, int cols, int pieces) 
   if (smem_bytes(m, cols) > kMaxSmemThree) return kDeepRing;
   const int wk = choose_wk(rows, pieces, kManyWarps.ctas_per_sm);
   if (row_groups(rows, wk) < device_sm_count()) return kDeepRing;
-  const int64_t sp = ((pieces + wk - 1) / wk + 31) / 32;
-  if (m == 2 && f == WeightFormat::FP8 && groups_per_cta(rows, wk, kManyWarps.ctas_per_sm) * sp <= 2 * kDeepRing.depth)
-    return kDeepRing;
+  const int64_t cta_steps = groups_per_cta(rows, wk, kManyWarps.ctas_per_sm) * slice_steps(pieces, wk);
+  if (m == 2 && f == WeightFormat::FP8 && cta_steps <= 2 * kDeepRing.depth) return kDeepRing;
   return kManyWarps;
 }
 
@@ -436,8 +440,8 @@ StreamArgs stream_args(const float* x, int m, std::span<const LinearPart> parts,
   a.pieces = w0.cols / (w0.format == WeightFormat::BF16 ? kElems<WeightFormat::BF16> : kElems<WeightFormat::FP8>);
   a.shape = choose_shape(w0.format, m, a.rows, a.cols, a.pieces);
   a.wk = choose_wk(a.rows, a.pieces, a.shape.ctas_per_sm);
-  a.slice = (a.pieces + a.wk - 1) / a.wk;
-  a.sp = (a.slice + 31) / 32;
+  a.slice = slice_pieces(a.pieces, a.wk);
+  a.sp = slice_steps(a.pieces, a.wk);
   return a;
 }
 
