@@ -51,6 +51,9 @@ constexpr int kTileKeys = 64;
 constexpr int kMaxHeads = 256;
 constexpr int kMaxCluster = 16;
 constexpr float kLog2e = 1.4426950408889634f;
+// How far (log2) a tile's scores may pass a row's reference max before the row rescales its O and sum (the
+// compute's online softmax; FlashAttention-4's conditional rescaling).
+constexpr float kLazyRescaleLog2 = 8.0f;
 
 struct AttnArgs {
   const float* q;
@@ -420,7 +423,6 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
       for (int jn = 0; jn < NJ; ++jn)
 #pragma unroll
         for (int c = 0; c < 4; ++c) {
-          s[jn][c] *= a.scale_log2;
           mx[c / 2] = fmaxf(mx[c / 2], s[jn][c]);
         }
     } else {
@@ -431,22 +433,30 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         for (int c = 0; c < 4; ++c) {
           const int h2 = c / 2, key = key_base + jn * 8 + (c & 1), p = qpos[h2];
           const bool vis = qvalid[h2] && key < ke && (!a.causal || key <= p) && (a.window <= 0 || key > p - a.window);
-          s[jn][c] = vis ? s[jn][c] * a.scale_log2 : -INFINITY;
+          s[jn][c] = vis ? s[jn][c] : -INFINITY;
           mx[h2] = fmaxf(mx[h2], s[jn][c]);
         }
     }
+    // The scores stay unscaled until the exponent (one FFMA there folds the scale in): the scale is positive, so the
+    // row's largest raw score is the largest scaled one.
     float m_use[2], corr[2];
 #pragma unroll
     for (int h2 = 0; h2 < 2; ++h2) {
       mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xffffffffu, mx[h2], 1));
       mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xffffffffu, mx[h2], 2));
-      const float m_new = fmaxf(m_run[h2], mx[h2]);
+      mx[h2] *= a.scale_log2;
+      // Lazy rescaling: a row keeps its reference max m_run until a tile's scores pass it by more than
+      // kLazyRescaleLog2, so P = exp2(s - m_run) <= 2^kLazyRescaleLog2 (exact enough in FP32 sums and BF16 P: the
+      // relative precision is the same at any magnitude). O, l and m_run stay consistent either way, and the
+      // combines weight each part by its own m_run. A row's choice depends on its own scores only (batch invariance).
+      const bool raise = mx[h2] > m_run[h2] + kLazyRescaleLog2;  // a row's first visible tile: -inf + 8 = -inf
+      const float m_new = raise ? mx[h2] : m_run[h2];
       m_use[h2] = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet stays at zero
-      corr[h2] = exp2f(m_run[h2] - m_use[h2]);
+      corr[h2] = raise ? exp2f(m_run[h2] - m_use[h2]) : 1.0f;
       m_run[h2] = m_new;
       l_run[h2] *= corr[h2];
     }
-    // Once the running maxima settle, most tiles leave them unchanged: then O needs no rescaling.
+    // Most tiles leave every row's reference max as it was: then O needs no rescaling.
     if (__any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
       for (int nv = 0; nv < NV; ++nv) o[nv][0] *= corr[0], o[nv][1] *= corr[0], o[nv][2] *= corr[1], o[nv][3] *= corr[1];
@@ -455,7 +465,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     for (int jn = 0; jn < NJ; ++jn)
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
-        s[jn][c] = exp2f(s[jn][c] - m_use[c / 2]);
+        s[jn][c] = exp2f(fmaf(s[jn][c], a.scale_log2, -m_use[c / 2]));
         l_run[c / 2] += s[jn][c];
       }
     // O += P V: P's A fragments are the S accumulators of two adjacent n-tiles.
