@@ -826,6 +826,7 @@ void attention(const float* q, const AttentionBatch& batch, const KvCacheView& c
   if (batch.num_seqs <= 0 || batch.max_count <= 0 || p.num_q_heads <= 0) return;
   CUDA_REQUIRE(batch.max_count <= kMaxQueriesPerCall, "attention: at most kMaxQueriesPerCall (16) queries per sequence");
   CUDA_REQUIRE(p.num_q_heads <= kMaxHeads, "attention: at most 256 query heads");
+  CUDA_REQUIRE(p.scale > 0.0f, "attention: the softmax scale must be positive (the kernel takes maxima of unscaled scores)");
   CUDA_REQUIRE(cache.kv_heads > 0 && batch.num_seqs <= 65535 && cache.kv_heads <= 65535, "attention: grid limits");
   const AttnPlan plan = plan_attention(batch, cache, p);
   const AttentionSplit& sp = plan.split;

@@ -69,7 +69,7 @@ class AttentionWorkspace {
 struct AttentionParams {
   int num_q_heads = 0;
   const int32_t* kv_head_of = nullptr;  // device [num_q_heads]: the KV head each query head reads
-  float scale = 1.0f;
+  float scale = 1.0f;                   // softmax scale, > 0 (scores q.k * scale)
   int window = 0;                       // 0: full attention
   bool causal = true;                   // false: key j <= start + count - 1 is visible to every query
   const float* sinks = nullptr;         // device [num_q_heads] or null
