@@ -741,10 +741,13 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   const double cta_bytes = rows_per_cta * cta_k * bpe, cta_elems = rows_per_cta * cta_k;
   const bool decode_bound = w.format == WeightFormat::FP8 || w.format == WeightFormat::MXFP4;
   const double cta_us = std::max(cta_bytes / (in_flight / latency_us), decode_bound ? cta_elems / kDecodeElemsPerUs : 0.0);
-  const double t_hbm = static_cast<double>(w.rows) * w.cols * bpe * groups / kHbmBytesPerUs;
+  const double weight_bytes = static_cast<double>(w.rows) * w.cols * bpe * groups;
+  const double t_hbm = weight_bytes / kHbmBytesPerUs;
   const int tokens = c.mma ? m_launch : c.ntok;
-  const double t_x = static_cast<double>(row_blocks) * groups * tokens * kk_total * 4 / kL2BytesPerUs;
-  const double t_red = splits > 1 ? static_cast<double>(rows_per_cta) * tokens * 4 / kDsmemBytesPerUs : 0;
+  const double x_bytes = static_cast<double>(row_blocks) * groups * tokens * kk_total * 4;
+  const double t_x = x_bytes / kL2BytesPerUs;
+  const double red_bytes = splits > 1 ? static_cast<double>(rows_per_cta) * tokens * 4 : 0.0;
+  const double t_red = red_bytes / kDsmemBytesPerUs;
   // The two bounds joined by a soft maximum, (a^4 + b^4)^(1/4): where they are close, neither alone is reached. Found by
   // a refit over a sweep of every plan (docs/benchmarks.md, session 49: one H100, 194 cases of 7-72 rows; the constants
   // kept, only the form changed, the exponent 3.5-4.5 best in each leave-one-model-out fold). One H200 against the
@@ -753,8 +756,8 @@ PlanCost evaluate(const KernelChoice& c, const DeviceMatrix& w, int m_launch, in
   // 0.3% (one H100).
   const double t_waves = waves * (cta_us + kFixedUs);
   pc.us = std::pow(std::pow(t_hbm, 4) + std::pow(t_waves, 4), 0.25) + t_x + t_red;
-  pc.terms = {pc.plan, ctas, waves, occupancy, c.mma, decode_bound, w.rows * static_cast<double>(w.cols) * bpe * groups,
-              cta_bytes, in_flight, cta_elems, t_x * kL2BytesPerUs, splits > 1 ? t_red * kDsmemBytesPerUs : 0.0, pc.us};
+  pc.terms = {pc.plan, ctas, waves, occupancy, c.mma, decode_bound, weight_bytes, cta_bytes, in_flight, cta_elems, x_bytes,
+              red_bytes, pc.us};
   return pc;
 }
 
@@ -973,7 +976,7 @@ bool share_a_launch(const DeviceMatrix& a, const DeviceMatrix& b) {
 
 }  // namespace
 
-LinearPlan linear_plan(int m, const DeviceMatrix& w) { return linear_plan(m, w, {}); }
+LinearPlan linear_plan(int m, const DeviceMatrix& w) { return linear_plan_terms(m, w, {}).plan; }
 
 LinearPlanTerms linear_plan_terms(int m, const DeviceMatrix& w, const LinearPlan& want) {
   const Launch l = choose_launch(w.format, std::min(m, kMaxMmaTokens), false, w, want);
@@ -981,8 +984,6 @@ LinearPlanTerms linear_plan_terms(int m, const DeviceMatrix& w, const LinearPlan
   t.plan.token_groups = l.groups;
   return t;
 }
-
-LinearPlan linear_plan(int m, const DeviceMatrix& w, const LinearPlan& want) { return linear_plan_terms(m, w, want).plan; }
 
 void linear(const float* x, int m, const DeviceMatrix& w, float* y, const LinearEpilogue& epilogue,
             const LinearPlan& plan, cudaStream_t stream) {

@@ -47,12 +47,12 @@ struct LinearPlan {
   int token_groups = 0;
 };
 LinearPlan linear_plan(int m, const DeviceMatrix& w);
-// The plan a launch asked for `want` runs (a plan that does not fit in shared memory falls back to the cheapest).
-LinearPlan linear_plan(int m, const DeviceMatrix& w, const LinearPlan& want);
-// The cost model's inputs for that plan, for refitting its constants to a plan sweep (`tachyon bench kernels
-// --only linear` with TACHYON_BENCH_LINEAR_PLANS=1 prints them): the launch's CTAs, its waves of resident CTAs and
-// CTAs an SM, the weight bytes, a CTA's weight bytes / bytes in flight / elements, the L2 bytes of x's re-reads, the
-// partial sums' bytes a CTA reads across its cluster, and the model's microseconds.
+// The cost model's inputs for the plan a launch asked for `want` runs (a plan that does not fit in shared memory
+// falls back to the cheapest; `want` empty: the model's own choice, linear_plan's), for refitting its constants to a
+// plan sweep (`tachyon bench kernels --only linear` with TACHYON_BENCH_LINEAR_PLANS=1 prints them): the launch's
+// CTAs, its waves of resident CTAs and CTAs an SM, the weight bytes, a CTA's weight bytes / bytes in flight /
+// elements, the L2 bytes of x's re-reads, the partial sums' bytes a CTA reads across its cluster, and the model's
+// microseconds.
 struct LinearPlanTerms {
   LinearPlan plan;
   long ctas = 0, waves = 0;

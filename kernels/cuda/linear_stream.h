@@ -12,8 +12,9 @@
 // of the 4 rows a step (x read once from shared memory for the 4), 4 steps ahead in a register ring that runs on
 // across the CTA's rows; launches of many row groups take 3 CTAs an SM instead, 2 steps ahead (more warps to overlap
 // a step's arithmetic with the loads in flight). A row's lane sums are added by shuffles in a fixed order, its K
-// slices' in warp order: deterministic, whichever CTA takes the row. Long launches (LM heads) find a warp's rows once a row group (a cursor)
-// instead of once a step, and load one FP8 scale a step instead of four: the same loads, fewer instructions.
+// slices' in warp order: deterministic, whichever CTA takes the row. Long launches (LM heads) find a warp's rows once
+// a row group (a cursor) instead of once a step, and load one FP8 scale a step instead of four: the same loads, fewer
+// instructions.
 #pragma once
 
 #include <cuda_runtime.h>
